@@ -1,0 +1,28 @@
+"""tfdeepfake: deepfake video detection in Keras 3 / TensorFlow.
+
+The public API is re-exported here and imported lazily, so ``import tfdeepfake`` is cheap
+and TensorFlow is loaded only by what needs it.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# Public name -> module that defines it.
+_EXPORTS = {
+    "create_model": "tfdeepfake.models",
+    "list_models": "tfdeepfake.models",
+    "get_preset": "tfdeepfake.models",
+    "Preset": "tfdeepfake.models",
+    "FacePreprocessor": "tfdeepfake.models",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tfdeepfake' has no attribute {name!r}")

@@ -1,0 +1,46 @@
+"""`tfdeepfake`: a thin command line over the library.
+
+Each sub-command lives in its own module of this package and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` to the function that
+runs it (``func(args) -> int`` exit code). Heavy imports happen inside ``func``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Sub-command modules, in the order `tfdeepfake --help` lists them.
+COMMANDS = (
+    "quickstart",
+    "detect",
+    "extract",
+    "train",
+    "evaluate",
+    "export",
+    "weights",
+    "models",
+    "samples",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="tfdeepfake", description="Deepfake video detection in Keras 3 / TensorFlow."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"tfdeepfake.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `tfdeepfake` console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Tools for the tfdeepfake TFRecord shards: schema, sharded writer, reader, validator."""
