@@ -1,0 +1,146 @@
+"""Shared pieces of the detectors: call-time checks of image inputs with errors that say the fix.
+
+A detector is a functional-subclass Keras model (the graph is built in ``__init__``). Keras'
+own checks of a functional model's inputs name neither the fix nor the dtype (integer images
+are cast silently), and a wrong channel count surfaces deep inside a convolution. ``ImageInputChecks`` checks every image
+input at call time (eager, ``fit``, ``predict``, ``tf.function`` tracing) against an
+``ImageSpec`` and raises a ``ValueError`` that names the input, the expected shape and dtype,
+and what to do.
+
+Example:
+    >>> class MyDetector(ImageInputChecks, keras.Model):
+    ...     def __init__(self, input_size=32, **kwargs):
+    ...         images = keras.Input((input_size, input_size, 3), name="images")
+    ...         ...
+    ...         super().__init__(inputs=images, outputs=outputs, **kwargs)
+    ...         self.image_specs = (ImageSpec("images", input_size),)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import keras
+from keras import ops
+
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSpec:
+    """What one image input of a model must look like: (N, size, size, channels), float.
+
+    Attributes:
+        name: the input's name (the key when the model takes a dict of inputs).
+        size: the square side in pixels, or None when any size is accepted.
+        channels: the channel count (3 = RGB).
+    """
+
+    name: str
+    size: int | None = None
+    channels: int = 3
+
+    @property
+    def expected(self) -> str:
+        side = "H" if self.size is None else str(self.size)
+        return f"(batch, {side}, {side if self.size else 'W'}, {self.channels}) float32"
+
+
+def _shape_and_dtype(x: Any) -> tuple[tuple, str]:
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        x = ops.convert_to_tensor(x)
+    shape = tuple(None if d is None else int(d) for d in x.shape)
+    return shape, keras.backend.standardize_dtype(x.dtype)
+
+
+def validate_image_input(x: Any, spec: ImageSpec, model_name: str = "model") -> None:
+    """Raise a ``ValueError`` naming the expected shape/dtype when ``x`` does not fit ``spec``.
+
+    Checks the rank (4), the channel count, the spatial size (when ``spec.size`` is set and
+    the dimension is known) and that the dtype is floating point. Unknown (None) dimensions
+    of symbolic tensors pass.
+    """
+    shape, dtype = _shape_and_dtype(x)
+    where = f"{model_name}: input {spec.name!r} must be {spec.expected}"
+    if len(shape) != 4:
+        hint = ""
+        if len(shape) == 3:
+            hint = " For a single image add a batch axis, e.g. images[None]."
+        elif len(shape) == 5:
+            hint = " For clips of frames fold time into the batch: reshape to (N*T, H, W, C)."
+        raise ValueError(f"{where}; got rank {len(shape)} with shape {shape}.{hint}")
+    channels = shape[-1]
+    if channels is not None and channels != spec.channels:
+        raise ValueError(
+            f"{where}; got {channels} channels (shape {shape}). Pass RGB face crops with the "
+            "channels last (convert grey or RGBA images to RGB, and NCHW to NHWC)."
+        )
+    if spec.size is not None:
+        spatial = shape[1:3]
+        if any(d is not None and d != spec.size for d in spatial):
+            raise ValueError(
+                f"{where}; got spatial size {spatial[0]}x{spatial[1]} (shape {shape}). Resize the "
+                f"faces to {spec.size}x{spec.size} (FacePreprocessor(size={spec.size}) does it) "
+                "or build the model for your size with create_model(name, input_size=...)."
+            )
+    if dtype not in FLOAT_DTYPES:
+        raise ValueError(
+            f"{where}; got dtype {dtype}. The model takes normalised floats: pass uint8 or "
+            "[0, 255] images through the preset's FacePreprocessor "
+            "(tfdeepfake.models.preprocessor_for(model.preset)) first."
+        )
+
+
+def validate_image_inputs(
+    inputs: Any, specs: Sequence[ImageSpec], model_name: str = "model"
+) -> None:
+    """Check a model's inputs (one tensor, a list in ``specs`` order, or a dict by name)."""
+    if isinstance(inputs, Mapping):
+        missing = [s.name for s in specs if s.name not in inputs]
+        if missing:
+            raise ValueError(
+                f"{model_name}: missing input(s) {missing}; got keys {sorted(inputs)}. "
+                f"Pass a dict with keys {[s.name for s in specs]}."
+            )
+        extra = sorted(set(inputs) - {s.name for s in specs})
+        if extra:
+            raise ValueError(
+                f"{model_name}: unexpected input(s) {extra}; the model takes "
+                f"{[s.name for s in specs]}."
+            )
+        for spec in specs:
+            validate_image_input(inputs[spec.name], spec, model_name)
+        return
+    if isinstance(inputs, (list, tuple)):
+        if len(inputs) != len(specs):
+            raise ValueError(
+                f"{model_name}: expected {len(specs)} input(s) {[s.name for s in specs]}; "
+                f"got {len(inputs)}."
+            )
+        for x, spec in zip(inputs, specs):
+            validate_image_input(x, spec, model_name)
+        return
+    if len(specs) != 1:
+        raise ValueError(
+            f"{model_name}: expected a dict with inputs {[s.name for s in specs]}; got one tensor."
+        )
+    validate_image_input(inputs, specs[0], model_name)
+
+
+class ImageInputChecks:
+    """Mixin for functional-subclass models: validate image inputs before running the graph.
+
+    Put it before ``keras.Model`` in the bases and set ``self.image_specs`` (a tuple of
+    ``ImageSpec``, in the order of the model's inputs) after ``super().__init__``. The check
+    runs in ``__call__``, before Keras' own input-spec check, so eager calls, ``fit``,
+    ``predict`` and traced functions all get the same message.
+    """
+
+    image_specs: tuple[ImageSpec, ...] = ()
+
+    def __call__(self, *args, **kwargs):
+        inputs = args[0] if args else kwargs.get("inputs")
+        validate_image_inputs(inputs, self.image_specs, self.name)
+        return super().__call__(*args, **kwargs)
