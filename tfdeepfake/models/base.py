@@ -4,8 +4,8 @@ A detector is a functional-subclass Keras model (the graph is built in ``__init_
 own checks of a functional model's inputs name neither the fix nor the dtype (integer images
 are cast silently), and a wrong channel count surfaces deep inside a convolution.
 ``ImageInputChecks`` checks every image input at call time (eager, ``fit``, ``predict``,
-``tf.function`` tracing) against an ``ImageSpec`` and raises a ``ValueError`` that names the input, the expected shape and dtype,
-and what to do.
+``tf.function`` tracing) against an ``ImageSpec`` and raises a ``ValueError`` that names
+the input, the expected shape and dtype, and what to do.
 
 Example:
     >>> class MyDetector(ImageInputChecks, keras.Model):
