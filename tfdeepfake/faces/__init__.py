@@ -1,0 +1,30 @@
+"""Video decoding, face detection, tracking and cropping (TensorFlow allowed here)."""
+
+from tfdeepfake.faces.crop import CROP_MODES, crop_face, crop_region
+from tfdeepfake.faces.detector import FaceDetector, FrameFaces, MTCNNDetector
+from tfdeepfake.faces.errors import REASONS, ExtractionError
+from tfdeepfake.faces.extraction import FaceTrack, VideoFaces, default_detector, extract_faces
+from tfdeepfake.faces.tracking import Track, box_iou, track_faces
+from tfdeepfake.faces.video import VideoFrames, plan_indices, read_frames_at, read_video
+
+__all__ = [
+    "CROP_MODES",
+    "REASONS",
+    "ExtractionError",
+    "FaceDetector",
+    "FaceTrack",
+    "FrameFaces",
+    "MTCNNDetector",
+    "Track",
+    "VideoFaces",
+    "VideoFrames",
+    "box_iou",
+    "crop_face",
+    "crop_region",
+    "default_detector",
+    "extract_faces",
+    "plan_indices",
+    "read_frames_at",
+    "read_video",
+    "track_faces",
+]

@@ -1,0 +1,37 @@
+"""Typed extraction errors with a machine-readable reason."""
+
+from __future__ import annotations
+
+# Reason -> what the user can do about it.
+REASONS: dict[str, str] = {
+    "missing": "check the path (relative paths are resolved against the input folder)",
+    "empty": "the file has zero bytes; re-download or re-copy it",
+    "not_video": "the file is not a video container OpenCV/FFmpeg can open; remove it",
+    "audio_only": "the file has an audio track but no video track; remove it",
+    "corrupt": "the container is damaged or truncated; re-download the file or remux it",
+    "too_few_frames": "the video has fewer decodable frames than needed; lower --frames",
+    "no_face": "no face was found; lower the detector's min score or drop the video",
+    "unknown_label": "the label is not REAL/FAKE/0/1; fix the labels file",
+    "missing_original": "the fake names an original that is not in the labels or on disk",
+    "original_failed": "the fake's original could not be read; the SSIM masks are left out",
+    "bad_labels": "the labels file could not be parsed; fix its format",
+    "error": "an unexpected error; please report it with the message",
+}
+
+
+class ExtractionError(RuntimeError):
+    """A video (or label) that cannot be turned into face tracks.
+
+    Attributes:
+        reason: one of ``REASONS`` (machine-readable).
+        path: the input the error is about.
+        detail: what went wrong, in words.
+    """
+
+    def __init__(self, reason: str, path: str, detail: str):
+        if reason not in REASONS:
+            raise ValueError(f"Unknown extraction failure reason {reason!r}.")
+        self.reason = reason
+        self.path = str(path)
+        self.detail = detail
+        super().__init__(f"{self.path}: {detail} [{reason}: {REASONS[reason]}]")

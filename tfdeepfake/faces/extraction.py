@@ -1,0 +1,161 @@
+"""One video -> face tracks with crops: decode, detect, track, crop.
+
+``extract_faces`` is the single entry point that both ``tfdeepfake extract`` (training
+shards) and ``tfdeepfake detect`` (inference) call, so crops are cut the same way in both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+
+from tfdeepfake.faces.crop import crop_face
+from tfdeepfake.faces.detector import FaceDetector, MTCNNDetector
+from tfdeepfake.faces.errors import ExtractionError
+from tfdeepfake.faces.tracking import track_faces
+from tfdeepfake.faces.video import read_video
+
+
+@dataclasses.dataclass
+class FaceTrack:
+    """One person's face over the sampled frames.
+
+    Attributes:
+        track_id: 0 for the longest track (the main face), then 1, 2, ...
+        crops: (T, S, S, 3) uint8 RGB face crops.
+        frame_index: (T,) index of each crop's frame in the video.
+        boxes: (T, 4) ``[x0, y0, x1, y1]`` detector boxes in source-frame pixels.
+        landmarks: (T, 10) (x, y) of the 5 landmarks, in crop pixels.
+        scores: (T,) detector confidence.
+    """
+
+    track_id: int
+    crops: np.ndarray
+    frame_index: np.ndarray
+    boxes: np.ndarray
+    landmarks: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.frame_index)
+
+
+@dataclasses.dataclass
+class VideoFaces:
+    """Everything extracted from one video: its face tracks and what the video is."""
+
+    path: str
+    video_id: str
+    tracks: list[FaceTrack]
+    sampled_indices: np.ndarray
+    fps: float
+    frame_count: int
+    claimed_frame_count: int
+    rotation: int
+    frame_size: tuple[int, int]
+    crop_size: int
+    margin: float
+    mode: str
+
+    @property
+    def duration(self) -> float:
+        """Seconds of decodable video (0.0 when fps is unknown)."""
+        return self.frame_count / self.fps if self.fps > 0 else 0.0
+
+    @property
+    def face_count(self) -> int:
+        """Crops over all tracks."""
+        return sum(len(t) for t in self.tracks)
+
+
+_DEFAULT_DETECTOR: list[FaceDetector] = []
+
+
+def default_detector() -> FaceDetector:
+    """The shared ``MTCNNDetector()`` of this process (built on first use)."""
+    if not _DEFAULT_DETECTOR:
+        _DEFAULT_DETECTOR.append(MTCNNDetector())
+    return _DEFAULT_DETECTOR[0]
+
+
+def extract_faces(
+    path: str | os.PathLike,
+    frames: int | None = 32,
+    margin: float = 0.5,
+    crop_size: int = 256,
+    detector: FaceDetector | None = None,
+    sampling: str = "even",
+    stride: int = 1,
+    mode: str = "square",
+    iou: float = 0.2,
+    max_side: int | None = 1920,
+    min_frames: int = 2,
+    video_id: str | None = None,
+) -> VideoFaces:
+    """Decode a video, find and track its faces, and crop every face in every sampled frame.
+
+    Args:
+        path: the video file.
+        frames, sampling, stride: which frames to use (see ``read_video``).
+        margin: context around the face box, as a fraction of its side (crops are cut with
+            this margin; a model wanting less takes a centre crop, see ``recrop_fraction``).
+        crop_size: side of the square crops in pixels.
+        detector: a ``FaceDetector``; default the shared ``MTCNNDetector()``.
+        mode: ``"square"`` or ``"pad"`` (see ``crop_face``).
+        iou: minimum box overlap to link faces across sampled frames.
+        max_side: frames with a longer side are shrunk to it after decoding (bounds memory
+            on 4K video; boxes are still reported in source pixels).
+        min_frames: fewer decodable frames raise ``too_few_frames`` (one frame is a still).
+        video_id: id for the result (default: the file stem).
+
+    Raises:
+        ExtractionError: with ``reason`` in ``missing``, ``empty``, ``not_video``,
+        ``audio_only``, ``corrupt``, ``too_few_frames``, ``no_face``.
+
+    Example::
+
+        faces = extract_faces("clip.mp4", frames=16, crop_size=224)
+        faces.tracks[0].crops.shape  # (16, 224, 224, 3) when the face is in every frame
+    """
+    video = read_video(path, frames, sampling, stride, max_side=max_side, min_frames=min_frames)
+    detector = detector or default_detector()
+    detections = detector.detect(video.frames)
+    tracks = track_faces(detections, iou=iou)
+    if not tracks:
+        raise ExtractionError(
+            "no_face", path, f"no face found in {len(video.indices)} sampled frames"
+        )
+    out = []
+    for track_id, track in enumerate(tracks):
+        crops, points = [], []
+        for position, box, lms in zip(track.positions, track.boxes, track.landmarks):
+            crop, pts = crop_face(video.frames[position], box, margin, crop_size, mode, lms)
+            crops.append(crop)
+            points.append(pts.reshape(-1))
+        out.append(
+            FaceTrack(
+                track_id=track_id,
+                crops=np.stack(crops),
+                frame_index=video.indices[track.positions],
+                boxes=(track.boxes / video.scale).astype(np.float32),
+                landmarks=np.stack(points).astype(np.float32),
+                scores=track.scores,
+            )
+        )
+    return VideoFaces(
+        path=str(path),
+        video_id=video_id or Path(path).stem,
+        tracks=out,
+        sampled_indices=video.indices,
+        fps=video.fps,
+        frame_count=video.frame_count,
+        claimed_frame_count=video.claimed_frame_count,
+        rotation=video.rotation,
+        frame_size=video.frame_size,
+        crop_size=crop_size,
+        margin=margin,
+        mode=mode,
+    )

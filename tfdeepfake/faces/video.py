@@ -1,0 +1,303 @@
+"""Video decoding and frame sampling with OpenCV (FFmpeg backend).
+
+Frames are sampled in one sequential pass: ``grab()`` advances over unused frames (no colour
+conversion, no copy) and only the sampled ones are retrieved. The pass runs to the end of the
+stream, so the number of *decodable* frames is known instead of trusting the container's
+claim; if the claim was wrong and the plan needs other frames, a second pass fetches them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tfdeepfake.faces.errors import ExtractionError
+
+SAMPLINGS = ("even", "stride", "first")
+
+
+@dataclasses.dataclass
+class VideoFrames:
+    """Sampled frames of one video and what the container says about it.
+
+    Attributes:
+        frames: (T, H, W, 3) uint8 RGB, already rotated upright.
+        indices: (T,) index of each frame in the decoded stream.
+        fps: frames per second from the container (0.0 if unknown).
+        frame_count: frames actually decodable.
+        claimed_frame_count: what the container claimed (-1 if nothing).
+        rotation: degrees of the container's rotation metadata (applied to ``frames``).
+        frame_size: (height, width) of the source frames after rotation.
+        scale: ``frames`` size / source size (< 1 only when ``max_side`` shrank them).
+        path: the video path as given.
+    """
+
+    frames: np.ndarray
+    indices: np.ndarray
+    fps: float
+    frame_count: int
+    claimed_frame_count: int
+    rotation: int
+    frame_size: tuple[int, int]
+    scale: float
+    path: str
+
+    @property
+    def duration(self) -> float:
+        """Seconds of video (decodable frames / fps; 0.0 when fps is unknown)."""
+        return self.frame_count / self.fps if self.fps > 0 else 0.0
+
+
+def plan_indices(total: int, frames: int | None, sampling: str = "even", stride: int = 1) -> list:
+    """Frame indices to sample from a stream of ``total`` frames.
+
+    ``even``: ``frames`` indices spread evenly over the whole video (all frames if fewer);
+    ``stride``: every ``stride``-th frame from 0, at most ``frames`` of them (None = no cap);
+    ``first``: the first ``frames``.
+    """
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}.")
+    if frames is not None and frames < 1:
+        raise ValueError(f"frames must be >= 1 or None, got {frames}.")
+    if stride < 1:
+        raise ValueError(f"stride must be >= 1, got {stride}.")
+    if total <= 0:
+        return []
+    if sampling == "stride":
+        picked = list(range(0, total, stride))
+        return picked if frames is None else picked[:frames]
+    if frames is None or frames >= total:
+        return list(range(total))
+    if sampling == "first":
+        return list(range(frames))
+    return sorted({int(round(x)) for x in np.linspace(0, total - 1, frames)})
+
+
+def read_video(
+    path: str | os.PathLike,
+    frames: int | None = 32,
+    sampling: str = "even",
+    stride: int = 1,
+    max_side: int | None = None,
+    min_frames: int = 1,
+) -> VideoFrames:
+    """Decode ``frames`` frames of a video, sampled by ``sampling`` (see ``plan_indices``).
+
+    Args:
+        path: the video file.
+        frames: how many frames to sample (None: all, or all at ``stride``).
+        sampling: ``"even"``, ``"stride"`` or ``"first"``.
+        stride: step for ``"stride"`` sampling.
+        max_side: shrink frames whose long side exceeds this (bounds memory on 4K input);
+            ``VideoFrames.scale`` records the factor.
+        min_frames: fewer decodable frames than this raises ``too_few_frames``.
+
+    Raises:
+        ExtractionError: reason ``missing``, ``empty``, ``not_video``, ``audio_only``,
+        ``corrupt`` or ``too_few_frames``.
+
+    Example::
+
+        video = read_video("clip.mp4", frames=16)
+        video.frames.shape  # (16, 360, 640, 3)
+    """
+    plan_indices(1, frames, sampling, stride)  # validate the arguments before any I/O
+    path = Path(path)
+    _check_file(path)
+    capture = _open(path)
+    try:
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        claimed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or -1)
+        rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
+        wanted = plan_indices(claimed, frames, sampling, stride) if claimed > 0 else []
+        got, total, size = _pass(capture, set(wanted), max_side)
+    finally:
+        capture.release()
+    if total == 0:
+        kind = _sniff(path)
+        if kind == "audio":
+            raise ExtractionError("audio_only", path, "the file has no decodable video frames")
+        raise ExtractionError("corrupt", path, "the container opened but no frame decodes")
+    needed = plan_indices(total, frames, sampling, stride)
+    missing = [i for i in needed if i not in got]
+    if missing:  # the claimed count was wrong (or unknown): fetch the frames of the true plan
+        capture = _open(path)
+        try:
+            more, _, more_size = _pass(capture, set(missing), max_side, stop_after=max(missing))
+        finally:
+            capture.release()
+        got.update(more)
+        size = size or more_size
+    indices = [i for i in needed if i in got]
+    if len(indices) < min_frames:
+        raise ExtractionError(
+            "too_few_frames",
+            path,
+            f"only {len(indices)} decodable frame(s) of {total} sampled; {min_frames} needed",
+        )
+    stack = np.stack([got[i] for i in indices])
+    height, width = size
+    return VideoFrames(
+        frames=stack,
+        indices=np.asarray(indices, np.int64),
+        fps=fps if np.isfinite(fps) and fps > 0 else 0.0,
+        frame_count=total,
+        claimed_frame_count=claimed,
+        rotation=rotation,
+        frame_size=(height, width),
+        scale=stack.shape[1] / height,
+        path=str(path),
+    )
+
+
+def read_frames_at(
+    path: str | os.PathLike, indices: list[int], max_side: int | None = None
+) -> VideoFrames:
+    """Decode exactly the frames at ``indices`` (e.g. of an original, to pair with its fake).
+
+    Indices beyond the decodable end are left out of the result: compare ``.indices``.
+    Raises ``ExtractionError`` like ``read_video``.
+    """
+    path = Path(path)
+    _check_file(path)
+    capture = _open(path)
+    try:
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        claimed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or -1)
+        rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
+        got, total, size = _pass(capture, set(indices), max_side)
+    finally:
+        capture.release()
+    if not got:
+        raise ExtractionError("corrupt", path, f"none of the frames {indices[:5]}... decodes")
+    kept = [i for i in sorted(set(indices)) if i in got]
+    stack = np.stack([got[i] for i in kept])
+    return VideoFrames(
+        frames=stack,
+        indices=np.asarray(kept, np.int64),
+        fps=fps if np.isfinite(fps) and fps > 0 else 0.0,
+        frame_count=total,
+        claimed_frame_count=claimed,
+        rotation=rotation,
+        frame_size=tuple(size),
+        scale=stack.shape[1] / size[0],
+        path=str(path),
+    )
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise ExtractionError("missing", path, "no such file")
+    if path.is_dir():
+        raise ExtractionError("not_video", path, "is a folder, not a video file")
+    if path.stat().st_size == 0:
+        raise ExtractionError("empty", path, "the file is empty (0 bytes)")
+
+
+def _open(path: Path) -> cv2.VideoCapture:
+    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if capture.isOpened():
+        capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+        return capture
+    capture.release()
+    kind = _sniff(path)
+    if kind == "audio":
+        raise ExtractionError("audio_only", path, "an audio file with no video track")
+    if kind == "video":
+        raise ExtractionError("corrupt", path, "a video container that FFmpeg cannot open")
+    raise ExtractionError("not_video", path, "not a video file FFmpeg can open")
+
+
+def _pass(
+    capture: cv2.VideoCapture, wanted: set, max_side: int | None, stop_after: int | None = None
+) -> tuple[dict[int, np.ndarray], int, tuple[int, int] | None]:
+    """Grab every frame, retrieve the wanted ones.
+
+    Returns the retrieved RGB frames by index, the number of frames grabbed and the source
+    (height, width) of the retrieved frames (None if none was retrieved).
+    """
+    got: dict[int, np.ndarray] = {}
+    size = None
+    index = 0
+    while capture.grab():
+        if index in wanted:
+            ok, bgr = capture.retrieve()
+            if ok and bgr is not None and bgr.size:
+                size = bgr.shape[:2]
+                got[index] = _to_rgb(bgr, max_side)
+        index += 1
+        if stop_after is not None and index > stop_after:
+            break
+    return got, index, size
+
+
+def _to_rgb(bgr: np.ndarray, max_side: int | None) -> np.ndarray:
+    long_side = max(bgr.shape[:2])
+    if max_side is not None and long_side > max_side:
+        factor = max_side / long_side
+        new_size = (round(bgr.shape[1] * factor), round(bgr.shape[0] * factor))
+        bgr = cv2.resize(bgr, new_size, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+# Leading bytes of containers that hold video (or may), and of audio-only formats.
+_VIDEO_MAGIC = (
+    b"\x1a\x45\xdf\xa3",
+    b"FLV",
+    b"\x00\x00\x01\xba",
+    b"\x00\x00\x01\xb3",
+    b"\x30\x26\xb2\x75",
+    b"GIF8",
+)
+_AUDIO_MAGIC = (
+    b"ID3",
+    b"fLaC",
+    b"\xff\xfb",
+    b"\xff\xf3",
+    b"\xff\xf2",
+    b"\xff\xf1",
+    b"\xff\xf9",
+    b"#!AMR",
+    b"MThd",
+)
+_BMFF_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")
+
+
+def _sniff(path: Path, limit: int = 64 << 20) -> str:
+    """Guess what a file holds from its bytes: ``"video"``, ``"audio"`` or ``"unknown"``."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+        if head[:4] == b"RIFF":
+            kind = head[8:12]
+            return "audio" if kind == b"WAVE" else "video" if kind.startswith(b"AVI") else "unknown"
+        if head[4:8] in _BMFF_BOXES:
+            handle.seek(0)
+            data = handle.read(limit)
+            handlers = {data[i + 12 : i + 16] for i in _find_all(data, b"hdlr")}
+            if b"soun" in handlers and b"vide" not in handlers:
+                return "audio"
+            return "video"
+        if head.startswith(b"OggS"):
+            handle.seek(0)
+            return "video" if b"theora" in handle.read(4096) else "audio"
+        if head[:1] == b"\x47" and len(head) >= 1:
+            handle.seek(188)
+            if handle.read(1) == b"\x47":
+                return "video"
+    if head.startswith(_VIDEO_MAGIC):
+        return "video"
+    if head.startswith(_AUDIO_MAGIC):
+        return "audio"
+    return "unknown"
+
+
+def _find_all(data: bytes, needle: bytes) -> list[int]:
+    found, start = [], data.find(needle)
+    while start != -1:
+        found.append(start)
+        start = data.find(needle, start + 1)
+    return found
