@@ -17,6 +17,8 @@ _EXPORTS = {
     "get_preset": "tfdeepfake.models",
     "Preset": "tfdeepfake.models",
     "FacePreprocessor": "tfdeepfake.models",
+    "Detector": "tfdeepfake.inference",
+    "VideoResult": "tfdeepfake.inference",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -1,0 +1,111 @@
+"""`tfdeepfake detect` and `Detector` end to end on real sample media with tiny models."""
+
+import csv
+import json
+import os
+
+import cv2
+import numpy as np
+import pytest
+
+from tfdeepfake.cli import main
+from tfdeepfake.inference import Detector, MissingWeightsError
+from tfdeepfake.inference.outputs import csv_columns
+
+
+def test_real_face_video_gets_a_verdict_with_every_model(detector, sample_media, tiny_models):
+    result = detector.predict_video(sample_media["single_face.mp4"])
+    assert result.verdict in ("REAL", "FAKE"), result.error
+    assert set(result.model_scores) == set(tiny_models)
+    assert all(0.0 <= p <= 1.0 for p in result.model_scores.values())
+    assert result.score == pytest.approx(np.mean(list(result.model_scores.values())))
+    assert result.faces >= 1 and result.frames_used == 4
+    track = result.tracks[0]
+    # Frame models score every frame of the track; the sequence model its clip's frames.
+    assert len(track.frame_scores["autoatt_b4_tiny"]) == len(track.frame_indices)
+    assert result.confidence == pytest.approx(
+        result.score if result.verdict == "FAKE" else 1 - result.score
+    )
+    assert result.media["width"] == 640 and result.media["height"] == 360
+
+
+def test_no_face_video_is_reported_not_dropped(detector, sample_media):
+    result = detector.predict_video(sample_media["no_face.mp4"])
+    assert result.verdict == "NO_FACE"
+    assert result.error.startswith("no_face:")
+    assert result.score is None
+
+
+def test_image_input_is_scored_as_one_frame(detector, sample_media):
+    result = detector.predict_video(sample_media["single_face.jpg"])
+    assert result.kind == "image"
+    assert result.verdict in ("REAL", "FAKE"), result.error
+    assert result.frames_used == 1
+
+
+def test_missing_weights_error_says_what_to_do(tmp_path):
+    with pytest.raises(MissingWeightsError, match="--allow-untrained"):
+        Detector(models=["autoatt_b4_tiny"])
+
+
+def test_untrained_results_are_labelled(sample_media):
+    detector = Detector(models=["autoatt_b4_tiny"], allow_untrained=True, frames=2)
+    result = detector.predict_video(sample_media["single_face.mp4"])
+    assert result.untrained and result.label.startswith("UNTRAINED-")
+
+
+def test_cli_batch_with_bad_inputs_csv_json_and_report(
+    tiny_runs, tiny_models, sample_media, tmp_path
+):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video")
+    missing = tmp_path / "missing.mp4"
+    video = str(sample_media["single_face.mp4"])
+    out_csv, out_json, report = tmp_path / "r.csv", tmp_path / "r.json", tmp_path / "report"
+    code = main([
+        "detect", video, str(sample_media["no_face.mp4"]), str(empty), str(text), str(missing),
+        "--weights", tiny_runs, "--frames", "3", "--csv", str(out_csv), "--json", str(out_json),
+        "--report", str(report), "--quiet",
+    ])
+    assert code == 1  # some inputs failed, the batch still ran to the end
+
+    rows = list(csv.DictReader(open(out_csv)))
+    assert list(rows[0]) == csv_columns(tiny_models)
+    by_path = {r["path"]: r for r in rows}
+    assert len(rows) == 5
+    assert by_path[video]["verdict"] in ("REAL", "FAKE")
+    assert float(by_path[video]["ensemble_score"]) == pytest.approx(
+        np.mean([float(by_path[video][f"{m}_score"]) for m in tiny_models]), abs=1e-5
+    )
+    assert by_path[str(empty)]["verdict"] == "ERROR" and "empty" in by_path[str(empty)]["error"]
+    assert by_path[str(text)]["verdict"] == "ERROR"
+    assert by_path[str(missing)]["error"].startswith("missing")
+
+    doc = json.load(open(out_json))
+    assert doc["schema_version"] == 1 and doc["threshold"] == 0.5
+    assert [m["name"] for m in doc["models"]] == list(tiny_models)
+    assert doc["summary"]["inputs"] == 5
+    scored = next(r for r in doc["results"] if r["path"] == video)
+    for key in ("verdict", "label", "score", "confidence", "model_scores", "tracks", "media",
+                "frames_used", "faces", "seconds", "error", "report"):
+        assert key in scored
+    assert set(scored["tracks"][0]["frame_scores"]) == set(tiny_models)
+
+    assert (report / "index.html").is_file()
+    html = (report / "index.html").read_text()
+    assert "single_face.mp4" in html and "no_face.mp4" in html
+    assert os.path.isfile(scored["report"]["plot"])
+    for name in tiny_models:
+        heat = scored["report"][f"heatmap_{name}"]
+        cap = cv2.VideoCapture(heat)
+        assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (640, 360)
+        assert cap.read()[0]
+        cap.release()
+
+
+def test_cli_without_weights_exits_2_with_advice(capsys, sample_media):
+    code = main(["detect", str(sample_media["single_face.mp4"]), "--models", "autoatt_b4_tiny"])
+    assert code == 2
+    assert "tfdeepfake train" in capsys.readouterr().err

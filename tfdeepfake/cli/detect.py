@@ -1,0 +1,72 @@
+"""`tfdeepfake detect PATH...`: verdicts for videos and images, with CSV, JSON and a report.
+
+Exit status: 0 when every input got a REAL/FAKE verdict, 1 when any input ended as ERROR or
+NO_FACE (the batch still ran to the end and every input has a row), 2 for a usage or
+set-up error before any input was scored (bad flags, no weights).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "detect",
+        help="score videos/images: REAL or FAKE, per-model and per-frame scores, heatmaps",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="video or image files, folders, globs")
+    p.add_argument("--models", nargs="+", metavar="NAME",
+                   help="presets to run (default: those in --weights, else the paper's three)")
+    p.add_argument("--weights", metavar="DIR",
+                   help="a run folder (tfdeepfake train / weights import) or a folder of them")
+    p.add_argument("--frames", type=int, help="frames sampled per video (default: the presets')")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="ensemble fake probability at or above which a video is FAKE")
+    p.add_argument("--csv", metavar="FILE", help="write one row per input")
+    p.add_argument("--json", metavar="FILE", help="write everything, per-frame scores included")
+    p.add_argument("--report", metavar="DIR",
+                   help="write score plots, heatmap videos and an index.html here")
+    p.add_argument("--batch-size", type=int, default=16, help="faces per forward pass")
+    p.add_argument("--allow-untrained", action="store_true",
+                   help="run models without weights on random init; outputs say UNTRAINED")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tfdeepfake.inference import Detector, MissingWeightsError, expand_inputs
+    from tfdeepfake.inference.outputs import format_table, write_csv, write_json
+    from tfdeepfake.inference.report import write_index
+
+    try:
+        detector = Detector(
+            args.models, args.weights, frames=args.frames, threshold=args.threshold,
+            allow_untrained=args.allow_untrained, batch_size=args.batch_size,
+        )
+    except (MissingWeightsError, FileNotFoundError, ValueError) as err:
+        print(f"tfdeepfake detect: {err}", file=sys.stderr)
+        return 2
+    if detector.untrained:
+        untrained = [m.name for m in detector.models if not m.trained]
+        print(f"WARNING: {', '.join(untrained)} run on random weights (--allow-untrained): "
+              "every verdict is labelled UNTRAINED and means nothing.", file=sys.stderr)
+    paths = expand_inputs(args.paths)
+    results = detector.predict(paths, progress=not args.quiet, report_dir=args.report)
+    info = detector.run_info()
+    if args.csv:
+        write_csv(results, detector.model_names, args.csv)
+    if args.json:
+        write_json(results, info, args.json)
+    if args.report:
+        index = write_index(results, detector.model_names, args.report, info)
+    if not args.quiet:
+        print(format_table(results, detector.model_names))
+        for what, path in (("CSV", args.csv), ("JSON", args.json),
+                           ("report", index if args.report else None)):
+            if path:
+                print(f"{what}: {path}")
+    return 1 if any(r.failed for r in results) else 0

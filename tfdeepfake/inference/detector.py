@@ -1,0 +1,261 @@
+"""`Detector`: videos (or images) in, a verdict per input out, with per-model and per-frame
+scores. The same extraction (`tfdeepfake.faces.extract_faces`) and the same re-crop and
+normalisation as training are used, so inference cannot drift from what models learnt."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tfdeepfake.evaluation.aggregation import (
+    VideoScore,
+    aggregate,
+    aggregate_tracks,
+    ensemble,
+    logit,
+    sigmoid,
+)
+from tfdeepfake.faces.errors import ExtractionError
+from tfdeepfake.inference.models import LoadedModel, load_models
+from tfdeepfake.inference.report import report_folder, write_input_report
+from tfdeepfake.inference.results import ERROR, NO_FACE, TrackResult, VideoResult
+
+# Faces are cut once with this margin (as `tfdeepfake extract` stores them); each model then
+# takes the centre crop its own preset asks for, exactly as the training pipeline does.
+STORED_MARGIN = 0.5
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+class Detector:
+    """Score videos and images with one or several detectors and their ensemble.
+
+    Args:
+        models: preset names (default: those found in ``weights``, else the paper's three).
+        weights: a run folder or a folder of run folders (``tfdeepfake train`` or
+            ``tfdeepfake weights import`` output).
+        frames: frames sampled per video (default: the largest ``frames`` of the presets).
+        threshold: ensemble probability at or above which a video is FAKE.
+        allow_untrained: run models without weights on random init; every verdict is then
+            labelled UNTRAINED.
+        face_detector: a ``tfdeepfake.faces.FaceDetector`` (default: MTCNN).
+        batch_size: faces per forward pass.
+
+    Example:
+        >>> detector = Detector(weights="runs/")
+        >>> result = detector.predict_video("clip.mp4")
+        >>> result.verdict, result.score, result.model_scores
+    """
+
+    def __init__(
+        self,
+        models: Sequence[str] | None = None,
+        weights: str | None = None,
+        *,
+        frames: int | None = None,
+        threshold: float = 0.5,
+        allow_untrained: bool = False,
+        face_detector=None,
+        batch_size: int = 16,
+        loaded: Sequence[LoadedModel] | None = None,
+    ):
+        if not 0.0 < threshold < 1.0:
+            raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold}.")
+        self.models = list(loaded) if loaded else load_models(models, weights, allow_untrained)
+        self.frames = int(frames or max(m.preset.frames for m in self.models))
+        if self.frames < 1:
+            raise ValueError(f"frames must be >= 1, got {frames}.")
+        self.threshold = threshold
+        self.batch_size = batch_size
+        self._face_detector = face_detector
+        self.crop_size = max(_stored_size(m.preset) for m in self.models)
+
+    @property
+    def model_names(self) -> list[str]:
+        return [m.name for m in self.models]
+
+    @property
+    def untrained(self) -> bool:
+        return any(not m.trained for m in self.models)
+
+    def run_info(self) -> dict:
+        """What produced the results: for the JSON document and the report."""
+        import tfdeepfake
+
+        return {
+            "tfdeepfake_version": tfdeepfake.__version__,
+            "threshold": self.threshold,
+            "frames": self.frames,
+            "models": [
+                {"name": m.name, "trained": m.trained, "weights": m.source,
+                 "contract": m.preset.contract()}
+                for m in self.models
+            ],
+        }
+
+    @property
+    def face_detector(self):
+        if self._face_detector is None:
+            from tfdeepfake.faces.extraction import default_detector
+
+            self._face_detector = default_detector()
+        return self._face_detector
+
+    def predict(
+        self, paths: Iterable[str], progress: bool = False, report_dir: str | None = None
+    ) -> list[VideoResult]:
+        """Score every input; a failing input gets an ERROR/NO_FACE result, never an exception.
+
+        With ``report_dir``, each scored input also gets a score plot and heatmap videos
+        there (see ``tfdeepfake.inference.report``); the caller writes the index page.
+        """
+        paths = list(paths)
+        if progress:
+            from tqdm import tqdm
+
+            paths = tqdm(paths, desc="detect", unit="input")
+        results = []
+        for index, path in enumerate(paths):
+            folder = None
+            if report_dir:
+                folder = report_folder(report_dir, VideoResult(str(path)), index)
+            results.append(self.predict_video(path, report_folder=folder))
+        return results
+
+    def predict_video(self, path: str | os.PathLike, report_folder=None) -> VideoResult:
+        """Score one video or image. Errors are reported in the result, not raised.
+
+        With ``report_folder``, a scored input also gets its plot and heatmap videos there.
+        """
+        start = time.perf_counter()
+        kind = "image" if str(path).lower().endswith(IMAGE_SUFFIXES) else "video"
+        result = VideoResult(path=str(path), kind=kind, untrained=self.untrained)
+        try:
+            faces = self.extract(path, kind)
+            self.score_faces(faces, result)
+            if report_folder is not None:
+                try:
+                    write_input_report(self, faces, result, Path(report_folder))
+                except Exception as err:  # the verdict stands; the report says what failed
+                    result.report["error"] = f"{type(err).__name__}: {err}"
+        except ExtractionError as err:
+            result.verdict = NO_FACE if err.reason == "no_face" else ERROR
+            result.error = f"{err.reason}: {err.detail}"
+        except Exception as err:  # a batch carries on; the reason is kept in the result
+            result.verdict = ERROR
+            result.error = f"error: {type(err).__name__}: {err}"
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def extract(self, path, kind: str = "video"):
+        """Decode, detect and track faces, cut with ``STORED_MARGIN`` (see module docstring)."""
+        from tfdeepfake.faces.extraction import extract_faces
+
+        return extract_faces(
+            path,
+            frames=1 if kind == "image" else self.frames,
+            margin=STORED_MARGIN,
+            crop_size=self.crop_size,
+            detector=self.face_detector,
+            min_frames=1,
+        )
+
+    def score_faces(self, faces, result: VideoResult) -> None:
+        """Fill ``result`` from extracted faces: every track scored by every model."""
+        result.frames_used = len(faces.sampled_indices)
+        result.faces = len(faces.tracks)
+        result.media = {
+            "fps": faces.fps, "width": faces.frame_size[1], "height": faces.frame_size[0],
+            "frame_count": faces.frame_count, "duration": faces.duration,
+            "rotation": faces.rotation,
+        }
+        track_results, track_scores = [], []
+        for track in faces.tracks:
+            model_scores, frame_scores = {}, {}
+            for loaded in self.models:
+                video_score, frame_probs = self.score_track(loaded, track.crops, faces.margin)
+                model_scores[loaded.name] = video_score
+                frame_scores[loaded.name] = frame_probs
+            verdict = ensemble(model_scores, self.threshold)
+            track_scores.append(VideoScore(float(logit(verdict.probability)), verdict.probability))
+            track_results.append(TrackResult(
+                track_id=track.track_id,
+                frame_indices=[int(i) for i in track.frame_index],
+                boxes=np.round(track.boxes, 2).tolist(),
+                model_scores=model_scores,
+                frame_scores=frame_scores,
+                score=verdict.probability,
+            ))
+        best, _ = aggregate_tracks(track_scores)
+        verdict = ensemble(track_results[best].model_scores, self.threshold)
+        result.tracks = track_results
+        result.model_scores = dict(track_results[best].model_scores)
+        result.score = verdict.probability
+        result.confidence = verdict.confidence
+        result.verdict = verdict.label
+
+    def score_track(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float):
+        """One model on one track: ``(video probability, per-frame probabilities)``."""
+        preset = loaded.preset
+        inputs = model_inputs(crops, stored_margin, preset)
+        if preset.sequence:
+            positions = _even(len(inputs), preset.frames)
+            out = loaded.model.predict_on_batch(inputs[positions][None])
+            frame_logits = np.asarray(out["frame_logits"]).reshape(-1)
+            video = aggregate(np.asarray(out["logit"]).reshape(-1), "sequence")
+            probs = np.full(len(inputs), np.nan)
+            probs[positions] = sigmoid(frame_logits)
+        else:
+            logits = np.concatenate([
+                np.asarray(loaded.model.predict_on_batch(inputs[i : i + self.batch_size])["logit"])
+                .reshape(-1)
+                for i in range(0, len(inputs), self.batch_size)
+            ])
+            video = aggregate(logits, preset.aggregation)
+            probs = sigmoid(logits)
+        return float(video.probability), [None if np.isnan(p) else float(p) for p in probs]
+
+
+def model_inputs(crops: np.ndarray, stored_margin: float, preset) -> np.ndarray:
+    """Crops cut with ``stored_margin`` -> the preset's normalised input (centre crop, resize)."""
+    from tfdeepfake.data import preset_images
+
+    return np.asarray(preset_images(crops, stored_margin, preset))
+
+
+def _stored_size(preset) -> int:
+    from tfrecords_tools.schema import recrop_fraction
+
+    return int(np.ceil(preset.input_size / recrop_fraction(STORED_MARGIN, preset.face_margin)))
+
+
+def _even(n: int, k: int) -> np.ndarray:
+    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int))
+
+
+def expand_inputs(paths: Sequence[str]) -> list[str]:
+    """Files, folders (their videos and images, sorted) and globs -> a list of input paths.
+
+    A path that matches nothing is kept as given, so it gets an ERROR row ("missing")
+    instead of vanishing.
+    """
+    import glob
+
+    from tfdeepfake.faces.labels import VIDEO_SUFFIXES
+
+    out = []
+    for p in paths:
+        if os.path.isdir(p):
+            found = sorted(
+                str(f) for f in Path(p).rglob("*")
+                if f.is_file() and f.suffix.lower() in (*VIDEO_SUFFIXES, *IMAGE_SUFFIXES)
+            )
+            out.extend(found or [p])
+        elif any(c in p for c in "*?[") and not os.path.exists(p):
+            out.extend(sorted(glob.glob(p, recursive=True)) or [p])
+        else:
+            out.append(p)
+    return out

@@ -1,0 +1,105 @@
+"""Which detectors `detect` runs and with what weights: run folders, imported weights, or
+(only when asked) random init labelled UNTRAINED."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from typing import Any
+
+DEFAULT_MODELS = ("resnet_lstm", "autoatt_b4", "b7_ssim")
+PRESET_FILE = "preset.json"
+
+
+class MissingWeightsError(RuntimeError):
+    """A model has no trained weights and ``allow_untrained`` was not given."""
+
+
+@dataclasses.dataclass
+class LoadedModel:
+    """A detector ready to score faces.
+
+    Attributes:
+        name: the preset name (the key in every score dict).
+        preset: its ``Preset`` (input contract, aggregation).
+        model: the Keras model, or a LiteRT runner with the same call convention.
+        trained: False when the weights are random (``allow_untrained``).
+        source: where the weights came from (a file, or ``"random init"``).
+    """
+
+    name: str
+    preset: Any
+    model: Any
+    trained: bool
+    source: str
+
+
+def find_run_dirs(weights: str) -> dict[str, str]:
+    """Preset name -> run folder, for ``weights`` being one run folder or a folder of them."""
+    from tfdeepfake.training.run import load_preset
+
+    if not os.path.isdir(weights):
+        raise FileNotFoundError(
+            f"--weights {weights!r} is not a folder. Give a run folder made by "
+            "`tfdeepfake train` or `tfdeepfake weights import` (it holds preset.json), "
+            "or a folder of such run folders."
+        )
+    candidates = [weights] if os.path.isfile(os.path.join(weights, PRESET_FILE)) else [
+        os.path.join(weights, d) for d in sorted(os.listdir(weights))
+        if os.path.isfile(os.path.join(weights, d, PRESET_FILE))
+    ]
+    if not candidates:
+        raise FileNotFoundError(
+            f"--weights {weights!r} holds no run folder (no {PRESET_FILE} in it or in its "
+            "sub-folders). Train one with `tfdeepfake train` or import published weights with "
+            "`tfdeepfake weights import`."
+        )
+    return {load_preset(d).name: d for d in candidates}
+
+
+def load_models(
+    models: Sequence[str] | None = None,
+    weights: str | None = None,
+    allow_untrained: bool = False,
+) -> list[LoadedModel]:
+    """Build the detectors to run.
+
+    Args:
+        models: preset names; default the models found in ``weights``, or the paper's three
+            (``resnet_lstm``, ``autoatt_b4``, ``b7_ssim``) when no weights are given.
+        weights: a run folder or a folder of run folders (see ``find_run_dirs``).
+        allow_untrained: build models without weights with random init instead of failing;
+            every result is then labelled UNTRAINED.
+
+    Raises:
+        MissingWeightsError: a model has no weights and ``allow_untrained`` is False; the
+            message says how to get weights.
+    """
+    from tfdeepfake.models import create_model, get_preset
+    from tfdeepfake.training.run import load_run
+
+    runs = find_run_dirs(weights) if weights else {}
+    names = list(models) if models else (list(runs) or list(DEFAULT_MODELS))
+    for name in names:
+        get_preset(name)  # unknown names fail here, listing the known ones
+    missing = [n for n in names if n not in runs]
+    if missing and not allow_untrained:
+        found = ", ".join(runs) or "none"
+        where = f"in {weights!r} (found: {found})" if weights else "(no --weights given)"
+        raise MissingWeightsError(
+            f"No trained weights for {', '.join(missing)} {where}. Either train them "
+            "(`tfdeepfake train --model NAME --data SHARDS --out runs/NAME`, or "
+            "`tfdeepfake quickstart` for a small demo set), import published weights "
+            "(`tfdeepfake weights import ...`), or pass --allow-untrained to run random "
+            "weights: every output is then labelled UNTRAINED and means nothing."
+        )
+    loaded = []
+    for name in names:
+        if name in runs:
+            model, preset, _ = load_run(runs[name])
+            loaded.append(LoadedModel(name, preset, model, True, model.weights_source))
+        else:
+            model = create_model(name)
+            loaded.append(LoadedModel(name, model.preset, model, False, "random init"))
+    return loaded

@@ -1,0 +1,88 @@
+"""Writing detection results: the terminal table, the CSV (one row per input) and the JSON."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from tfdeepfake.inference.results import VideoResult
+
+JSON_SCHEMA_VERSION = 1
+
+
+def csv_columns(model_names: Sequence[str]) -> list[str]:
+    """The CSV header: fixed columns plus one ``<model>_score`` column per model."""
+    return [
+        "path", "verdict", "label", "ensemble_score", "confidence",
+        *[f"{m}_score" for m in model_names],
+        "faces", "frames_used", "seconds", "error",
+    ]
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.6f}"
+
+
+def write_csv(results: Sequence[VideoResult], model_names: Sequence[str], path: str) -> None:
+    """One row per input, failures included (verdict ERROR or NO_FACE, reason in ``error``)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=csv_columns(model_names))
+        writer.writeheader()
+        for r in results:
+            row = {
+                "path": r.path, "verdict": r.verdict, "label": r.label,
+                "ensemble_score": _fmt(r.score), "confidence": _fmt(r.confidence),
+                "faces": r.faces, "frames_used": r.frames_used, "seconds": f"{r.seconds:.3f}",
+                "error": r.error or "",
+            }
+            row.update({f"{m}_score": _fmt(r.model_scores.get(m)) for m in model_names})
+            writer.writerow(row)
+
+
+def results_document(results: Sequence[VideoResult], run_info: dict[str, Any]) -> dict[str, Any]:
+    """The JSON document: run information plus every result with per-frame scores."""
+    return {
+        "schema_version": JSON_SCHEMA_VERSION,
+        **run_info,
+        "summary": summarize(results),
+        "results": [r.to_dict() for r in results],
+    }
+
+
+def write_json(results: Sequence[VideoResult], run_info: dict[str, Any], path: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(results_document(results, run_info), f, indent=2)
+
+
+def summarize(results: Sequence[VideoResult]) -> dict[str, int]:
+    """Counts of inputs by verdict."""
+    counts = {"inputs": len(results)}
+    for r in results:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    return counts
+
+
+def format_table(results: Sequence[VideoResult], model_names: Sequence[str]) -> str:
+    """A fixed-width table for the terminal, one line per input."""
+    header = ["input", "verdict", "score", *model_names, "faces", "secs"]
+    rows = []
+    for r in results:
+        name = os.path.basename(r.path.rstrip("/")) or r.path
+        scores = [_short(r.model_scores.get(m)) for m in model_names]
+        rows.append([name, r.label, _short(r.score), *scores, str(r.faces), f"{r.seconds:.1f}"])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)) for line in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for r in results:
+        if r.error:
+            lines.append(f"  {os.path.basename(r.path)}: {r.error}")
+    return "\n".join(lines)
+
+
+def _short(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
