@@ -3,7 +3,13 @@
 from tfdeepfake.faces.crop import CROP_MODES, crop_face, crop_region
 from tfdeepfake.faces.detector import FaceDetector, FrameFaces, MTCNNDetector
 from tfdeepfake.faces.errors import REASONS, ExtractionError
-from tfdeepfake.faces.extraction import FaceTrack, VideoFaces, default_detector, extract_faces
+from tfdeepfake.faces.extraction import (
+    FaceTrack,
+    VideoFaces,
+    default_detector,
+    extract_faces,
+    faces_from_video,
+)
 from tfdeepfake.faces.tracking import Track, box_iou, track_faces
 from tfdeepfake.faces.video import VideoFrames, plan_indices, read_frames_at, read_video
 
@@ -23,6 +29,7 @@ __all__ = [
     "crop_region",
     "default_detector",
     "extract_faces",
+    "faces_from_video",
     "plan_indices",
     "read_frames_at",
     "read_video",

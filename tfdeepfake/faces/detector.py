@@ -59,9 +59,10 @@ class MTCNNDetector(FaceDetector):
         max_side: shrink each frame so its long side is at most this before detecting.
         scale: a fixed shrink factor instead (overrides ``max_side``), e.g. 0.5.
         min_score: drop faces the network is less sure of than this.
-        min_face_size: smallest face, in pixels of the *downscaled* frame (bigger = faster).
         batch_size: frames per MTCNN call.
         device: TensorFlow device to run on.
+
+    Faces smaller than about 20 pixels of the downscaled frame are not found.
 
     Example::
 
@@ -74,7 +75,6 @@ class MTCNNDetector(FaceDetector):
         max_side: int = 640,
         scale: float | None = None,
         min_score: float = 0.9,
-        min_face_size: int = 20,
         batch_size: int = 16,
         device: str = "CPU:0",
     ):
@@ -85,7 +85,6 @@ class MTCNNDetector(FaceDetector):
         self.max_side = max_side
         self.scale = scale
         self.min_score = min_score
-        self.min_face_size = min_face_size
         self.batch_size = batch_size
         self._model = _mtcnn(device)
 
@@ -105,9 +104,9 @@ class MTCNNDetector(FaceDetector):
         found: list[FrameFaces] = []
         for start in range(0, len(small), self.batch_size):
             batch = small[start : start + self.batch_size]
-            rows = self._model.detect_faces(
-                batch, box_format="xyxy", output_type="numpy", min_face_size=self.min_face_size
-            )
+            # mtcnn 1.0 sizes its pyramid for min_face_size=20 (larger values lose every face):
+            # to skip small faces faster, lower max_side instead.
+            rows = self._model.detect_faces(batch, box_format="xyxy", output_type="numpy")
             found.extend(self._split(np.asarray(rows, np.float64), len(batch), factor))
         return found
 

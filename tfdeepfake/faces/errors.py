@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 # Reason -> what the user can do about it.
 REASONS: dict[str, str] = {
     "missing": "check the path (relative paths are resolved against the input folder)",
@@ -14,6 +16,8 @@ REASONS: dict[str, str] = {
     "unknown_label": "the label is not REAL/FAKE/0/1; fix the labels file",
     "missing_original": "the fake names an original that is not in the labels or on disk",
     "original_failed": "the fake's original could not be read; the SSIM masks are left out",
+    "unlabelled": "the video is in the input folder but not in the labels; add it there",
+    "duplicate": "the same video id is listed twice; keep one entry",
     "bad_labels": "the labels file could not be parsed; fix its format",
     "error": "an unexpected error; please report it with the message",
 }
@@ -35,3 +39,16 @@ class ExtractionError(RuntimeError):
         self.path = str(path)
         self.detail = detail
         super().__init__(f"{self.path}: {detail} [{reason}: {REASONS[reason]}]")
+
+
+@dataclasses.dataclass
+class Failure:
+    """One row of ``failures.csv``: an input that was not (fully) extracted, and why."""
+
+    path: str
+    reason: str
+    message: str
+
+    @classmethod
+    def from_error(cls, err: ExtractionError) -> Failure:
+        return cls(err.path, err.reason, str(err))

@@ -16,7 +16,7 @@ from tfdeepfake.faces.crop import crop_face
 from tfdeepfake.faces.detector import FaceDetector, MTCNNDetector
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.faces.tracking import track_faces
-from tfdeepfake.faces.video import read_video
+from tfdeepfake.faces.video import VideoFrames, read_video
 
 
 @dataclasses.dataclass
@@ -121,12 +121,25 @@ def extract_faces(
         faces.tracks[0].crops.shape  # (16, 224, 224, 3) when the face is in every frame
     """
     video = read_video(path, frames, sampling, stride, max_side=max_side, min_frames=min_frames)
+    return faces_from_video(video, margin, crop_size, detector, mode, iou, video_id)
+
+
+def faces_from_video(
+    video: VideoFrames,
+    margin: float = 0.5,
+    crop_size: int = 256,
+    detector: FaceDetector | None = None,
+    mode: str = "square",
+    iou: float = 0.2,
+    video_id: str | None = None,
+) -> VideoFaces:
+    """The detect + track + crop half of ``extract_faces``, on frames already decoded."""
     detector = detector or default_detector()
     detections = detector.detect(video.frames)
     tracks = track_faces(detections, iou=iou)
     if not tracks:
         raise ExtractionError(
-            "no_face", path, f"no face found in {len(video.indices)} sampled frames"
+            "no_face", video.path, f"no face found in {len(video.indices)} sampled frames"
         )
     out = []
     for track_id, track in enumerate(tracks):
@@ -146,8 +159,8 @@ def extract_faces(
             )
         )
     return VideoFaces(
-        path=str(path),
-        video_id=video_id or Path(path).stem,
+        path=video.path,
+        video_id=video_id or Path(video.path).stem,
         tracks=out,
         sampled_indices=video.indices,
         fps=video.fps,

@@ -1,0 +1,339 @@
+"""A labelled video collection -> sharded TFRecords of face tracks (+ SSIM masks).
+
+``extract_dataset`` never stops on a bad video: each one that cannot be (fully) used gets a
+row in ``OUT/failures.csv`` (path, reason, message) and the batch carries on. Re-running it
+on the same ``OUT`` resumes: videos already in the shard manifest are skipped.
+
+Concurrency on few cores: with ``workers=1`` a background thread decodes the next video
+while the current one is in MTCNN (TensorFlow already spreads one batch over the cores);
+``workers=N>1`` runs N spawned processes, each with its own detector, and the parent writes.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import csv
+import dataclasses
+import functools
+import json
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+from tfdeepfake.faces.detector import FaceDetector, MTCNNDetector
+from tfdeepfake.faces.errors import ExtractionError, Failure
+from tfdeepfake.faces.extraction import VideoFaces, faces_from_video
+from tfdeepfake.faces.labels import LabelledVideo, load_labels
+from tfdeepfake.faces.ssim_masks import track_masks
+from tfdeepfake.faces.video import VideoFrames, read_video
+
+FAILURES_NAME = "failures.csv"
+SUMMARY_NAME = "summary.json"
+# Failures after which a video counts as done (a re-run would give the same answer).
+_FINAL_REASONS = ("no_face",)
+
+
+@dataclasses.dataclass
+class ExtractOptions:
+    """How videos are turned into tracks (see ``extract_faces``; ``detect_side`` and
+    ``min_score`` configure the ``MTCNNDetector`` built when no detector is given)."""
+
+    frames: int | None = 32
+    margin: float = 0.5
+    crop_size: int = 256
+    sampling: str = "even"
+    stride: int = 1
+    mode: str = "square"
+    iou: float = 0.2
+    max_side: int | None = 1920
+    min_frames: int = 2
+    masks: bool = True
+    jpeg_quality: int = 95
+    detect_side: int = 640
+    min_score: float = 0.9
+
+
+@dataclasses.dataclass
+class ExtractSummary:
+    """What an ``extract_dataset`` run did."""
+
+    out_dir: str
+    videos: int = 0
+    extracted: int = 0
+    skipped: int = 0
+    tracks: int = 0
+    faces: int = 0
+    masked_tracks: int = 0
+    seconds: float = 0.0
+    failures: list[Failure] = dataclasses.field(default_factory=list)
+
+    @property
+    def failures_by_reason(self) -> dict[str, int]:
+        return dict(collections.Counter(f.reason for f in self.failures))
+
+    def format(self) -> str:
+        """The summary as printed by ``tfdeepfake extract``."""
+        rate = self.extracted / self.seconds if self.seconds > 0 else 0.0
+        lines = [
+            f"videos: {self.videos} (extracted {self.extracted}, already done {self.skipped}) "
+            f"in {self.seconds:.1f} s ({rate:.2f} videos/s)",
+            f"tracks: {self.tracks} ({self.masked_tracks} with SSIM masks), faces: {self.faces}",
+            f"failures: {len(self.failures)}"
+            + "".join(f"\n  {r}: {n}" for r, n in sorted(self.failures_by_reason.items())),
+            f"shards: {self.out_dir}"
+            + (
+                f"; failures listed in {Path(self.out_dir) / FAILURES_NAME}"
+                if self.failures
+                else ""
+            ),
+        ]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["failures"] = len(self.failures)
+        data["failures_by_reason"] = self.failures_by_reason
+        return data
+
+
+def extract_dataset(
+    input_path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    labels: str | os.PathLike | None = None,
+    options: ExtractOptions | None = None,
+    workers: int = 1,
+    dataset: str | None = None,
+    split: str | None = None,
+    fmt: str | None = None,
+    detector: FaceDetector | None = None,
+    max_shard_bytes: int = 64 * 2**20,
+    progress: bool = True,
+) -> ExtractSummary:
+    """Extract face tracks of every labelled video into shards under ``out_dir``.
+
+    Args:
+        input_path: a folder of videos (or one video).
+        out_dir: where shards, ``manifest.jsonl``, ``failures.csv`` and ``summary.json`` go.
+        labels: labels file or FaceForensics++ folder (see ``load_labels``).
+        options: frame sampling, crop and mask settings.
+        workers: 1 = this process (+ a decoding thread); N > 1 = N worker processes.
+        dataset, split, fmt: passed to ``load_labels``.
+        detector: face detector for ``workers=1`` (default: an ``MTCNNDetector`` built from
+            ``options``; worker processes always build that one).
+        max_shard_bytes: shard size bound.
+        progress: show a tqdm bar (videos/s, ETA).
+
+    Returns:
+        An ``ExtractSummary`` (also written to ``summary.json``).
+
+    Example::
+
+        summary = extract_dataset("videos/", "shards/", labels="videos/metadata.json")
+        print(summary.format())
+    """
+    from tfrecords_tools.writer import ShardedWriter
+
+    options = options or ExtractOptions()
+    out_dir = Path(out_dir)
+    started = time.perf_counter()
+    videos, failures = load_labels(input_path, labels, dataset=dataset, split=split, fmt=fmt)
+    summary = ExtractSummary(out_dir=str(out_dir), videos=len(videos))
+    with ShardedWriter(out_dir, max_shard_bytes=max_shard_bytes) as writer:
+        todo = [v for v in videos if not writer.has(v.video_id)]
+        summary.skipped = len(videos) - len(todo)
+        kept = _previous_failures(out_dir, {str(v.path) for v in todo})
+        summary.failures = kept + failures
+        _write_failures(out_dir, summary.failures)
+        bar = _progress(len(todo), progress)
+        for item, records, video_failures in _run(todo, options, workers, detector):
+            if records is not None:
+                writer.write_video(item.video_id, records)
+                summary.extracted += 1
+                summary.tracks += len(records)
+                summary.faces += sum(len(r.crops) for r in records)
+                summary.masked_tracks += sum(r.masks is not None for r in records)
+            elif any(f.reason in _FINAL_REASONS for f in video_failures):
+                writer.write_video(item.video_id, [])
+            summary.failures += video_failures
+            if video_failures:
+                _write_failures(out_dir, summary.failures)
+            bar.update(1)
+            bar.set_postfix(tracks=summary.tracks, failures=len(summary.failures))
+        bar.close()
+    summary.seconds = time.perf_counter() - started
+    (out_dir / SUMMARY_NAME).write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    return summary
+
+
+def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, detector):
+    """Yield ``(video, records or None, failures)`` for every video, in order."""
+    if workers <= 1:
+        yield from _run_here(todo, options, detector)
+        return
+    context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        window: collections.deque = collections.deque()
+        for item in todo:  # keep at most 2 videos per worker in flight (bounded memory)
+            window.append((item, pool.submit(process_video, item, options)))
+            if len(window) >= 2 * workers:
+                yield _collect(*window.popleft())
+        while window:
+            yield _collect(*window.popleft())
+
+
+def _collect(item: LabelledVideo, future: concurrent.futures.Future):
+    try:
+        records, failures = future.result()
+    except Exception as err:  # a crashed worker fails this video, not the batch
+        records, failures = None, [_unexpected(item, err)]
+    return item, records, failures
+
+
+def _run_here(todo: list[LabelledVideo], options: ExtractOptions, detector):
+    if not todo:
+        return
+    with concurrent.futures.ThreadPoolExecutor(1) as decoder:
+        pending = decoder.submit(_decode, todo[0], options)
+        for i, item in enumerate(todo):
+            video = pending.result()
+            if i + 1 < len(todo):
+                pending = decoder.submit(_decode, todo[i + 1], options)
+            try:
+                records, failures = process_video(item, options, detector, video)
+            except Exception as err:
+                records, failures = None, [_unexpected(item, err)]
+            yield item, records, failures
+
+
+def _decode(item: LabelledVideo, options: ExtractOptions) -> VideoFrames | ExtractionError:
+    try:
+        return read_video(
+            item.path,
+            options.frames,
+            options.sampling,
+            options.stride,
+            max_side=options.max_side,
+            min_frames=options.min_frames,
+        )
+    except ExtractionError as err:
+        return err
+    except Exception as err:
+        return ExtractionError("corrupt", item.path, f"decoding failed: {err!r}")
+
+
+def process_video(
+    item: LabelledVideo,
+    options: ExtractOptions,
+    detector: FaceDetector | None = None,
+    video: VideoFrames | ExtractionError | None = None,
+):
+    """One labelled video -> ``(TrackRecords or None, failures)``; raises nothing expected.
+
+    A fake whose original is known gets SSIM masks; when the original is missing or cannot
+    be read, the tracks are kept without masks and a failure row says why.
+    """
+    from tfrecords_tools.schema import TrackRecord
+
+    detector = detector or _mtcnn(options.detect_side, options.min_score)
+    if video is None:
+        video = _decode(item, options)
+    if isinstance(video, ExtractionError):
+        return None, [Failure.from_error(video)]
+    try:
+        faces = faces_from_video(
+            video,
+            options.margin,
+            options.crop_size,
+            detector,
+            options.mode,
+            options.iou,
+            item.video_id,
+        )
+    except ExtractionError as err:
+        return None, [Failure.from_error(err)]
+    failures = []
+    masks = [None] * len(faces.tracks)
+    if item.label == 1 and item.original is not None and options.masks:
+        masks, failure = _masks(faces, item, options)
+        failures += [failure] if failure else []
+    records = [
+        TrackRecord(
+            video_id=item.video_id,
+            crops=t.crops,
+            frame_index=t.frame_index,
+            boxes=t.boxes,
+            landmarks=t.landmarks,
+            scores=t.scores,
+            label=item.label,
+            source_path=str(item.path),
+            dataset=item.dataset,
+            split=item.split,
+            original_id=item.original_id,
+            track_id=t.track_id,
+            fps=faces.fps,
+            frame_count=faces.frame_count,
+            crop_margin=options.margin,
+            masks=m,
+            jpeg_quality=options.jpeg_quality,
+        )
+        for t, m in zip(faces.tracks, masks)
+    ]
+    return records, failures
+
+
+def _masks(faces: VideoFaces, item: LabelledVideo, options: ExtractOptions):
+    if not item.original.is_file():
+        return [None] * len(faces.tracks), Failure(
+            str(item.path),
+            "missing_original",
+            f"{item.path}: its original {item.original} does not exist; the tracks are "
+            "written without SSIM masks",
+        )
+    try:
+        return track_masks(faces, item.original, options.max_side), None
+    except ExtractionError as err:
+        return [None] * len(faces.tracks), Failure(
+            str(item.path), "original_failed", f"{err} (tracks written without SSIM masks)"
+        )
+
+
+@functools.lru_cache(maxsize=2)
+def _mtcnn(detect_side: int, min_score: float) -> FaceDetector:
+    return MTCNNDetector(max_side=detect_side, min_score=min_score)
+
+
+def _unexpected(item: LabelledVideo, err: Exception) -> Failure:
+    return Failure(str(item.path), "error", f"{item.path}: {type(err).__name__}: {err}")
+
+
+def _previous_failures(out_dir: Path, retried: set[str]) -> list[Failure]:
+    """Failure rows of earlier runs that still stand (their videos are not retried now)."""
+    path = out_dir / FAILURES_NAME
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        Failure(r["path"], r["reason"], r["message"])
+        for r in rows
+        if r.get("path") not in retried
+        and r.get("reason") != "unlabelled"
+        and r.get("reason") not in ("unknown_label", "duplicate", "bad_labels")
+    ]
+
+
+def _write_failures(out_dir: Path, failures: list[Failure]) -> None:
+    tmp = out_dir / (FAILURES_NAME + ".tmp")
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "reason", "message"])
+        writer.writerows([f.path, f.reason, f.message] for f in failures)
+    tmp.replace(out_dir / FAILURES_NAME)
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="video", desc="extract", disable=not enabled, smoothing=0.1)
