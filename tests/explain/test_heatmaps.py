@@ -1,0 +1,58 @@
+"""Attention maps and Grad-CAM: shapes, ranges, per-frame maps for clips, clear errors."""
+
+import numpy as np
+import pytest
+
+from tfdeepfake.explain import attention_heatmap, gradcam
+
+
+def _images(n=3, size=32, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, size, size, 3)).astype("float32")
+
+
+def test_attention_heatmap_is_model_attention_upsampled(frame_model):
+    x = _images()
+    maps = attention_heatmap(frame_model, x)
+    assert maps.shape == (3, 32, 32) and maps.dtype == np.float32
+    assert maps.min() >= 0.0 and maps.max() <= 1.0
+    raw = np.asarray(frame_model(x)["attention"])[..., 0]  # (3, 16, 16)
+    assert raw.shape == (3, 16, 16)
+    # Bilinear 2x upsampling keeps the mean and the layout (coarse blocks agree).
+    np.testing.assert_allclose(maps.mean(axis=(1, 2)), raw.mean(axis=(1, 2)), atol=2e-2)
+    coarse = maps.reshape(3, 16, 2, 16, 2).mean(axis=(2, 4))
+    assert np.corrcoef(coarse.ravel(), raw.ravel())[0, 1] > 0.9
+
+
+def test_attention_heatmap_needs_attention_output(sequence_model):
+    with pytest.raises(ValueError, match="no 'attention' output.*gradcam"):
+        attention_heatmap(sequence_model, np.zeros((1, 2, 64, 64, 3), "float32"))
+
+
+def test_gradcam_frames(frame_model):
+    x = _images(4)
+    maps = gradcam(frame_model, x)
+    assert maps.shape == (4, 32, 32) and maps.dtype == np.float32
+    assert maps.min() >= 0.0 and maps.max() <= 1.0 + 1e-6
+    peaks = maps.reshape(4, -1).max(axis=1)
+    assert np.all((np.abs(peaks - 1.0) < 1e-5) | (peaks == 0.0))  # each map scaled to its max
+    assert maps.reshape(4, -1).std(axis=1).max() > 0  # not flat
+    # Explaining "real" uses the opposite gradient: the maps differ.
+    assert not np.allclose(maps, gradcam(frame_model, x, target="real"))
+
+
+def test_gradcam_sequence_model_gives_per_frame_maps(sequence_model):
+    clips = np.random.default_rng(1).normal(size=(2, 3, 64, 64, 3)).astype("float32")
+    maps = gradcam(sequence_model, clips)
+    assert maps.shape == (2, 3, 64, 64)
+    assert maps.min() >= 0.0 and maps.max() <= 1.0 + 1e-6
+    # Clip 0's maps depend only on clip 0: changing clip 1 leaves them unchanged.
+    other = clips.copy()
+    other[1] = np.random.default_rng(2).normal(size=other[1].shape)
+    np.testing.assert_allclose(gradcam(sequence_model, other)[0], maps[0], atol=1e-5)
+
+
+def test_gradcam_bad_layer_and_target(frame_model):
+    with pytest.raises(ValueError, match="no layer 'nope'.*model.summary"):
+        gradcam(frame_model, _images(1), layer_name="nope")
+    with pytest.raises(ValueError, match="target must be"):
+        gradcam(frame_model, _images(1), target="maybe")
