@@ -1,0 +1,155 @@
+"""Training inputs: checks of the shards before training, and feeding batches to the replicas.
+
+Two feeders put batches on the replicas:
+
+- ``ExactFeeder`` (``checkpoint.data_state=True``): one ``tf.data`` iterator per worker whose
+  batches are split over the worker's replicas with
+  ``strategy.experimental_distribute_values_from_function``. The iterator is a trackable
+  object, so its state (file position, shuffle buffer, random state) is checkpointed and a
+  resumed run continues with exactly the batch the dead run would have seen next.
+- ``DistributedFeeder``: ``strategy.distribute_datasets_from_function`` (prefetches onto the
+  devices; the TPU path). Its iterator cannot be checkpointed, so a resumed run re-seeds the
+  shuffle with ``seed + step`` instead of replaying the first batches: position not exact.
+
+A dataset function has the signature ``fn(input_context, seed) -> tf.data.Dataset`` and yields
+batches of ``input_context.get_per_replica_batch_size(global_batch)`` elements, each
+``(images, labels)`` or ``(images, labels, masks)`` (labels (B, 1), 1 = fake).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tensorflow as tf
+
+DatasetFn = Callable[[tf.distribute.InputContext, int], tf.data.Dataset]
+
+
+def _first_records(files: list[str]) -> list[dict[str, Any]]:
+    """Label and frame count of the first track of each shard (for folders without a manifest)."""
+    from tfrecords_tools.schema import parse_track
+
+    out = []
+    for path in files:
+        for serialized in tf.data.TFRecordDataset(path).take(1):
+            track = parse_track(serialized)
+            out.append({"label": int(track["label"]), "frames": int(tf.shape(track["image"])[0]),
+                        "shard": Path(path).name})
+    return out
+
+
+def shard_summary(data: str) -> tuple[list[str], list[dict[str, Any]], bool]:
+    """The shard paths of ``data``, one dict per track (``label``, ``frames``, ``shard``), and
+    whether that list is complete.
+
+    Tracks come from the folder's ``manifest.jsonl`` when it lists every shard (complete),
+    else from the first record of each shard (not complete). Raises ``FileNotFoundError``
+    naming ``data`` when it holds no shards.
+    """
+    from tfrecords_tools.reader import list_shards
+    from tfrecords_tools.writer import read_manifest
+
+    files = list_shards(data)
+    folder = Path(data) if Path(data).is_dir() else None
+    if folder is not None:
+        entries = read_manifest(folder)
+        listed = {e.get("shard") for e in entries}
+        if entries and {Path(f).name for f in files} <= listed:
+            tracks = [{**t, "shard": e["shard"]} for e in entries for t in e.get("tracks", [])]
+            return files, tracks, True
+    return files, _first_records(files), False
+
+
+def check_data(data: str, preset: Any, *, flag: str = "--data", training: bool = True) -> dict:
+    """Check shards fit the model before any training starts; a dict of counts.
+
+    Raises ``ValueError`` naming ``data`` and the fix when a shard has no labels (label -1,
+    inference-only shards), when training data holds a single class, or when a sequence
+    model's clips are longer than every track (frame data for a clip model).
+    """
+    files, tracks, complete = shard_summary(data)
+    by_shard: dict[str, list[int]] = {}
+    for t in tracks:
+        by_shard.setdefault(t["shard"], []).append(int(t["label"]))
+    unlabelled = sorted(s for s, labels in by_shard.items() if all(v < 0 for v in labels))
+    if unlabelled:
+        raise ValueError(
+            f"{flag} {data}: shard(s) {', '.join(unlabelled)} carry no labels (label -1: "
+            "written for inference). Re-extract them with labels (`tfdeepfake extract --labels "
+            "labels.csv`) or remove them from the training folder."
+        )
+    labels = [int(t["label"]) for t in tracks if int(t["label"]) >= 0]
+    n_fake, n_real = sum(v == 1 for v in labels), sum(v == 0 for v in labels)
+    if training and complete and (n_fake == 0 or n_real == 0):
+        raise ValueError(
+            f"{flag} {data}: holds {n_real} real and {n_fake} fake tracks; training needs both "
+            "classes. Add shards of the missing class."
+        )
+    if getattr(preset, "sequence", False):
+        longest = max((int(t.get("frames", 0)) for t in tracks), default=0)
+        if longest < preset.frames:
+            raise ValueError(
+                f"{flag} {data}: model {preset.name!r} takes clips of {preset.frames} frames "
+                f"but the longest track in the shards has {longest} frame(s): this is frame "
+                f"data. Extract with at least {preset.frames} frames per track (`tfdeepfake "
+                "extract --frames N`), or train a frame model (e.g. autoatt_b4)."
+            )
+    return {"shards": len(files), "tracks": len(tracks), "real": n_real, "fake": n_fake}
+
+
+def worker_context(worker: int, workers: int) -> tf.distribute.InputContext:
+    """An input context of one pipeline per worker whose 'replica' batch is the worker's batch."""
+    return tf.distribute.InputContext(num_input_pipelines=workers, input_pipeline_id=worker,
+                                      num_replicas_in_sync=workers)
+
+
+class ExactFeeder:
+    """Per-worker ``tf.data`` iterator split over local replicas; checkpointable (see module)."""
+
+    def __init__(self, strategy: tf.distribute.Strategy, dataset_fn: DatasetFn, seed: int,
+                 worker: int = 0, workers: int = 1):
+        self.strategy = strategy
+        self.local = strategy.num_replicas_in_sync // workers
+        self.first_replica = worker * self.local
+        dataset = dataset_fn(worker_context(worker, workers), seed)
+        self.iterator = iter(dataset)
+
+    @property
+    def trackables(self) -> dict[str, Any]:
+        """What a data checkpoint must hold."""
+        return {"iterator": self.iterator}
+
+    def next(self) -> Any:
+        """The next batch, as per-replica values."""
+        batch = next(self.iterator)
+        if self.local == 1 and self.strategy.num_replicas_in_sync == 1:
+            return batch
+
+        def piece(ctx: tf.distribute.ValueContext):
+            index = ctx.replica_id_in_sync_group - self.first_replica
+            return tf.nest.map_structure(lambda t: _split(t, self.local, index), batch)
+
+        return self.strategy.experimental_distribute_values_from_function(piece)
+
+
+def _split(tensor: tf.Tensor, parts: int, index: int) -> tf.Tensor:
+    n = tf.shape(tensor)[0]
+    size = n // parts
+    return tensor[index * size:(index + 1) * size]
+
+
+class DistributedFeeder:
+    """``distribute_datasets_from_function`` input; not checkpointable (see module)."""
+
+    def __init__(self, strategy: tf.distribute.Strategy, dataset_fn: DatasetFn, seed: int):
+        dist = strategy.distribute_datasets_from_function(lambda ctx: dataset_fn(ctx, seed))
+        self.iterator = iter(dist)
+
+    trackables: dict[str, Any] = {}
+
+    def next(self) -> Any:
+        """The next batch, as per-replica values."""
+        return next(self.iterator)
+

@@ -1,0 +1,70 @@
+"""Strategy factory: one string -> a ``tf.distribute`` strategy, plus the mixed-precision policy.
+
+- ``default``: the default strategy (one device: the GPU if there is one, else the CPU).
+- ``mirrored``: ``MirroredStrategy`` over every local GPU (or every logical CPU device).
+- ``multi_worker``: ``MultiWorkerMirroredStrategy``; the cluster comes from ``TF_CONFIG``
+  (``{"cluster": {"worker": ["host:port", ...]}, "task": {"type": "worker", "index": i}}``);
+  every worker runs the same command.
+- ``tpu``: ``TPUStrategy`` through ``TPUClusterResolver(tpu=...)`` (Cloud TPU VM: ``""``;
+  a TPU node: its name or ``grpc://`` address). Not testable on this project's machines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import tensorflow as tf
+
+
+def make_strategy(name: str = "default", tpu: str = "") -> tf.distribute.Strategy:
+    """Build the ``tf.distribute`` strategy called ``name`` (see the module docstring)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus] or [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multi_worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError(
+                "--strategy multi_worker needs TF_CONFIG in the environment of every worker, e.g. "
+                'TF_CONFIG=\'{"cluster": {"worker": ["host1:2222", "host2:2222"]}, '
+                '"task": {"type": "worker", "index": 0}}\'.'
+            )
+        try:
+            json.loads(os.environ["TF_CONFIG"])
+        except json.JSONDecodeError as err:
+            raise ValueError(f"TF_CONFIG is not valid JSON ({err}): fix the variable.") from None
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(
+        f"Unknown strategy {name!r}; choose default, mirrored, multi_worker or tpu."
+    )
+
+
+def worker_info(strategy: tf.distribute.Strategy) -> tuple[int, int]:
+    """(this worker's index, number of workers); (0, 1) unless multi-worker."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and resolver is not None:
+        workers = resolver.cluster_spec().as_dict().get("worker", [None])
+        return int(resolver.task_id or 0), len(workers)
+    return 0, 1
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True on the worker that writes logs, the best model and the real checkpoints."""
+    return worker_info(strategy)[0] == 0
+
+
+def mixed_precision_policy(enabled: bool, strategy_name: str = "default") -> str:
+    """The Keras dtype policy for the flag: float32, mixed_float16 (GPU) or mixed_bfloat16."""
+    if not enabled:
+        return "float32"
+    if strategy_name != "tpu" and tf.config.list_physical_devices("GPU"):
+        return "mixed_float16"
+    return "mixed_bfloat16"

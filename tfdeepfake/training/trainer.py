@@ -1,0 +1,422 @@
+"""The trainer: a custom loop with ``strategy.run`` inside ``tf.function``.
+
+Keras 3's ``fit`` fails under ``MultiWorkerMirroredStrategy`` (keras #20585); this loop works
+under every ``tf.distribute`` strategy. The model and optimiser are built in
+``strategy.scope()``; each replica computes its loss on its share of the global batch and
+divides by the number of replicas; the optimiser all-reduces (sums) the gradients.
+
+Example:
+    >>> from tfdeepfake.training import resolve_config, train
+    >>> config = resolve_config("autoatt_b4_tiny", overrides={
+    ...     "data": {"train": "shards/train", "val": "shards/val"}, "out": "runs/tiny",
+    ...     "steps": 200})
+    >>> result = train(config)
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import os
+import sys
+import time
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfdeepfake.training import losses
+from tfdeepfake.training.checkpoints import (
+    BEST_WEIGHTS,
+    LAST_WEIGHTS,
+    RunCheckpoints,
+    save_weights_atomic,
+)
+from tfdeepfake.training.config import TrainConfig
+from tfdeepfake.training.inputs import DatasetFn, DistributedFeeder, ExactFeeder, check_data
+from tfdeepfake.training.optimizers import PlateauController, build_optimizer
+from tfdeepfake.training.run import CONFIG_FILE, load_config, save_preset
+from tfdeepfake.training.strategy import make_strategy, mixed_precision_policy, worker_info
+
+_AUC_WINDOW = 1024  # training AUC in the progress bar: over the last this many examples
+
+
+def unpack_batch(batch: Any) -> tuple[Any, tf.Tensor, tf.Tensor | None]:
+    """``(images, labels, masks or None)`` from a tuple ``(x, y[, masks])`` or a dict batch."""
+    if isinstance(batch, dict):
+        images = batch.get("images", batch.get("image"))
+        labels = batch.get("labels", batch.get("label"))
+        return images, labels, batch.get("masks", batch.get("mask"))
+    if isinstance(batch, (tuple, list)) and len(batch) in (2, 3):
+        return batch[0], batch[1], batch[2] if len(batch) == 3 else None
+    raise ValueError(
+        "A training batch must be (images, labels), (images, labels, masks) or a dict with "
+        f"'images' and 'labels'; got {type(batch).__name__}."
+    )
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function in numpy."""
+    x = np.asarray(x, np.float64)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def binary_metrics(labels: np.ndarray, logits: np.ndarray) -> dict[str, float]:
+    """AUC and log loss of logits against 0/1 labels (AUC NaN with one class)."""
+    from tfdeepfake.evaluation.metrics import log_loss, roc_auc
+
+    labels = np.asarray(labels).reshape(-1).astype(np.int64)
+    logits = np.asarray(logits, np.float64).reshape(-1)
+    if labels.size == 0:
+        return {"auc": float("nan"), "log_loss": float("nan"), "accuracy": float("nan")}
+    return {
+        "auc": roc_auc(labels, logits),
+        "log_loss": log_loss(labels, sigmoid(logits)),
+        "accuracy": float(np.mean((logits > 0) == (labels == 1))),
+    }
+
+
+class Trainer:
+    """One training run described by a ``TrainConfig``.
+
+    Args:
+        config: the run's configuration (``resolve_config`` builds one).
+        train_data: optional dataset function ``fn(input_context, seed)`` replacing the
+            shards of ``config.data.train`` (e.g. an in-memory ``tf.data`` pipeline).
+        val_data: the same for validation (finite dataset).
+    """
+
+    def __init__(self, config: TrainConfig, train_data: DatasetFn | None = None,
+                 val_data: DatasetFn | None = None):
+        from tfdeepfake.models import get_preset
+
+        self.config = config.validate(require_data=train_data is None)
+        self.preset = get_preset(config.model.name).with_overrides(**config.model.overrides)
+        self._check_run_dir()
+        self.data_summary: dict[str, Any] = {}
+        if train_data is None:
+            self.data_summary["train"] = check_data(config.data.train, self.preset)
+            train_data = make_dataset_fn(config, self.preset, training=True)
+        if val_data is None and config.data.val:
+            self.data_summary["val"] = check_data(config.data.val, self.preset,
+                                                  flag="--val-data", training=False)
+            val_data = make_dataset_fn(config, self.preset, training=False)
+        self.train_data, self.val_data = train_data, val_data
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _check_run_dir(self) -> None:
+        path = os.path.join(self.config.out, CONFIG_FILE)
+        if os.path.isfile(path):
+            previous = load_config(self.config.out)
+            if previous.model.name != self.config.model.name:
+                raise ValueError(
+                    f"--out {self.config.out} holds a run of model {previous.model.name!r}, not "
+                    f"{self.config.model.name!r}: pass another --out folder, or the same "
+                    "--model to resume that run."
+                )
+
+    def _build(self) -> None:
+        config = self.config
+        self.strategy = make_strategy(config.strategy, config.tpu)
+        self.worker, self.workers = worker_info(self.strategy)
+        self.chief = self.worker == 0
+        self.replicas = self.strategy.num_replicas_in_sync
+        policy = mixed_precision_policy(config.mixed_precision, config.strategy)
+        previous_policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            with self.strategy.scope():
+                from tfdeepfake.models import create_model
+
+                self.model = create_model(self.preset)
+                optimizer = build_optimizer(config.optimizer, config.steps)
+                if policy == "mixed_float16":
+                    optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+                optimizer.build(self.model.trainable_variables)
+                self.optimizer = optimizer
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
+        self.loss_scaling = policy == "mixed_float16"
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        inner = getattr(self.optimizer, "inner_optimizer", self.optimizer)
+        self.plateau = None
+        if config.optimizer.schedule == "plateau":
+            self.plateau = PlateauController(
+                inner, config.optimizer.plateau_factor, config.optimizer.plateau_patience,
+                config.optimizer.end_learning_rate, config.checkpoint.best_metric == "auc")
+        objects = {"model": self.model, "optimizer": self.optimizer, "step": self.step}
+        if self.plateau is not None:
+            objects["plateau"] = self.plateau
+        self.best = tf.Variable(float("nan"), trainable=False, name="best_metric")
+        objects["best"] = self.best
+        self.checkpoints = RunCheckpoints(config.out, objects, config.checkpoint.keep,
+                                          self.worker, self.workers)
+
+    def _feeder(self, start_step: int):
+        config = self.config
+        exact = config.checkpoint.data_state and config.strategy != "tpu"
+        if exact:
+            feeder = ExactFeeder(self.strategy, self.train_data, config.data.seed,
+                                 self.worker, self.workers)
+            self.checkpoints.track_data(feeder.trackables)
+            if start_step == 0 or self.checkpoints.restore_data(start_step):
+                return feeder, "exact"
+            self._log(f"No data state for step {start_step}: re-seeding the input pipeline.")
+        # Re-seed on resume so a resumed run does not replay the first batches.
+        feeder = DistributedFeeder(self.strategy, self.train_data, config.data.seed + start_step)
+        return feeder, "reseeded" if start_step else "fresh"
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def compute_loss(self, outputs: dict[str, Any], labels: Any, masks: Any) -> tf.Tensor:
+        """The configured loss of one replica's batch (mean over its examples)."""
+        cfg = self.config.loss
+        logits = outputs["logit"]
+        if cfg.name == "triplet":
+            if "features" not in outputs:
+                raise ValueError(
+                    f"loss.name=triplet needs a model with a 'features' output; "
+                    f"{self.preset.name!r} returns {sorted(outputs)}."
+                )
+            loss = losses.stacked_triplet_loss(outputs["features"], cfg.triplet_margin)
+        elif cfg.name == "balanced_bce":
+            loss = losses.balanced_bce(labels, logits, cfg.label_clip)
+        else:
+            loss = losses.bce_with_logits(labels, logits, cfg.label_clip)
+        if cfg.mask_weight > 0 and masks is not None and "attention" in outputs:
+            scale = 255.0 if masks.dtype.is_integer else 1.0
+            masks = tf.cast(masks, tf.float32) / scale
+            has_mask = tf.reduce_max(tf.reshape(masks, (tf.shape(masks)[0], -1)), axis=1)
+            loss += cfg.mask_weight * losses.attention_mask_loss(
+                outputs["attention"], masks, has_mask)
+        if self.model.losses:
+            loss += tf.add_n([tf.cast(x, tf.float32) for x in self.model.losses])
+        return loss
+
+    def _make_train_step(self):
+        model, optimizer, replicas = self.model, self.optimizer, self.replicas
+
+        def replica_step(batch):
+            images, labels, masks = unpack_batch(batch)
+            with tf.GradientTape() as tape:
+                outputs = model(images, training=True)
+                loss = self.compute_loss(outputs, labels, masks)
+                scaled = loss / replicas
+                if self.loss_scaling:
+                    scaled = optimizer.scale_loss(scaled)
+            grads = tape.gradient(scaled, model.trainable_variables)
+            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            logits = tf.reshape(tf.cast(outputs["logit"], tf.float32), (-1,))
+            return loss / replicas, logits, tf.reshape(tf.cast(labels, tf.float32), (-1,))
+
+        @tf.function
+        def train_step(batch):
+            loss, logits, labels = self.strategy.run(replica_step, args=(batch,))
+            loss = self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+            return loss, self.strategy.gather(logits, 0), self.strategy.gather(labels, 0)
+
+        return train_step
+
+    def _make_eval_step(self):
+        model = self.model
+
+        def replica_step(batch):
+            images, labels, _ = unpack_batch(batch)
+            logits = tf.reshape(tf.cast(model(images, training=False)["logit"], tf.float32), (-1,))
+            return logits, tf.reshape(tf.cast(labels, tf.float32), (-1,))
+
+        @tf.function
+        def eval_step(batch):
+            logits, labels = self.strategy.run(replica_step, args=(batch,))
+            return self.strategy.gather(logits, 0), self.strategy.gather(labels, 0)
+
+        return eval_step
+
+    def validate(self) -> dict[str, float]:
+        """Run the validation set once (every worker sees the gathered predictions)."""
+        cfg = self.config.data
+        dist = self.strategy.distribute_datasets_from_function(
+            lambda ctx: self.val_data(ctx, cfg.seed))
+        all_logits, all_labels = [], []
+        for i, batch in enumerate(dist):
+            if cfg.val_steps and i >= cfg.val_steps:
+                break
+            logits, labels = self._eval_step(batch)
+            all_logits.append(logits.numpy())
+            all_labels.append(labels.numpy())
+        logits = np.concatenate(all_logits) if all_logits else np.zeros(0)
+        labels = np.concatenate(all_labels) if all_labels else np.zeros(0)
+        return {**binary_metrics(labels, logits), "examples": int(labels.size)}
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _log(self, message: str) -> None:
+        if self.chief:
+            print(message, file=sys.stderr, flush=True)
+
+    def _improved(self, metrics: dict[str, float]) -> bool:
+        key = self.config.checkpoint.best_metric
+        value, best = metrics[key], float(self.best.numpy())
+        if math.isnan(value):
+            return False
+        if math.isnan(best):
+            return True
+        return value > best if key == "auc" else value < best
+
+    def _write_json(self, name: str, values: dict) -> None:
+        if self.chief:
+            with open(os.path.join(self.config.out, name), "w") as f:
+                json.dump(values, f, indent=2, sort_keys=True)
+                f.write("\n")
+
+    def run(self) -> dict[str, Any]:
+        """Train (or resume) to ``config.steps``; a summary dict (steps, losses, validations)."""
+        config = self.config
+        os.makedirs(config.out, exist_ok=True)
+        self._build()
+        start = self.checkpoints.restore()
+        if start:
+            self._log(f"Resuming {config.out} from step {start} (checkpoint ckpt-{start}).")
+        feeder, data_mode = self._feeder(start)
+        if self.chief:
+            config.save(os.path.join(config.out, CONFIG_FILE))
+            save_preset(self.preset, config.out)
+        self._train_step = self._make_train_step()
+        self._eval_step = self._make_eval_step() if self.val_data is not None else None
+        writers = self._summary_writers()
+        history: dict[str, Any] = {"start_step": start, "data_position": data_mode,
+                                   "losses": [], "validations": []}
+        window = collections.deque(maxlen=_AUC_WINDOW)
+        frames = self.preset.frames if self.preset.sequence else 1
+        bar = self._progress_bar(start)
+        step, tick, tick_step = start, time.perf_counter(), start
+        while step < config.steps:
+            loss, logits, labels = self._train_step(feeder.next())
+            step += 1
+            self.step.assign(step)
+            loss = float(loss.numpy())
+            if not math.isfinite(loss):
+                raise FloatingPointError(
+                    f"Training loss became {loss} at step {step}; lower --lr or check the data.")
+            history["losses"].append(loss)
+            window.extend(zip(logits.numpy().tolist(), labels.numpy().tolist()))
+            if bar is not None or step % config.log_every == 0:
+                now = time.perf_counter()
+                rate = (step - tick_step) * config.data.batch_size * frames / max(now - tick, 1e-9)
+                auc = binary_metrics(*_window_arrays(window))["auc"]
+                if bar is not None:
+                    bar.set_postfix(loss=f"{loss:.4f}", auc=f"{auc:.3f}", img_s=f"{rate:.1f}")
+                    bar.update(1)
+                if step % config.log_every == 0:
+                    write_scalars(writers[0], step, {
+                        "loss": loss, "auc": auc, "images_per_second": rate,
+                        "learning_rate": self._learning_rate()})
+                    tick, tick_step = now, step
+            last = step == config.steps
+            if self.val_data is not None and (
+                    last or (config.val_every and step % config.val_every == 0)):
+                history["validations"].append(self._validation(step, writers[1]))
+            if step % config.checkpoint.every_steps == 0 or last:
+                self.checkpoints.save(step)
+        if bar is not None:
+            bar.close()
+        if self.chief:
+            save_weights_atomic(self.model, os.path.join(config.out, LAST_WEIGHTS))
+        summary = {"steps": step, "start_step": start, "data_position": data_mode,
+                   "first_loss": history["losses"][0] if history["losses"] else None,
+                   "final_loss": history["losses"][-1] if history["losses"] else None,
+                   "validations": history["validations"], "replicas": self.replicas,
+                   "workers": self.workers, "data": self.data_summary}
+        self._write_json("summary.json", summary)
+        return {**summary, "losses": history["losses"]}
+
+    def _validation(self, step: int, writer) -> dict[str, Any]:
+        metrics = {"step": step, **self.validate()}
+        write_scalars(writer, step, {k: metrics[k] for k in ("auc", "log_loss", "accuracy")})
+        improved = self._improved(metrics)
+        if improved:
+            self.best.assign(metrics[self.config.checkpoint.best_metric])
+            if self.chief:
+                save_weights_atomic(self.model, os.path.join(self.config.out, BEST_WEIGHTS))
+            self._write_json("best.json", metrics)
+        if self.plateau is not None and self.plateau.update(
+                metrics[self.config.checkpoint.best_metric]):
+            self._log(f"step {step}: validation plateau, learning rate -> "
+                      f"{self._learning_rate():.3g}")
+        self._log(f"step {step}: val auc {metrics['auc']:.4f} log loss "
+                  f"{metrics['log_loss']:.4f} acc {metrics['accuracy']:.4f} "
+                  f"({metrics['examples']} examples){' *best*' if improved else ''}")
+        return metrics
+
+    def _learning_rate(self) -> float:
+        inner = getattr(self.optimizer, "inner_optimizer", self.optimizer)
+        return float(keras.ops.convert_to_numpy(inner.learning_rate))
+
+    def _summary_writers(self):
+        if not self.chief:
+            return tf.summary.create_noop_writer(), tf.summary.create_noop_writer()
+        logs = os.path.join(self.config.out, "logs")
+        return (tf.summary.create_file_writer(os.path.join(logs, "train")),
+                tf.summary.create_file_writer(os.path.join(logs, "val")))
+
+    def _progress_bar(self, start: int):
+        if not (self.config.progress and self.chief):
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=self.config.steps, initial=start, desc="train", unit="step",
+                    file=sys.stderr, dynamic_ncols=True)
+
+
+def write_scalars(writer, step: int, values: dict[str, float]) -> None:
+    """Write TensorBoard scalars with the low-level ``tf.summary.write`` (the ``tensorboard``
+    package, which ``tf.summary.scalar`` imports, is not a dependency)."""
+    from tensorflow.core.framework import summary_pb2
+
+    metadata = summary_pb2.SummaryMetadata(data_class=summary_pb2.DATA_CLASS_SCALAR)
+    metadata.plugin_data.plugin_name = "scalars"
+    with writer.as_default(step=step):
+        for tag, value in values.items():
+            tf.summary.write(tag, tf.constant(value, tf.float32), metadata=metadata)
+    writer.flush()
+
+
+def _window_arrays(window) -> tuple[np.ndarray, np.ndarray]:
+    if not window:
+        return np.zeros(0), np.zeros(0)
+    logits, labels = zip(*window)
+    return np.asarray(labels), np.asarray(logits)
+
+
+def make_dataset_fn(config: TrainConfig, preset: Any, training: bool) -> DatasetFn:
+    """The dataset function reading ``config.data.train`` (or ``.val``) shards for ``preset``."""
+    from tfdeepfake import data as tfdata
+
+    cfg = config.data
+    source = cfg.train if training else cfg.val
+    batch_size = cfg.batch_size if training else (cfg.val_batch_size or cfg.batch_size)
+    with_masks = config.loss.mask_weight > 0
+    if training and config.loss.name == "triplet":
+        reader = tfdata.triplet_dataset
+    elif preset.sequence:
+        reader = tfdata.clip_dataset
+    else:
+        reader = tfdata.frame_dataset
+
+    def dataset_fn(input_context: tf.distribute.InputContext, seed: int) -> tf.data.Dataset:
+        return reader(source, preset, batch_size=batch_size, training=training, seed=seed,
+                      augment=cfg.augment and training, balance=cfg.balance and training,
+                      input_context=input_context, with_masks=with_masks and training,
+                      skip_corrupt=cfg.skip_corrupt)
+
+    return dataset_fn
+
+
+def train(config: TrainConfig, train_data: DatasetFn | None = None,
+          val_data: DatasetFn | None = None) -> dict[str, Any]:
+    """Train (or resume) the run described by ``config``; a summary dict (see ``Trainer``)."""
+    return Trainer(config, train_data, val_data).run()
