@@ -226,15 +226,19 @@ def track_frames(track: dict[str, tf.Tensor]) -> tf.data.Dataset:
 
 
 def decode_frame(frame: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    """Decode a frame's JPEG crop (uint8 RGB) and PNG mask (uint8, (S, S, 1); zeros if none)."""
+    """Decode a frame's JPEG crop (uint8 RGB) and PNG mask (uint8, (S, S, 1); zeros if none).
+
+    Adds ``has_mask`` (bool): whether the frame stored a mask.
+    """
     image = tf.io.decode_jpeg(frame["image"], channels=3)
     size = tf.shape(image)[:2]
+    has_mask = tf.strings.length(frame["mask"]) > 0
     mask = tf.cond(
-        tf.strings.length(frame["mask"]) > 0,
+        has_mask,
         lambda: tf.io.decode_png(frame["mask"], channels=1),
         lambda: tf.zeros(tf.concat([size, [1]], 0), tf.uint8),
     )
-    return {**frame, "image": image, "mask": mask}
+    return {**frame, "image": image, "mask": mask, "has_mask": has_mask}
 
 
 def frame_dataset(data: DataSource, *, decode: bool = True, **kwargs) -> tf.data.Dataset:

@@ -1,0 +1,37 @@
+"""Dump face crops (and SSIM masks) from shards to PNG files for a look by eye."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import tensorflow as tf
+
+from tfrecords_tools.reader import DataSource, frame_dataset
+
+
+def dump_samples(
+    data: DataSource, out_dir: str | os.PathLike, n: int = 16, seed: int = 0
+) -> list[Path]:
+    """Write ``n`` crops as ``<video>_t<track>_f<frame>_<label>.png`` (+ ``_mask.png``).
+
+    Frames are drawn from a shuffle of the first ``50 * n`` frames read (seeded). Returns the
+    crop paths written.
+    """
+    if n <= 0:
+        raise ValueError(f"n must be positive, got {n}.")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = frame_dataset(data, decode=True, shuffle_files=True, seed=seed)
+    frames = frames.shuffle(50 * n, seed=seed).take(n)
+    written = []
+    for f in frames:
+        label = {0: "real", 1: "fake"}.get(int(f["label"]), "unknown")
+        stem = (f"{f['video_id'].numpy().decode()}_t{int(f['track_id'])}"
+                f"_f{int(f['frame_index'])}_{label}")
+        path = out / f"{stem}.png"
+        tf.io.write_file(str(path), tf.io.encode_png(f["image"]))
+        written.append(path)
+        if f["has_mask"]:
+            tf.io.write_file(str(out / f"{stem}_mask.png"), tf.io.encode_png(f["mask"]))
+    return written
