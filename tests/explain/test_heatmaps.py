@@ -3,23 +3,23 @@
 import numpy as np
 import pytest
 
-from tfdeepfake.explain import attention_heatmap, gradcam
+from tfdeepfake.explain import attention_heatmap, face_heatmaps, gradcam, has_attention
 
 
-def _images(n=3, size=32, seed=0):
+def _images(n=3, size=64, seed=0):
     return np.random.default_rng(seed).normal(size=(n, size, size, 3)).astype("float32")
 
 
 def test_attention_heatmap_is_model_attention_upsampled(frame_model):
     x = _images()
     maps = attention_heatmap(frame_model, x)
-    assert maps.shape == (3, 32, 32) and maps.dtype == np.float32
+    assert maps.shape == (3, 64, 64) and maps.dtype == np.float32
     assert maps.min() >= 0.0 and maps.max() <= 1.0
-    raw = np.asarray(frame_model(x)["attention"])[..., 0]  # (3, 16, 16)
-    assert raw.shape == (3, 16, 16)
-    # Bilinear 2x upsampling keeps the mean and the layout (coarse blocks agree).
+    raw = np.asarray(frame_model(x)["attention"])[..., 0]  # stride 8
+    assert raw.shape == (3, 8, 8)
+    # Bilinear 8x upsampling keeps the mean and the layout (coarse blocks agree).
     np.testing.assert_allclose(maps.mean(axis=(1, 2)), raw.mean(axis=(1, 2)), atol=2e-2)
-    coarse = maps.reshape(3, 16, 2, 16, 2).mean(axis=(2, 4))
+    coarse = maps.reshape(3, 8, 8, 8, 8).mean(axis=(2, 4))
     assert np.corrcoef(coarse.ravel(), raw.ravel())[0, 1] > 0.9
 
 
@@ -31,7 +31,7 @@ def test_attention_heatmap_needs_attention_output(sequence_model):
 def test_gradcam_frames(frame_model):
     x = _images(4)
     maps = gradcam(frame_model, x)
-    assert maps.shape == (4, 32, 32) and maps.dtype == np.float32
+    assert maps.shape == (4, 64, 64) and maps.dtype == np.float32
     assert maps.min() >= 0.0 and maps.max() <= 1.0 + 1e-6
     peaks = maps.reshape(4, -1).max(axis=1)
     assert np.all((np.abs(peaks - 1.0) < 1e-5) | (peaks == 0.0))  # each map scaled to its max
@@ -56,3 +56,28 @@ def test_gradcam_bad_layer_and_target(frame_model):
         gradcam(frame_model, _images(1), layer_name="nope")
     with pytest.raises(ValueError, match="target must be"):
         gradcam(frame_model, _images(1), target="maybe")
+
+
+def test_gradcam_b7_ssim_tiny():
+    from tfdeepfake import create_model
+
+    model = create_model("b7_ssim_tiny")
+    x = np.random.default_rng(3).normal(size=(2, 48, 48, 3)).astype("float32")
+    maps = gradcam(model, x)
+    assert maps.shape == (2, 48, 48) and 0.0 <= maps.min() and maps.max() <= 1.0 + 1e-6
+    att = attention_heatmap(model, x)  # its SSIM attention
+    assert att.shape == (2, 48, 48) and 0.0 <= att.min() and att.max() <= 1.0
+
+
+def test_gradcam_rejects_wrong_input_size(frame_model):
+    with pytest.raises(ValueError, match="64x64"):
+        gradcam(frame_model, _images(1, size=40))
+
+
+def test_face_heatmaps_picks_attention_or_gradcam(frame_model, sequence_model):
+    x = _images(2)
+    assert has_attention(frame_model) and not has_attention(sequence_model)
+    np.testing.assert_allclose(face_heatmaps(frame_model, x), attention_heatmap(frame_model, x))
+    np.testing.assert_allclose(face_heatmaps(frame_model, x, "gradcam"), gradcam(frame_model, x))
+    with pytest.raises(ValueError, match="method must be"):
+        face_heatmaps(frame_model, x, "lime")

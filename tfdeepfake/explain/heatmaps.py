@@ -1,0 +1,31 @@
+"""One entry point for detect's report: the right heatmap for each kind of model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tfdeepfake.explain.attention import attention_heatmap
+from tfdeepfake.explain.gradcam import gradcam
+
+METHODS = ("auto", "attention", "gradcam")
+
+
+def has_attention(model: Any) -> bool:
+    """True when the model's output dict has an ``"attention"`` map."""
+    output = getattr(model, "output", None)
+    return isinstance(output, dict) and "attention" in output
+
+
+def face_heatmaps(model: Any, images: Any, method: str = "auto") -> np.ndarray:
+    """Heatmaps over the face crops: the model's own attention when it has one (AutoAttB4,
+    B7-SSIM), else Grad-CAM on ``model.feature_map_layer`` (ResNet-LSTM, plain B4/B7).
+
+    Returns (N, H, W) in [0, 1], or (N, T, H, W) for a sequence model's clips.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
+    if method == "attention" or (method == "auto" and has_attention(model)):
+        return attention_heatmap(model, images)
+    return gradcam(model, images)
