@@ -119,7 +119,8 @@ def load_labels(
     videos, duplicates = _dedupe(videos)
     failures += duplicates
     if fmt != "none" and input_path.is_dir():
-        failures += _unlabelled(input_path, videos, Path(labels) if labels else None)
+        reported = {Path(f.path).resolve() for f in failures}
+        failures += _unlabelled(input_path, videos, Path(labels) if labels else None, reported)
     return videos, failures
 
 
@@ -332,8 +333,10 @@ def _dedupe(videos: list[LabelledVideo]) -> tuple[list[LabelledVideo], list[Fail
     return list(seen.values()), failures
 
 
-def _unlabelled(folder: Path, videos: list[LabelledVideo], labels: Path | None) -> list[Failure]:
-    listed = {v.path.resolve() for v in videos}
+def _unlabelled(
+    folder: Path, videos: list[LabelledVideo], labels: Path | None, reported: set[Path]
+) -> list[Failure]:
+    listed = {v.path.resolve() for v in videos} | reported
     originals = {v.original.resolve() for v in videos if v.original is not None}
     return [
         Failure(str(p), "unlabelled", f"{p}: in the input folder but not in {labels}")

@@ -1,0 +1,88 @@
+"""Decoding: sampling plans, true frame counts, rotation, shrinking, typed errors."""
+
+import numpy as np
+import pytest
+from faces_media import (
+    bad_corpus,
+    frame_number,
+    lying_avi,
+    numbered_frames,
+    rotate_mp4,
+    write_video,
+)
+
+from tfdeepfake.faces import ExtractionError, plan_indices, read_frames_at, read_video
+
+
+def test_plan_indices():
+    assert plan_indices(100, 5) == [0, 25, 50, 74, 99]
+    assert plan_indices(3, 32) == [0, 1, 2]
+    assert plan_indices(100, 4, "first") == [0, 1, 2, 3]
+    assert plan_indices(20, 3, "stride", stride=5) == [0, 5, 10]
+    assert plan_indices(20, None, "stride", stride=5) == [0, 5, 10, 15]
+    with pytest.raises(ValueError, match="sampling"):
+        plan_indices(10, 2, "random")
+
+
+@pytest.mark.parametrize(
+    "sampling,stride,expected",
+    [("even", 1, [0, 10, 19, 29]), ("first", 1, [0, 1, 2, 3]), ("stride", 7, [0, 7, 14, 21])],
+)
+def test_read_video_samples_the_planned_frames(tmp_path, sampling, stride, expected):
+    path = write_video(tmp_path / "n.mp4", numbered_frames(30))
+    video = read_video(path, frames=4, sampling=sampling, stride=stride)
+    assert video.indices.tolist() == expected
+    assert [frame_number(f) for f in video.frames] == expected
+    assert video.frames.dtype == np.uint8 and video.frames.shape == (4, 48, 64, 3)
+    assert video.frame_count == 30 and video.fps == pytest.approx(25.0)
+    assert video.duration == pytest.approx(1.2)
+
+
+def test_lying_frame_count_uses_decodable_frames(tmp_path):
+    path = lying_avi(tmp_path / "lying.avi", 40)
+    video = read_video(path, frames=5)
+    assert video.claimed_frame_count == 40
+    assert 5 < video.frame_count < 40
+    assert video.indices[-1] == video.frame_count - 1  # spread over what really decodes
+    assert [frame_number(f) for f in video.frames] == video.indices.tolist()
+
+
+def test_rotation_is_applied(tmp_path):
+    frames = []
+    for _ in range(3):
+        frame = np.zeros((32, 64, 3), np.uint8)
+        frame[:, :16] = 255  # a white strip on the left
+        frames.append(frame)
+    path = rotate_mp4(write_video(tmp_path / "r.mp4", frames), tmp_path / "rotated.mp4")
+    video = read_video(path, frames=2)
+    assert video.rotation == 90
+    assert video.frames.shape[1:3] == (64, 32) and video.frame_size == (64, 32)
+    assert video.frames[0, :12].mean() > 200 and video.frames[0, 20:].mean() < 30
+
+
+def test_max_side_shrinks_and_records_scale(tmp_path):
+    path = write_video(tmp_path / "big.mp4", numbered_frames(3, size=(120, 160)))
+    video = read_video(path, frames=2, max_side=80)
+    assert video.frames.shape[1:3] == (60, 80)
+    assert video.frame_size == (120, 160) and video.scale == pytest.approx(0.5)
+
+
+def test_read_frames_at(tmp_path):
+    path = write_video(tmp_path / "n.mp4", numbered_frames(12))
+    video = read_frames_at(path, [3, 7, 50])
+    assert video.indices.tolist() == [3, 7]
+    assert [frame_number(f) for f in video.frames] == [3, 7]
+
+
+def test_bad_inputs_raise_typed_errors(tmp_path):
+    corpus = bad_corpus(tmp_path)
+    for name, (path, reason) in corpus.items():
+        if reason == "no_face":
+            continue
+        with pytest.raises(ExtractionError) as info:
+            read_video(path, frames=4, min_frames=2)
+        assert info.value.reason == reason, name
+        assert str(path) in str(info.value)
+    with pytest.raises(ExtractionError, match="folder") as info:
+        read_video(tmp_path)
+    assert info.value.reason == "not_video"
