@@ -58,16 +58,15 @@ def write_input_report(detector, faces, result: VideoResult, folder: Path) -> No
 
 
 def track_heatmaps(loaded, crops: np.ndarray, stored_margin: float) -> np.ndarray:
-    """(T, s, s) heatmaps in [0, 1] of one model over one track's crops."""
-    from tfdeepfake.explain import attention_heatmap, gradcam
+    """(T, s, s) heatmaps in [0, 1] of one model over one track's crops (its attention map,
+    else Grad-CAM; a sequence model sees the track as one clip)."""
+    from tfdeepfake.explain.heatmaps import face_heatmaps
     from tfdeepfake.inference.detector import model_inputs
 
     inputs = model_inputs(crops, stored_margin, loaded.preset)
     if loaded.preset.sequence:
-        return gradcam(loaded.model, inputs[None])[0]
-    if "attention" in loaded.model.output:
-        return attention_heatmap(loaded.model, inputs)
-    return gradcam(loaded.model, inputs)
+        return face_heatmaps(loaded.model, inputs[None])[0]
+    return face_heatmaps(loaded.model, inputs)
 
 
 def _sampled_fps(faces) -> float:
