@@ -1,0 +1,257 @@
+"""The references' augmentations in TF ops, deterministic under a seed.
+
+Every operation takes a *state* dict (``image`` float32 (S, S, 3) in [0, 1]; ``mask`` float32
+(S, S, 1) in [0, 1], the SSIM mask; ``landmarks`` (10,) in crop pixels; ``label``;
+``has_mask``) and a stateless seed (shape [2]) and returns the new state. Geometric operations
+move the mask with the image. An ``AugmentConfig`` is an ordered tuple of ``Step`` s; a step
+runs with probability ``p``; a ``one_of`` step runs one of its choices, picked uniformly.
+Randomness comes only from ``tf.random.stateless_*`` keyed by the seed, so the same seed gives
+the same output on every run.
+
+Presets (REFERENCES.md): ``"b4"`` is the icpr2020dfdc recipe, ``"b7"`` the DFDC winner's.
+Where a reference leaves a probability unsaid, 0.5 is used; ISO noise follows albumentations'
+idea (Poisson-like luminance noise plus hue noise) with a Gaussian approximation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import tensorflow as tf
+
+from tfdeepfake.data.cutout import guided_cutout
+
+State = dict[str, tf.Tensor]
+
+
+def _u(seed, lo=0.0, hi=1.0, shape=()):
+    return tf.random.stateless_uniform(shape, seed, lo, hi)
+
+
+def downscale(state: State, seed, scale=(0.5, 0.5)) -> State:
+    """Downscale by a factor in ``scale`` (area) and back up (bilinear): loses detail."""
+    image = state["image"]
+    size = image.shape[0]
+    small = tf.maximum(1, tf.cast(tf.round(size * _u(seed, *scale)), tf.int32))
+    low = tf.image.resize(image, [small, small], method="area")
+    return {**state, "image": tf.image.resize(low, [size, size], method="bilinear")}
+
+
+def flip(state: State, seed) -> State:
+    """Horizontal flip of image and mask (landmarks are only used before it, by cut-out)."""
+    image, mask = tf.reverse(state["image"], [1]), tf.reverse(state["mask"], [1])
+    return {**state, "image": image, "mask": mask}
+
+
+def brightness_contrast(state: State, seed, brightness=0.2, contrast=0.2) -> State:
+    """``(x - mean) * (1 + c) + mean + b`` with b, c uniform in +-limits."""
+    b_seed, c_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    image = state["image"]
+    mean = tf.reduce_mean(image)
+    out = (image - mean) * (1.0 + _u(c_seed, -contrast, contrast)) + mean
+    return {**state, "image": out + _u(b_seed, -brightness, brightness)}
+
+
+def hue_saturation_value(state: State, seed, hue=10, saturation=30, value=20) -> State:
+    """Shift hue by up to ``hue`` of 180 (OpenCV units), saturation/value by up to n of 255."""
+    seeds = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+    hsv = tf.image.rgb_to_hsv(tf.clip_by_value(state["image"], 0.0, 1.0))
+    h = tf.math.floormod(hsv[..., 0] + _u(seeds[0], -hue, hue) / 180.0, 1.0)
+    s = tf.clip_by_value(hsv[..., 1] + _u(seeds[1], -saturation, saturation) / 255.0, 0.0, 1.0)
+    v = tf.clip_by_value(hsv[..., 2] + _u(seeds[2], -value, value) / 255.0, 0.0, 1.0)
+    return {**state, "image": tf.image.hsv_to_rgb(tf.stack([h, s, v], -1))}
+
+
+def fancy_pca(state: State, seed, alpha=0.1) -> State:
+    """AlexNet's PCA colour noise: add ``V @ (a * lambda)``, a ~ N(0, alpha) per component."""
+    image = state["image"]
+    pixels = tf.reshape(image, (-1, 3))
+    centred = pixels - tf.reduce_mean(pixels, 0)
+    cov = tf.matmul(centred, centred, transpose_a=True) / tf.cast(tf.shape(pixels)[0], tf.float32)
+    eigval, eigvec = tf.linalg.eigh(cov)
+    a = tf.random.stateless_normal([3], seed, 0.0, alpha)
+    delta = tf.linalg.matvec(eigvec, a * tf.maximum(eigval, 0.0))
+    return {**state, "image": image + delta}
+
+
+def iso_noise(state: State, seed, color_shift=(0.01, 0.05), intensity=(0.1, 0.5)) -> State:
+    """Camera sensor noise: hue jitter and luminance noise growing with image contrast."""
+    seeds = tf.unstack(tf.random.experimental.stateless_split(seed, 4))
+    shift, power = _u(seeds[0], *color_shift), _u(seeds[1], *intensity)
+    hsv = tf.image.rgb_to_hsv(tf.clip_by_value(state["image"], 0.0, 1.0))
+    shape = tf.shape(hsv)[:2]
+    lam = tf.math.reduce_std(hsv[..., 2]) * power * 255.0
+    lum = tf.nn.relu(lam + tf.sqrt(lam) * tf.random.stateless_normal(shape, seeds[2])) / 255.0
+    v = tf.clip_by_value(hsv[..., 2] + lum * (1.0 - hsv[..., 2]), 0.0, 1.0)
+    h = tf.math.floormod(
+        hsv[..., 0] + tf.random.stateless_normal(shape, seeds[3], 0.0, 1.0) * shift * power, 1.0)
+    return {**state, "image": tf.image.hsv_to_rgb(tf.stack([h, hsv[..., 1], v], -1))}
+
+
+def gaussian_noise(state: State, seed, var=(10.0, 50.0)) -> State:
+    """Additive Gaussian noise with variance in ``var`` (units of the 0-255 scale)."""
+    v_seed, n_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    std = tf.sqrt(_u(v_seed, *var)) / 255.0
+    image = state["image"]
+    return {**state, "image": image + tf.random.stateless_normal(tf.shape(image), n_seed) * std}
+
+
+def jpeg(state: State, seed, quality=(60, 100)) -> State:
+    """Re-encode as JPEG with a quality drawn from ``quality`` (inclusive)."""
+    q = tf.random.stateless_uniform([], seed, quality[0], quality[1] + 1, dtype=tf.int32)
+    image = tf.image.adjust_jpeg_quality(tf.clip_by_value(state["image"], 0.0, 1.0), q)
+    return {**state, "image": tf.reshape(image, tf.shape(state["image"]))}
+
+
+def blur(state: State, seed, sigma=(0.3, 1.5), kernel=5) -> State:
+    """Gaussian blur, separable, ``kernel`` taps, sigma drawn from ``sigma``."""
+    s = _u(seed, *sigma)
+    x = tf.cast(tf.range(kernel) - kernel // 2, tf.float32)
+    k = tf.exp(-(x**2) / (2.0 * s * s))
+    k /= tf.reduce_sum(k)
+    image = state["image"][None]
+    kx = tf.tile(tf.reshape(k, (1, kernel, 1, 1)), [1, 1, 3, 1])
+    ky = tf.tile(tf.reshape(k, (kernel, 1, 1, 1)), [1, 1, 3, 1])
+    out = tf.nn.depthwise_conv2d(image, kx, [1, 1, 1, 1], "SAME")
+    out = tf.nn.depthwise_conv2d(out, ky, [1, 1, 1, 1], "SAME")
+    return {**state, "image": out[0]}
+
+
+def to_grey(state: State, seed) -> State:
+    """Greyscale, kept as three channels."""
+    return {**state, "image": tf.tile(tf.image.rgb_to_grayscale(state["image"]), [1, 1, 3])}
+
+
+def shift_scale_rotate(state: State, seed, shift=0.1, scale=0.2, rotate=10.0) -> State:
+    """Affine warp about the centre (zero border): shift by up to ``shift`` of the side, scale
+    by 1 +- ``scale``, rotate by up to ``rotate`` degrees; the mask moves with the image."""
+    seeds = tf.unstack(tf.random.experimental.stateless_split(seed, 4))
+    size = state["image"].shape[0]
+    tx, ty = _u(seeds[0], -shift, shift) * size, _u(seeds[1], -shift, shift) * size
+    s = 1.0 + _u(seeds[2], -scale, scale)
+    theta = _u(seeds[3], -rotate, rotate) * (math.pi / 180.0)
+    cos, sin = tf.cos(theta) / s, tf.sin(theta) / s
+    c = size / 2.0
+    # Output pixel p -> input pixel A (p - c - t) + c with A = R(-theta) / s.
+    a0, a1, b0, b1 = cos, sin, -sin, cos
+    a2 = c - a0 * (c + tx) - a1 * (c + ty)
+    b2 = c - b0 * (c + tx) - b1 * (c + ty)
+    transform = tf.stack([a0, a1, a2, b0, b1, b2, 0.0, 0.0])[None]
+
+    def warp(x):
+        return tf.raw_ops.ImageProjectiveTransformV3(
+            images=x[None], transforms=transform, output_shape=[size, size],
+            fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")[0]
+
+    return {**state, "image": warp(state["image"]), "mask": warp(state["mask"])}
+
+
+def cutout(state: State, seed, keep=0.3) -> State:
+    """The DFDC winner's landmark/mask-guided cut-out (``tfdeepfake.data.cutout``)."""
+    image = guided_cutout(state["image"], state["mask"], state["landmarks"], state["label"],
+                          state["has_mask"], seed, keep)
+    return {**state, "image": image}
+
+
+OPS: dict[str, Callable[..., State]] = {
+    "downscale": downscale, "flip": flip, "brightness_contrast": brightness_contrast,
+    "hsv": hue_saturation_value, "fancy_pca": fancy_pca, "iso_noise": iso_noise,
+    "gaussian_noise": gaussian_noise, "jpeg": jpeg, "blur": blur, "to_grey": to_grey,
+    "shift_scale_rotate": shift_scale_rotate, "cutout": cutout,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One augmentation step: ``op`` (a key of ``OPS`` or ``"one_of"``), run with probability
+    ``p``, with keyword ``params``; ``one_of`` runs one of ``choices`` picked uniformly."""
+
+    op: str
+    p: float = 1.0
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    choices: tuple[Step, ...] = ()
+
+    def __post_init__(self):
+        if self.op != "one_of" and self.op not in OPS:
+            raise ValueError(f"Unknown augmentation {self.op!r}; known: {sorted(OPS)}, one_of.")
+        if not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"Step {self.op!r}: p must be in [0, 1], got {self.p}.")
+        if self.op == "one_of" and not self.choices:
+            raise ValueError("A one_of step needs choices.")
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentConfig:
+    """An ordered augmentation recipe (see the module docstring and ``PRESETS``)."""
+
+    name: str
+    steps: tuple[Step, ...]
+
+
+PRESETS: dict[str, AugmentConfig] = {
+    "b4": AugmentConfig("b4", (
+        Step("downscale", 0.5, {"scale": (0.5, 0.5)}),
+        Step("flip", 0.5),
+        Step("one_of", 0.5, choices=(Step("brightness_contrast"),
+                                     Step("hsv", params={"hue": 10, "saturation": 30,
+                                                         "value": 20}))),
+        Step("one_of", 0.5, choices=(Step("iso_noise"), Step("gaussian_noise"))),
+        Step("downscale", 0.5, {"scale": (0.7, 0.9)}),
+        Step("jpeg", 0.5, {"quality": (50, 99)}),
+    )),
+    "b7": AugmentConfig("b7", (
+        Step("cutout", 0.7),
+        Step("jpeg", 0.5, {"quality": (60, 100)}),
+        Step("gaussian_noise", 0.1),
+        Step("blur", 0.05),
+        Step("flip", 0.5),
+        Step("one_of", 0.7, choices=(Step("brightness_contrast"), Step("fancy_pca"),
+                                     Step("hsv"))),
+        Step("to_grey", 0.2),
+        Step("shift_scale_rotate", 0.5, {"shift": 0.1, "scale": 0.2, "rotate": 10.0}),
+    )),
+}
+
+
+def resolve_augment(augment: None | bool | str | AugmentConfig, preset) -> AugmentConfig | None:
+    """``None``/``False`` -> no augmentation; ``True`` -> the preset family's recipe ("b7" for
+    b7_ssim models, else "b4"); a name -> ``PRESETS[name]``; a config -> itself."""
+    if augment is None or augment is False:
+        return None
+    if augment is True:
+        augment = "b7" if getattr(preset, "family", "") == "b7_ssim" else "b4"
+    if isinstance(augment, str):
+        if augment not in PRESETS:
+            raise ValueError(f"Unknown augmentation preset {augment!r}; known: {sorted(PRESETS)}.")
+        return PRESETS[augment]
+    if isinstance(augment, AugmentConfig):
+        return augment
+    raise TypeError(f"augment must be None, a bool, a preset name or an AugmentConfig, "
+                    f"got {type(augment).__name__}.")
+
+
+def _run_step(step: Step, state: State, seed) -> State:
+    if step.op != "one_of":
+        return OPS[step.op](state, seed, **step.params)
+    pick_seed, op_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    index = tf.random.stateless_uniform([], pick_seed, 0, len(step.choices), dtype=tf.int32)
+    branches = [lambda c=c: _run_step(c, state, op_seed) for c in step.choices]
+    return tf.switch_case(index, branches)
+
+
+def apply_augment(config: AugmentConfig, state: State, seed) -> State:
+    """Run the recipe on one example's state; the image is clipped to [0, 1] at the end."""
+    seed = tf.cast(seed, tf.int64)
+    for i, step in enumerate(config.steps):
+        step_seed = tf.random.experimental.stateless_fold_in(seed, i)
+        coin_seed, op_seed = tf.unstack(tf.random.experimental.stateless_split(step_seed, 2))
+        if step.p >= 1.0:
+            state = _run_step(step, state, op_seed)
+        elif step.p > 0.0:
+            state = tf.cond(_u(coin_seed) < step.p,
+                            lambda s=step, st=state, k=op_seed: _run_step(s, st, k),
+                            lambda st=state: st)
+    return {**state, "image": tf.clip_by_value(state["image"], 0.0, 1.0)}

@@ -1,0 +1,69 @@
+"""Stored crop -> model input: centre re-crop to the preset's margin, resize, normalise.
+
+Training (``frame_dataset`` and friends) and inference (``preset_images``) call the same
+functions, so the two cannot drift apart. Stored crops are square (see the TFRecord schema),
+so every preset takes a square centre crop; ``crop_mode="pad"`` presets get the same square
+crop (their zero-padding to square is a no-op on square crops).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from tfrecords_tools.schema import recrop_fraction
+
+
+def crop_box(fraction: tf.Tensor) -> tf.Tensor:
+    """Normalised ``[y0, x0, y1, x1]`` of the centre crop keeping ``fraction`` of the side."""
+    fraction = tf.cast(fraction, tf.float32)
+    lo, hi = (1.0 - fraction) / 2.0, (1.0 + fraction) / 2.0
+    return tf.stack([lo, lo, hi, hi])
+
+
+def recrop_fraction_tf(stored_margin: tf.Tensor, wanted_margin: float) -> tf.Tensor:
+    """``schema.recrop_fraction`` in the graph; fails naming both margins when too small."""
+    stored_margin = tf.cast(stored_margin, tf.float32)
+    check = tf.debugging.assert_less_equal(
+        tf.constant(wanted_margin, tf.float32), stored_margin + 1e-4,
+        message=f"The shards' crop_margin is smaller than the model's face_margin "
+                f"{wanted_margin:.3f}; re-extract with `tfdeepfake extract --margin "
+                f"{wanted_margin}` or larger.",
+    )
+    with tf.control_dependencies([check]):
+        return (1.0 + 2.0 * wanted_margin) / (1.0 + 2.0 * stored_margin)
+
+
+def recrop(images: tf.Tensor, fraction: tf.Tensor, size: int, method: str = "bilinear"):
+    """Centre-crop ``fraction`` of (N, S, S, C) images and resize to (N, size, size, C) float32."""
+    n = tf.shape(images)[0]
+    boxes = tf.tile(crop_box(fraction)[None], [n, 1])
+    return tf.image.crop_and_resize(
+        tf.cast(images, tf.float32), boxes, tf.range(n), [size, size], method=method
+    )
+
+
+def recrop_landmarks(landmarks: tf.Tensor, fraction: tf.Tensor, stored_size: tf.Tensor,
+                     size: int) -> tf.Tensor:
+    """Landmarks (..., 10) in stored-crop pixels -> pixels of the re-cropped, resized crop."""
+    stored_size = tf.cast(stored_size, tf.float32)
+    fraction = tf.cast(fraction, tf.float32)
+    offset = stored_size * (1.0 - fraction) / 2.0
+    return (tf.cast(landmarks, tf.float32) - offset) * (size / (stored_size * fraction))
+
+
+def normalise(images: tf.Tensor, preset) -> tf.Tensor:
+    """[0, 255] RGB -> ``(x / 255 - mean) / std`` (as ``models.FacePreprocessor``)."""
+    mean = tf.constant(preset.mean, tf.float32)
+    std = tf.constant(preset.std, tf.float32)
+    return (tf.cast(images, tf.float32) / 255.0 - mean) / std
+
+
+def preset_images(crops, stored_margin: float, preset) -> tf.Tensor:
+    """Stored crops (N, S, S, 3) uint8, cut with ``stored_margin`` -> the preset's normalised
+    float32 input (N, size, size, 3). Raises ``ValueError`` if the margin is too small."""
+    fraction = recrop_fraction(float(stored_margin), preset.face_margin)
+    crops = np.asarray(crops)
+    if crops.ndim != 4 or crops.shape[-1] != 3:
+        raise ValueError(f"crops must be (N, S, S, 3) RGB, got shape {crops.shape}.")
+    return normalise(recrop(crops, fraction, preset.input_size), preset)

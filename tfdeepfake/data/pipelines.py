@@ -1,0 +1,338 @@
+"""tf.data input pipelines over track shards: frames, clips and triplets, ready for a model.
+
+Every pipeline: lists the shards, checks them (``balance.preflight``), shards the files by
+``input_context`` (multi-worker) *before* interleaving them in parallel, shuffles encoded
+frames in a memory-bounded buffer, balances real/fake, decodes, re-crops to the preset's
+margin and size, augments (training), normalises with the preset's mean/std, batches per
+replica and prefetches (AUTOTUNE). Training pipelines repeat forever; evaluation pipelines
+read every frame once, in file order. All of it is TF ops in the graph (no ``py_function``).
+
+Elements (labels float32 (B, 1), 1 = fake):
+
+* ``frame_dataset``: ``(images, labels)``; ``(images, labels, masks)`` with ``with_masks``
+  (masks float32 (B, S, S, 1) in [0, 1], zeros where a frame has none); with ``with_ids`` a
+  dict ``{"images", "labels", ["masks"], "video_id", "track_id", "frame_index", "dataset",
+  "split"}``.
+* ``clip_dataset``: ``(clips (B, T, S, S, 3), labels)`` (dict with ``with_ids``).
+* ``triplet_dataset``: ``(images (3K, S, S, 3), labels (3K, 1))``, rows ``3k, 3k+1, 3k+2`` =
+  anchor, positive, negative of triplet k; even k are (fake, fake, real), odd k (real, real,
+  fake) as in AutoAttB4ST.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import tensorflow as tf
+
+from tfdeepfake.data import balance as bal
+from tfdeepfake.data.augment import AugmentConfig, apply_augment, resolve_augment
+from tfdeepfake.data.crops import normalise, recrop, recrop_fraction_tf, recrop_landmarks
+from tfrecords_tools import reader
+
+_ID_KEYS = ("video_id", "track_id", "frame_index", "dataset", "split")
+
+
+def _replica_batch(batch_size: int, input_context) -> int:
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be positive, got {batch_size}.")
+    if input_context is None:
+        return batch_size
+    return input_context.get_per_replica_batch_size(batch_size)
+
+
+def _base_seed(seed: int, input_context) -> tf.Tensor:
+    pipeline = 0 if input_context is None else input_context.input_pipeline_id
+    return tf.constant([seed, pipeline], tf.int64)
+
+
+def _check_label(label: tf.Tensor, shard: tf.Tensor) -> tf.Tensor:
+    message = tf.strings.format(
+        "Training data {} holds a track without a label (-1, written for inference); "
+        "re-extract it with labels or remove it.", (shard,))
+    check = tf.debugging.Assert(label >= 0, [message])
+    with tf.control_dependencies([check]):
+        return tf.identity(label)
+
+
+def _decode_and_crop(frame: dict, preset, need_mask: bool) -> dict:
+    """Decode a frame and re-cut it to the preset: image float32 (S, S, 3) in [0, 255]."""
+    size = preset.input_size
+    image = tf.io.decode_jpeg(frame["image"], channels=3)
+    fraction = recrop_fraction_tf(frame["crop_margin"], preset.face_margin)
+    out = {"image": recrop(image[None], fraction, size)[0]}
+    if need_mask:
+        has_mask = tf.strings.length(frame["mask"]) > 0
+        stored = tf.shape(image)[:2]
+        raw = tf.cond(has_mask, lambda: tf.io.decode_png(frame["mask"], channels=1),
+                      lambda: tf.zeros(tf.concat([stored, [1]], 0), tf.uint8))
+        out["mask"] = recrop(raw[None], fraction, size)[0] / 255.0
+        out["has_mask"] = has_mask
+        out["landmarks"] = recrop_landmarks(frame["landmarks"], fraction, stored[0], size)
+    return out
+
+
+def _augment(crop: dict, label, config: AugmentConfig, seed) -> dict:
+    state = {"image": crop["image"] / 255.0, "mask": crop["mask"], "landmarks": crop["landmarks"],
+             "label": label, "has_mask": crop["has_mask"]}
+    state = apply_augment(config, state, seed)
+    return {**crop, "image": state["image"] * 255.0, "mask": state["mask"]}
+
+
+def _stream(files, *, label, training, seed, skip_corrupt, stats, to_elements, buffer):
+    """Elements of one class (``label`` 0/1) or of all (None); shuffled and endless in training."""
+    ds = reader.track_dataset(files, shuffle_files=training, seed=seed,
+                              skip_corrupt=skip_corrupt, stats=stats)
+    if label is not None:
+        ds = ds.filter(lambda t: tf.equal(t["label"], label))
+    ds = to_elements(ds)
+    if training:
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True).repeat()
+    return ds
+
+
+def _mapped(ds, prepare, base, label):
+    """Enumerate (for per-element seeds) and prepare in parallel, in a deterministic order."""
+    base = base if label is None else tf.random.experimental.stateless_fold_in(base, 7 + label)
+    return ds.enumerate().map(lambda i, x: prepare(x, tf.random.experimental.stateless_fold_in(
+        base, i)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def _setup(data, preset, *, batch_size, training, balance, input_context, min_frames, what):
+    files = reader.shard_files(reader.list_shards(data), input_context)
+    info = bal.preflight(files, training=training, balance=balance, min_frames=min_frames,
+                         what=f"{what} {data}")
+    if info["short"]:
+        print(f"WARNING {what}: {info['short']} track(s) shorter than {min_frames} frames are "
+              "left out of the clips.", file=sys.stderr)
+    return files, info, _replica_batch(batch_size, input_context)
+
+
+def _frame_preparer(preset, config, training, with_masks, with_ids):
+    """The per-frame map: decode, re-crop, augment, normalise -> dict of one example."""
+    need_mask = with_masks or config is not None
+
+    def prepare(frame, seed):
+        label = _check_label(frame["label"], frame["shard"]) if training else frame["label"]
+        crop = _decode_and_crop(frame, preset, need_mask)
+        if config is not None:
+            crop = _augment(crop, label, config, seed)
+        out = {"images": normalise(crop["image"], preset),
+               "labels": tf.cast(label, tf.float32)[None]}
+        if with_masks:
+            out["masks"] = crop["mask"]
+        if with_ids:
+            out.update({k: frame[k] for k in _ID_KEYS})
+        return out
+
+    return prepare
+
+
+def frame_dataset(
+    data: reader.DataSource,
+    preset,
+    *,
+    batch_size: int,
+    training: bool,
+    seed: int = 0,
+    augment: None | bool | str | AugmentConfig = None,
+    balance: bool = True,
+    input_context: tf.distribute.InputContext | None = None,
+    with_masks: bool = False,
+    with_ids: bool = False,
+    skip_corrupt: bool = False,
+    stats: reader.ReadStats | None = None,
+    shuffle_memory: int = bal.DEFAULT_SHUFFLE_MEMORY,
+) -> tf.data.Dataset:
+    """Batches of single frames for frame models (see the module docstring for the layout).
+
+    Args:
+        data: folder of shards, a shard, a glob, or a list of those.
+        preset: the model's ``Preset`` (input size, margin, mean/std).
+        batch_size: global batch size (split per replica by ``input_context``).
+        training: shuffle, balance, augment, repeat and drop the last partial batch.
+        seed: seed of file order, shuffling, sampling and augmentation.
+        augment: None/False, True (the preset family's recipe), "b4", "b7" or a config.
+        balance: draw real and fake frames with equal probability (training only).
+        input_context: from ``tf.distribute``; files are sharded by it.
+        with_masks, with_ids: add SSIM masks / identifiers (see the module docstring).
+        skip_corrupt, stats: see ``tfrecords_tools.reader``.
+        shuffle_memory: bytes the shuffle buffer(s) may hold (``balance`` module docstring).
+    """
+    if preset.sequence:
+        raise ValueError(f"Model {preset.name!r} takes clips of {preset.frames} frames: use "
+                         "clip_dataset, not frame_dataset.")
+    files, info, per_replica = _setup(data, preset, batch_size=batch_size, training=training,
+                                      balance=balance, input_context=input_context,
+                                      min_frames=1, what="frame_dataset")
+    config = resolve_augment(augment, preset) if training else None
+    budget = shuffle_memory // (2 if training and balance else 1)
+    buffer = bal.shuffle_buffer_size(info["bytes_per_frame"], budget)
+    prepare = _frame_preparer(preset, config, training, with_masks, with_ids)
+    base = _base_seed(seed, input_context)
+
+    def frames(label):
+        ds = _stream(files, label=label, training=training, seed=seed, stats=stats,
+                     skip_corrupt=skip_corrupt, buffer=buffer,
+                     to_elements=lambda d: d.flat_map(reader.track_frames))
+        return _mapped(ds, prepare, base, label)
+
+    ds = bal.balanced(frames(0), frames(1), seed) if training and balance else frames(None)
+    return _finish(ds, per_replica, training, with_ids, with_masks)
+
+
+def _finish(ds, per_replica, training, as_dict, with_masks):
+    ds = ds.batch(per_replica, drop_remainder=training)
+    if not as_dict:
+        keys = ("images", "labels", "masks") if with_masks else ("images", "labels")
+        ds = ds.map(lambda b: tuple(b[k] for k in keys))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def clip_indices(n: tf.Tensor, clip_len: int, stride: int, contiguous: bool, seed,
+                 random_start: bool) -> tf.Tensor:
+    """Frame positions of one clip in a track of ``n`` frames.
+
+    Contiguous: ``start + stride * [0..T)``, ``start`` uniform over the valid starts when
+    ``random_start`` (training) else 0 (the first frames, as the ResNeXt-LSTM reference).
+    Not contiguous: ``T`` positions spread evenly over the whole track.
+    """
+    n = tf.cast(n, tf.int32)
+    if not contiguous:
+        return tf.cast(tf.round(tf.linspace(0.0, tf.cast(n - 1, tf.float32), clip_len)),
+                       tf.int32)
+    span = (clip_len - 1) * stride + 1
+    start = tf.constant(0, tf.int32)
+    if random_start:
+        start = tf.random.stateless_uniform([], seed, 0, n - span + 1, dtype=tf.int32)
+    return start + stride * tf.range(clip_len)
+
+
+def clip_dataset(
+    data: reader.DataSource,
+    preset,
+    *,
+    batch_size: int,
+    training: bool,
+    clip_len: int | None = None,
+    stride: int = 1,
+    contiguous: bool = True,
+    seed: int = 0,
+    augment: None | bool | str | AugmentConfig = None,
+    balance: bool = True,
+    input_context: tf.distribute.InputContext | None = None,
+    with_masks: bool = False,
+    with_ids: bool = False,
+    skip_corrupt: bool = False,
+    stats: reader.ReadStats | None = None,
+    shuffle_memory: int = bal.DEFAULT_SHUFFLE_MEMORY,
+) -> tf.data.Dataset:
+    """Batches of clips ``(B, T, S, S, 3)`` for sequence models, one clip per track per pass.
+
+    ``clip_len`` defaults to ``preset.frames``; see ``clip_indices`` for ``stride`` and
+    ``contiguous``. Tracks too short for a clip are left out (with a warning naming how many;
+    an error when all are). A clip's frames share one augmentation draw. Other arguments as
+    ``frame_dataset``; ``with_masks`` is refused (sequence models have no attention output).
+    """
+    if with_masks:
+        raise ValueError("clip_dataset yields no SSIM masks: sequence models have no attention "
+                         "output; set the mask loss weight to 0.")
+    clip_len = int(clip_len or preset.frames)
+    if clip_len <= 0 or stride <= 0:
+        raise ValueError(f"clip_len and stride must be positive, got {clip_len}, {stride}.")
+    need = (clip_len - 1) * stride + 1 if contiguous else clip_len
+    files, info, per_replica = _setup(data, preset, batch_size=batch_size, training=training,
+                                      balance=balance, input_context=input_context,
+                                      min_frames=need, what="clip_dataset")
+    config = resolve_augment(augment, preset) if training else None
+    budget = shuffle_memory // (2 if training and balance else 1)
+    buffer = bal.shuffle_buffer_size(info["bytes_per_frame"] * max(need, 1), budget)
+    enough = lambda d: d.filter(lambda t: tf.shape(t["image"])[0] >= need)  # noqa: E731
+    base = _base_seed(seed, input_context)
+    size = preset.input_size
+
+    def prepare(track, element_seed):
+        label = _check_label(track["label"], track["shard"]) if training else track["label"]
+        pick = clip_indices(tf.shape(track["image"])[0], clip_len, stride, contiguous,
+                            element_seed, training)
+
+        def one_frame(i):
+            frame = {"image": track["image"][i], "mask": track["mask"][i],
+                     "landmarks": track["landmarks"][i], "crop_margin": track["crop_margin"]}
+            crop = _decode_and_crop(frame, preset, config is not None)
+            if config is not None:
+                crop = _augment(crop, label, config, element_seed)  # same draw for the clip
+            return normalise(crop["image"], preset)
+
+        clips = tf.map_fn(one_frame, pick, fn_output_signature=tf.TensorSpec(
+            (size, size, 3), tf.float32))
+        out = {"images": clips, "labels": tf.cast(label, tf.float32)[None]}
+        if with_ids:
+            out.update({k: track[k] for k in _ID_KEYS if k != "frame_index"})
+            out["frame_index"] = tf.gather(track["frame_index"], pick)
+        return out
+
+    def clips(label):
+        ds = _stream(files, label=label, training=training, seed=seed, stats=stats,
+                     skip_corrupt=skip_corrupt, buffer=buffer, to_elements=enough)
+        return _mapped(ds, prepare, base, label)
+
+    ds = bal.balanced(clips(0), clips(1), seed) if training and balance else clips(None)
+    return _finish(ds, per_replica, training, with_ids, False)
+
+
+def triplet_dataset(
+    data: reader.DataSource,
+    preset,
+    *,
+    triplets_per_batch: int = 12,
+    batch_size: int | None = None,
+    training: bool = True,
+    seed: int = 0,
+    augment: None | bool | str | AugmentConfig = None,
+    input_context: tf.distribute.InputContext | None = None,
+    skip_corrupt: bool = False,
+    stats: reader.ReadStats | None = None,
+    shuffle_memory: int = bal.DEFAULT_SHUFFLE_MEMORY,
+    **ignored_flags,
+) -> tf.data.Dataset:
+    """Triplet batches for AutoAttB4ST's Siamese training (layout in the module docstring).
+
+    ``batch_size`` (images, global), when given, overrides ``triplets_per_batch`` and must be
+    a multiple of 3, as must the per-replica batch. Triplets are always drawn from both
+    classes (``balance`` is implied); ``with_masks``/``with_ids`` are refused. Repeats forever.
+    """
+    for flag in ("with_masks", "with_ids"):
+        if ignored_flags.pop(flag, False):
+            raise ValueError(f"triplet_dataset does not support {flag}.")
+    ignored_flags.pop("balance", None)
+    if ignored_flags:
+        raise TypeError(f"triplet_dataset got unexpected arguments {sorted(ignored_flags)}.")
+    images = batch_size if batch_size is not None else 3 * triplets_per_batch
+    per_replica = _replica_batch(images, input_context)
+    if images % 3 or per_replica % 3:
+        raise ValueError(f"Triplet batches need a multiple of 3 images per replica; got "
+                         f"{images} global, {per_replica} per replica.")
+    files, info, _ = _setup(data, preset, batch_size=images, training=True, balance=True,
+                            input_context=input_context, min_frames=1, what="triplet_dataset")
+    config = resolve_augment(augment, preset) if training else None
+    buffer = bal.shuffle_buffer_size(info["bytes_per_frame"], shuffle_memory // 2)
+    prepare = _frame_preparer(preset, config, True, False, False)
+    base = _base_seed(seed, input_context)
+
+    def frames(label):
+        ds = _stream(files, label=label, training=True, seed=seed, stats=stats,
+                     skip_corrupt=skip_corrupt, buffer=buffer,
+                     to_elements=lambda d: d.flat_map(reader.track_frames))
+        return _mapped(ds, prepare, base, label).batch(3)
+
+    def two_triplets(f, r):
+        order = [(f, 0), (f, 1), (r, 0), (r, 1), (r, 2), (f, 2)]
+        return tf.data.Dataset.from_tensor_slices((
+            tf.stack([b["images"][i] for b, i in order]),
+            tf.stack([b["labels"][i] for b, i in order]),
+        ))
+
+    fake, real = frames(1), frames(0)
+    pairs = tf.data.Dataset.zip(fake, real).flat_map(two_triplets)
+    return pairs.batch(per_replica, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
