@@ -19,6 +19,15 @@ _EXPORTS = {
     "FacePreprocessor": "tfdeepfake.models",
     "Detector": "tfdeepfake.inference",
     "VideoResult": "tfdeepfake.inference",
+    "read_video": "tfdeepfake.faces",
+    "extract_faces": "tfdeepfake.faces",
+    "crop_face": "tfdeepfake.faces",
+    "MTCNNDetector": "tfdeepfake.faces",
+    "ExtractionError": "tfdeepfake.faces",
+    "extract_dataset": "tfdeepfake.faces.dataset",
+    "make_fake_video": "tfdeepfake.faces.manipulate",
+    "sample_path": "tfdeepfake.samples",
+    "fetch_samples": "tfdeepfake.samples",
 }
 
 __all__ = ["__version__", *_EXPORTS]
