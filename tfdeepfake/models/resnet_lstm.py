@@ -7,6 +7,7 @@ over TIME (the reference's LSTM ran over the batch axis; that bug is not reprodu
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -45,6 +46,23 @@ class UnfoldTime(layers.Layer):
 
     def compute_output_shape(self, values_shape, clips_shape):
         return (clips_shape[0], clips_shape[1], *values_shape[1:])
+
+
+MODEL_KWARGS = ("name", "trainable", "dtype")
+
+
+def check_model_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
+    """Raise a ``TypeError`` for keyword arguments the model does not know (Keras would drop
+    them silently), listing the ones it takes."""
+    unknown = sorted(set(kwargs) - set(MODEL_KWARGS))
+    if unknown:
+        known = [
+            p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")
+        ]
+        raise TypeError(
+            f"{cls.__name__} got unknown argument(s) {unknown}; it takes "
+            f"{known + list(MODEL_KWARGS)}."
+        )
 
 
 def validate_clip_input(x: Any, size: int | None, model_name: str = "model") -> None:
@@ -128,6 +146,7 @@ class ResNetLSTM(keras.Model):
         backbone_weights: str | None = None,
         **kwargs: Any,
     ):
+        check_model_kwargs(type(self), kwargs)
         block_counts = validate_resnet_args(backbone, block_counts, base_width, 32, 4)
         if int(lstm_units) < 1:
             raise ValueError(f"lstm_units must be a positive integer; got {lstm_units}.")
