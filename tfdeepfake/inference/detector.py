@@ -135,12 +135,15 @@ class Detector:
         result = VideoResult(path=str(path), kind=kind, untrained=self.untrained)
         try:
             faces = self.extract(path, kind)
+            result.timings["faces"] = time.perf_counter() - start
             self.score_faces(faces, result)
             if report_folder is not None:
+                began = time.perf_counter()
                 try:
                     write_input_report(self, faces, result, Path(report_folder))
                 except Exception as err:  # the verdict stands; the report says what failed
                     result.report["error"] = f"{type(err).__name__}: {err}"
+                result.timings["report"] = time.perf_counter() - began
         except ExtractionError as err:
             result.verdict = NO_FACE if err.reason == "no_face" else ERROR
             result.error = f"{err.reason}: {err.detail}"
@@ -176,7 +179,11 @@ class Detector:
         for track in faces.tracks:
             model_scores, frame_scores = {}, {}
             for loaded in self.models:
+                began = time.perf_counter()
                 video_score, frame_probs = self.score_track(loaded, track.crops, faces.margin)
+                result.timings[loaded.name] = (
+                    result.timings.get(loaded.name, 0.0) + time.perf_counter() - began
+                )
                 model_scores[loaded.name] = video_score
                 frame_scores[loaded.name] = frame_probs
             verdict = ensemble(model_scores, self.threshold)

@@ -48,7 +48,8 @@ class VideoResult:
         media: fps, width, height, frame_count, duration of the input.
         tracks: every face track, with per-frame scores.
         report: paths of the report files made for this input (plot, heatmap video).
-        skipped_models: models that could not score this input, with the reason.
+        timings: seconds per stage: ``faces`` (decode, detect, track, crop), each model's
+            name, and ``report``.
     """
 
     path: str
@@ -65,7 +66,7 @@ class VideoResult:
     media: dict[str, Any] = dataclasses.field(default_factory=dict)
     tracks: list[TrackResult] = dataclasses.field(default_factory=list)
     report: dict[str, str] = dataclasses.field(default_factory=dict)
-    skipped_models: dict[str, str] = dataclasses.field(default_factory=dict)
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
