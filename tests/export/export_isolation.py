@@ -1,0 +1,55 @@
+"""Run Python in a clean interpreter: TensorFlow and LiteRT importable, tfdeepfake not.
+
+``python -I -S`` skips the user site, ``PYTHONPATH``, the current folder and the ``.pth``
+files of site-packages (which is how the editable install of tfdeepfake is found); the
+script then appends site-packages itself, so third-party packages import and tfdeepfake
+does not. The script runs from an empty temporary folder, so the repository is not on the
+path either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+PRELUDE = """
+import sys
+sys.path.append({site!r})
+try:
+    import tfdeepfake
+    raise SystemExit("tfdeepfake is importable in the clean interpreter: the test is void")
+except ImportError:
+    pass
+"""
+
+
+def clean_env() -> dict[str, str]:
+    """A minimal environment: no PYTHONPATH, TensorFlow quiet."""
+    keep = ("PATH", "HOME", "LANG", "TMPDIR")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return env
+
+
+def run_clean(script: str, workdir: Path, timeout: int = 300) -> dict:
+    """Run ``script`` (which must ``print(json.dumps(result))`` last) and return the result."""
+    site = sysconfig.get_paths()["purelib"]
+    if (Path(site) / "tfdeepfake").is_dir():
+        raise RuntimeError(f"tfdeepfake is installed into {site} (not editable): cannot isolate")
+    workdir.mkdir(parents=True, exist_ok=True)
+    code = PRELUDE.format(site=site) + script
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code],
+        cwd=workdir,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"clean subprocess failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -1,0 +1,134 @@
+"""`tfdeepfake export`: SavedModel for TF Serving, TFLite (LiteRT) with a parity report, .keras."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+DEFAULT_OUT = {"saved_model": "saved_models", "tflite": "exports/tflite", "keras": "exports/keras"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `export` sub-command."""
+    p = subparsers.add_parser(
+        "export",
+        help="export a model as a SavedModel (TF Serving), .tflite (LiteRT) or .keras file",
+        description=(
+            "Export a detector. saved_model: a new version folder <out>/<name>/<version>/ with "
+            "signatures serving_default (uint8 crops of any size) and predict_encoded "
+            "(JPEG/PNG bytes). tflite: <out>/<name>.<quantize>.tflite plus a parity report "
+            "against the Keras model. keras: <out>/<name>.keras."
+        ),
+    )
+    p.add_argument("--model", help="preset name (see `tfdeepfake models`)")
+    p.add_argument(
+        "--weights",
+        help="training run folder, .weights.h5 or .keras file "
+        "(default: random init, for trying the export only)",
+    )
+    p.add_argument("--format", choices=("saved_model", "tflite", "keras"), default="saved_model")
+    p.add_argument(
+        "--quantize",
+        choices=("none", "fp16", "dynamic", "int8"),
+        default="none",
+        help="TFLite quantization (int8 needs --calibration)",
+    )
+    p.add_argument(
+        "--calibration",
+        metavar="DIR",
+        help="face crops for int8 calibration and the parity check: TFRecord shards "
+        "or a folder of images",
+    )
+    p.add_argument(
+        "--labelled",
+        metavar="DIR",
+        help="labelled faces (shards, or images under real/ and fake/) for the AUC "
+        "part of the parity report",
+    )
+    p.add_argument("--name", help="exported model name (default: the preset name)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output folder (default: saved_models/, exports/tflite/ or exports/keras/ by format)",
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        default=256,
+        help="most faces read from --calibration / --labelled (default 256)",
+    )
+    p.set_defaults(func=run)
+
+
+def _fail(message: str) -> int:
+    print(f"tfdeepfake export: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the export; exit code 0 on success, 1 when a parity check fails, 2 on bad input."""
+    if args.model is None and args.weights is None:
+        return _fail("pass --model NAME (see `tfdeepfake models`) or --weights RUN_DIR.")
+    if args.format != "tflite" and (args.quantize != "none" or args.calibration or args.labelled):
+        return _fail("--quantize, --calibration and --labelled apply to --format tflite only.")
+    if args.quantize == "int8" and not args.calibration:
+        return _fail(
+            "--quantize int8 needs --calibration DIR (TFRecord shards from "
+            "`tfdeepfake extract`, or a folder of face images)."
+        )
+    out = args.out or DEFAULT_OUT[args.format]
+    try:
+        from tfdeepfake.export.loading import export_keras, load_for_export
+
+        model, preset, source = load_for_export(args.model, args.weights)
+        if args.format == "keras":
+            print(f"Wrote {export_keras(model, out, args.name)}")
+            return 0
+        if args.format == "saved_model":
+            from tfdeepfake.export.saved_model import export_saved_model
+
+            path = export_saved_model(model, out, args.name, preset, {"weights": source})
+            print(f"Wrote SavedModel version {path.name} of {args.name or preset.name}: {path}")
+            print(f"Inspect it: saved_model_cli show --dir {path} --all")
+            return 0
+        return _export_tflite(args, model, preset, source, out)
+    except (ValueError, FileNotFoundError) as err:
+        return _fail(str(err))
+
+
+def _export_tflite(args, model, preset, source: str, out: str) -> int:
+    import numpy as np
+
+    from tfdeepfake.export.calibration import load_faces
+    from tfdeepfake.export.parity import format_report, parity_report, write_report
+    from tfdeepfake.export.tflite import export_tflite
+
+    calibration = load_faces(args.calibration, preset, args.limit) if args.calibration else None
+    labelled = load_faces(args.labelled, preset, args.limit) if args.labelled else None
+    for faces in (calibration, labelled):
+        for line in faces.skipped if faces else ():
+            print(f"WARNING skipped {line}", file=sys.stderr)
+    result = export_tflite(
+        model,
+        out,
+        args.quantize,
+        calibration.images if calibration else None,
+        args.name,
+        preset,
+        {"weights": source},
+    )
+    print(f"Wrote {result.path} ({result.size_bytes / 2**20:.2f} MB)")
+    if labelled is not None:
+        images, labels, data = labelled.images, labelled.labels, labelled.source
+    elif calibration is not None:
+        images, labels, data = calibration.images, calibration.labels, calibration.source
+    else:
+        shape = (16, *model.inputs[0].shape[1:-1], 3)
+        shape = tuple(preset.input_size if d is None else d for d in shape)
+        images = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+        labels, data = None, "random pixels (no --calibration or --labelled given)"
+    report = parity_report(model, preset, result.path, images, labels, data)
+    report_path = write_report(report, result.path.with_suffix(".parity.json"))
+    print(format_report(report))
+    print(f"Parity report: {report_path}")
+    return 0 if report["within_tolerance"] else 1

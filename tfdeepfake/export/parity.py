@@ -1,0 +1,121 @@
+"""Parity of a converted ``.tflite`` model against its Keras model: logits, attention, AUC.
+
+The headline figure is ``relative_logit_diff``: the largest absolute logit difference divided
+by the Keras logit range on the same faces (max - min), so it does not depend on how large
+the logits of a given model happen to be. ``TOLERANCES`` are the limits a conversion is held
+to (the issue's target for int8 is 2 % of the range).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from tfdeepfake.evaluation.metrics import roc_auc
+from tfdeepfake.export.runtime import TFLiteDetector
+from tfdeepfake.models.preprocessing import preprocessor_for
+from tfdeepfake.models.presets import Preset
+
+# Max |logit difference| / Keras logit range accepted per quantization.
+TOLERANCES = {"none": 1e-4, "fp16": 1e-2, "dynamic": 2e-2, "int8": 2e-2}
+
+
+def keras_outputs(
+    model: keras.Model, preset: Preset, images: np.ndarray, batch_size: int = 8
+) -> dict[str, np.ndarray]:
+    """Logits (N,) and attention (N, h, w) of the Keras model on uint8 faces at preset size."""
+    pre = preprocessor_for(preset)
+    logits, attention = [], []
+    for start in range(0, len(images), batch_size):
+        out = model(pre(images[start : start + batch_size]), training=False)
+        logits.append(keras.ops.convert_to_numpy(out["logit"]).reshape(-1))
+        if "attention" in out:
+            attention.append(keras.ops.convert_to_numpy(out["attention"])[..., 0])
+    result = {"logit": np.concatenate(logits)}
+    if attention:
+        result["attention"] = np.concatenate(attention)
+    return result
+
+
+def parity_report(
+    model: keras.Model,
+    preset: Preset,
+    tflite_path: str | os.PathLike,
+    images: np.ndarray,
+    labels: np.ndarray | None = None,
+    data_source: str = "",
+    num_threads: int | None = None,
+) -> dict[str, Any]:
+    """Compare the ``.tflite`` file with ``model`` on uint8 ``images`` at the preset size.
+
+    Returns a JSON-able dict: max/mean absolute logit difference, the Keras logit range,
+    their ratio, the attention difference (attention models), the AUC of both and their
+    difference when ``labels`` hold both classes, and whether the ratio is within
+    ``TOLERANCES`` of the file's quantization.
+    """
+    detector = TFLiteDetector(tflite_path, num_threads=num_threads)
+    ref = keras_outputs(model, preset, images)
+    got = detector.predict(images)
+    diff = np.abs(ref["logit"] - got["logit"])
+    logit_range = float(ref["logit"].max() - ref["logit"].min()) if len(diff) else 0.0
+    relative = float(diff.max() / max(logit_range, 1e-6))
+    tolerance = TOLERANCES.get(detector.quantize, TOLERANCES["none"])
+    report: dict[str, Any] = {
+        "tflite": str(tflite_path),
+        "quantize": detector.quantize,
+        "size_bytes": Path(tflite_path).stat().st_size,
+        "faces": int(len(images)),
+        "data": data_source,
+        "max_abs_logit_diff": float(diff.max()),
+        "mean_abs_logit_diff": float(diff.mean()),
+        "keras_logit_range": logit_range,
+        "relative_logit_diff": relative,
+        "max_abs_probability_diff": float(
+            np.abs(got["probability"] - 1 / (1 + np.exp(-ref["logit"]))).max()
+        ),
+        "tolerance": tolerance,
+        "within_tolerance": bool(relative <= tolerance),
+    }
+    if "attention" in ref:
+        report["max_abs_attention_diff"] = float(np.abs(ref["attention"] - got["attention"]).max())
+    if labels is not None and set(np.unique(labels)) == {0, 1}:
+        keras_auc = roc_auc(labels, ref["logit"])
+        tflite_auc = roc_auc(labels, got["logit"])
+        report.update(
+            keras_auc=keras_auc, tflite_auc=tflite_auc, auc_diff=float(tflite_auc - keras_auc)
+        )
+    elif labels is not None:
+        report["auc_note"] = "labelled set lacks real or fake items: AUC not computed"
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A few printed lines summarising a parity report."""
+    lines = [
+        f"{Path(report['tflite']).name}: {report['size_bytes'] / 2**20:.2f} MB, "
+        f"{report['faces']} faces ({report['data'] or 'given arrays'})",
+        f"  max |logit - keras| = {report['max_abs_logit_diff']:.3g} "
+        f"({100 * report['relative_logit_diff']:.3g}% of the Keras logit range "
+        f"{report['keras_logit_range']:.3g}; tolerance {100 * report['tolerance']:.3g}%: "
+        f"{'OK' if report['within_tolerance'] else 'EXCEEDED'})",
+    ]
+    if "max_abs_attention_diff" in report:
+        lines.append(f"  max |attention - keras| = {report['max_abs_attention_diff']:.3g}")
+    if "auc_diff" in report:
+        lines.append(
+            f"  AUC keras {report['keras_auc']:.4f}, tflite {report['tflite_auc']:.4f}, "
+            f"difference {report['auc_diff']:+.4f}"
+        )
+    return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Write the report as JSON and return its path."""
+    path = Path(path)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return path

@@ -1,0 +1,233 @@
+"""The serving graph: uint8 or encoded images in, checked, resized, normalised, model, outputs.
+
+Every exported signature takes what a client has (uint8 RGB pixels of any size, or JPEG/PNG
+bytes), checks the shape inside the graph with ``tf.debugging`` asserts whose messages name
+the expected shape, applies the preset's preprocessing contract (resize to ``input_size``;
+``crop_mode="pad"`` resizes isotropically and zero-pads; then ``(x / 255 - mean) / std``) and
+returns ``logit``, ``probability`` (sigmoid of the logit) and ``attention`` where the model
+has one. TensorFlow only: this module is the bridge from Keras to TF Serving and TFLite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+from tfdeepfake.models.presets import Preset
+
+OUTPUT_KEYS = ("logit", "probability", "attention")
+
+
+def input_kind(model: keras.Model, preset: Preset) -> str:
+    """``"clip"`` for sequence models (N, T, H, W, 3), ``"face"`` for face models (N, H, W, 3)."""
+    if len(model.inputs) != 1:
+        names = [t.name for t in model.inputs]
+        raise ValueError(
+            f"Model {preset.name!r} takes {len(model.inputs)} inputs {names}; the exporter "
+            "handles models with one image input (faces or clips)."
+        )
+    rank = len(model.inputs[0].shape)
+    if rank not in (4, 5):
+        raise ValueError(
+            f"Model {preset.name!r} input has rank {rank}; expected (N, H, W, 3) faces or "
+            "(N, T, H, W, 3) clips."
+        )
+    return "clip" if rank == 5 else "face"
+
+
+def clip_length(model: keras.Model) -> int | None:
+    """The fixed clip length T of a sequence model, or None when it takes any length."""
+    t = model.inputs[0].shape[1]
+    return None if t is None else int(t)
+
+
+def _check_pixels(images: tf.Tensor, rank: int, expected: str) -> tf.Tensor:
+    """Assert rank and 3 channels inside the graph; returns ``images`` gated by the asserts."""
+    assert_rank = tf.debugging.Assert(
+        tf.equal(tf.rank(images), rank),
+        [f"images must be uint8 RGB of shape {expected}; got shape:", tf.shape(images)],
+        name="check_rank",
+        summarize=6,
+    )
+    with tf.control_dependencies([assert_rank]):
+        images = tf.identity(images)
+    shape = tf.shape(images)
+    assert_channels = tf.debugging.Assert(
+        tf.logical_and(tf.equal(shape[-1], 3), tf.reduce_all(shape[-3:-1] > 0)),
+        [
+            f"images must be uint8 RGB of shape {expected} with 3 channels last and H, W > 0; "
+            "got shape:",
+            shape,
+        ],
+        name="check_channels",
+        summarize=6,
+    )
+    with tf.control_dependencies([assert_channels]):
+        images = tf.identity(images)
+    # Also a static shape for the ops below (TF may infer shapes before running the asserts).
+    return tf.ensure_shape(images, [None] * (rank - 1) + [3], name="check_shape")
+
+
+def _check_clip_length(images: tf.Tensor, frames: int | None, expected: str) -> tf.Tensor:
+    """Assert axis 1 (time) has ``frames`` entries when the model fixes the clip length."""
+    if frames is None:
+        return images
+    check = tf.debugging.Assert(
+        tf.equal(tf.shape(images)[1], frames),
+        [f"clips must have {frames} frames: shape {expected}; got shape:", tf.shape(images)],
+        name="check_frames",
+        summarize=6,
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(images)
+
+
+def resize_faces(images: tf.Tensor, preset: Preset) -> tf.Tensor:
+    """Resize (N, H, W, 3) pixels to the preset's square size (float32, values still 0..255).
+
+    ``crop_mode="pad"`` keeps the aspect ratio and zero-pads (the DFDC winner's contract);
+    ``"square"`` stretches (crops are cut square, so this is a plain resize).
+    """
+    size = preset.input_size
+    images = tf.cast(images, tf.float32)
+    if preset.crop_mode == "pad":
+        return tf.image.resize_with_pad(images, size, size, method="bilinear")
+    return tf.image.resize(images, (size, size), method="bilinear")
+
+
+def normalise(pixels: tf.Tensor, preset: Preset) -> tf.Tensor:
+    """``(x / 255 - mean) / std`` with the preset's statistics (same as ``FacePreprocessor``)."""
+    mean = tf.constant(preset.mean, tf.float32)
+    std = tf.constant(preset.std, tf.float32)
+    return (tf.cast(pixels, tf.float32) / 255.0 - mean) / std
+
+
+def model_outputs(model: keras.Model, normalised: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Run the model in inference mode; return logit, probability and attention if present."""
+    out = model(normalised, training=False)
+    if not isinstance(out, dict) or "logit" not in out:
+        raise ValueError(
+            f"Model {model.name!r} must return a dict with a 'logit' key; got {type(out).__name__}."
+        )
+    logit = tf.cast(out["logit"], tf.float32)
+    result = {"logit": logit, "probability": tf.sigmoid(logit)}
+    if "attention" in out:
+        result["attention"] = tf.cast(out["attention"], tf.float32)
+    return result
+
+
+def has_attention(model: keras.Model) -> bool:
+    """Whether the model's output dict has an ``attention`` map."""
+    return isinstance(model.output, dict) and "attention" in model.output
+
+
+def _decode(encoded: tf.Tensor, preset: Preset) -> tf.Tensor:
+    """Decode one JPEG/PNG (or BMP/GIF first frame) and resize it: (S, S, 3) float32 pixels."""
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return resize_faces(image[None], preset)[0]
+
+
+def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Callable, list]]:
+    """The serving endpoints of ``model``: name -> (function, input signature).
+
+    Face models: ``serving_default(images: uint8 (N, H, W, 3))`` and
+    ``predict_encoded(encoded: string (N,))``. Clip models: ``serving_default(images: uint8
+    (N, T, H, W, 3))`` and ``predict_encoded(encoded: string (N, T))``.
+    """
+    kind = input_kind(model, preset)
+    size = preset.input_size
+    if kind == "face":
+        expected = "(N, H, W, 3)"
+
+        def serve_pixels(images):
+            images = _check_pixels(images, 4, expected)
+            return model_outputs(model, normalise(resize_faces(images, preset), preset))
+
+        def serve_encoded(encoded):
+            check = tf.debugging.Assert(
+                tf.equal(tf.rank(encoded), 1),
+                [
+                    "encoded must be a string tensor of shape (N,) holding JPEG/PNG bytes; "
+                    "got shape:",
+                    tf.shape(encoded),
+                ],
+                name="check_encoded_rank",
+                summarize=6,
+            )
+            with tf.control_dependencies([check]):
+                encoded = tf.ensure_shape(encoded, [None], name="check_encoded_shape")
+            pixels = tf.map_fn(
+                lambda e: _decode(e, preset),
+                encoded,
+                fn_output_signature=tf.TensorSpec((size, size, 3), tf.float32),
+            )
+            return model_outputs(model, normalise(pixels, preset))
+
+        pixel_spec = tf.TensorSpec(None, tf.uint8, name="images")
+        encoded_spec = tf.TensorSpec([None], tf.string, name="encoded")
+    else:
+        frames = clip_length(model)
+        expected = f"(N, {frames or 'T'}, H, W, 3)"
+
+        def serve_pixels(images):
+            images = _check_pixels(images, 5, expected)
+            images = _check_clip_length(images, frames, expected)
+            shape = tf.shape(images)
+            flat = tf.reshape(images, tf.concat([[-1], shape[2:]], axis=0))
+            flat = resize_faces(flat, preset)
+            clips = tf.reshape(flat, tf.stack([shape[0], shape[1], size, size, 3]))
+            return model_outputs(model, normalise(clips, preset))
+
+        def serve_encoded(encoded):
+            check = tf.debugging.Assert(
+                tf.equal(tf.rank(encoded), 2),
+                [
+                    f"encoded must be a string tensor of shape (N, {frames or 'T'}) holding "
+                    "JPEG/PNG bytes per frame; got shape:",
+                    tf.shape(encoded),
+                ],
+                name="check_encoded_rank",
+                summarize=6,
+            )
+            with tf.control_dependencies([check]):
+                encoded = tf.ensure_shape(encoded, [None, frames], name="check_encoded_shape")
+            encoded = _check_clip_length(encoded, frames, expected)
+            shape = tf.shape(encoded)
+            pixels = tf.map_fn(
+                lambda e: _decode(e, preset),
+                tf.reshape(encoded, [-1]),
+                fn_output_signature=tf.TensorSpec((size, size, 3), tf.float32),
+            )
+            clips = tf.reshape(pixels, tf.stack([shape[0], shape[1], size, size, 3]))
+            return model_outputs(model, normalise(clips, preset))
+
+        pixel_spec = tf.TensorSpec(None, tf.uint8, name="images")
+        encoded_spec = tf.TensorSpec([None, None], tf.string, name="encoded")
+    return {
+        "serving_default": (serve_pixels, [pixel_spec]),
+        "predict_encoded": (serve_encoded, [encoded_spec]),
+    }
+
+
+def signature_description(model: keras.Model, preset: Preset) -> dict[str, Any]:
+    """A JSON-able description of the signatures (for the metadata file and the docs)."""
+    kind = input_kind(model, preset)
+    outputs = ["logit", "probability"]
+    if has_attention(model):
+        outputs.append("attention")
+    if kind == "face":
+        inputs = {
+            "serving_default": {"images": "uint8 (N, H, W, 3) RGB, any H and W"},
+            "predict_encoded": {"encoded": "string (N,) JPEG/PNG bytes"},
+        }
+    else:
+        t = clip_length(model) or "T"
+        inputs = {
+            "serving_default": {"images": f"uint8 (N, {t}, H, W, 3) RGB frames, any H and W"},
+            "predict_encoded": {"encoded": f"string (N, {t}) JPEG/PNG bytes per frame"},
+        }
+    return {name: {"inputs": spec, "outputs": outputs} for name, spec in inputs.items()}

@@ -1,0 +1,186 @@
+"""TFLite (LiteRT) conversion: float32, float16, dynamic-range and full-integer int8.
+
+The converted graph takes uint8 RGB faces already at the preset's size, (N, S, S, 3) (clips:
+(N, T, S, S, 3)), normalises them inside (so a phone feeds camera pixels) and returns
+``logit``, ``probability`` and ``attention`` where the model has one, all float32. int8
+models are calibrated on real face crops (``calibration.load_faces``) and keep float32
+outputs; ops without an int8 kernel fall back to float only if a strict int8 conversion
+fails, and the result says so.
+
+Beside ``<name>.<quantize>.tflite`` a ``.json`` sidecar records the preset contract, which
+``runtime.TFLiteDetector`` reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfdeepfake.export.saved_model import require_tensorflow_backend
+from tfdeepfake.export.signatures import has_attention, input_kind, model_outputs, normalise
+from tfdeepfake.models.presets import Preset
+
+QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
+
+
+@dataclasses.dataclass
+class TFLiteExport:
+    """A converted model: the file, its sidecar metadata and how it was converted."""
+
+    path: Path
+    metadata_path: Path
+    quantize: str
+    size_bytes: int
+    float_fallback: bool = False
+
+
+def tflite_input_shape(model: keras.Model, preset: Preset) -> list[int | None]:
+    """Shape of the uint8 input of the converted model (batch left open)."""
+    s = preset.input_size
+    if input_kind(model, preset) == "face":
+        return [None, s, s, 3]
+    t = model.inputs[0].shape[1] or preset.frames
+    return [None, int(t), s, s, 3]
+
+
+def _write_float_graph(model: keras.Model, preset: Preset, directory: str) -> None:
+    """A SavedModel with one signature: uint8 pixels -> normalise -> model -> outputs."""
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+
+    def serve(pixels):
+        return model_outputs(model, normalise(pixels, preset))
+
+    spec = tf.TensorSpec(tflite_input_shape(model, preset), tf.uint8, name="pixels")
+    archive.add_endpoint("serving_default", serve, input_signature=[spec])
+    archive.write_out(directory, verbose=False)
+
+
+def _representative(calibration: np.ndarray) -> Iterator[list[np.ndarray]]:
+    for item in calibration:
+        yield [item[None]]
+
+
+def _converter(saved_model: str, quantize: str, calibration: np.ndarray | None, strict: bool):
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model)
+    if quantize == "none":
+        return converter
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "fp16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        converter.representative_dataset = lambda: _representative(calibration)
+        ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if not strict:
+            ops.append(tf.lite.OpsSet.TFLITE_BUILTINS)
+        converter.target_spec.supported_ops = ops
+        converter.inference_input_type = tf.uint8
+    return converter
+
+
+def convert(
+    model: keras.Model,
+    preset: Preset,
+    quantize: str = "none",
+    calibration: np.ndarray | None = None,
+) -> tuple[bytes, bool]:
+    """Convert ``model`` to TFLite bytes; returns ``(flatbuffer, float_fallback)``.
+
+    ``calibration``: uint8 faces (M, S, S, 3) or clips (M, T, S, S, 3) at the preset size,
+    required for ``int8`` (100-300 real face crops are typical).
+    """
+    require_tensorflow_backend()
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS}; got {quantize!r}.")
+    if quantize == "int8":
+        if calibration is None or len(calibration) == 0:
+            raise ValueError(
+                "int8 quantization needs calibration faces: pass --calibration DIR (TFRecord "
+                "shards from `tfdeepfake extract`, or a folder of face images)."
+            )
+        expected = tuple(d for d in tflite_input_shape(model, preset)[1:])
+        if tuple(calibration.shape[1:]) != expected or calibration.dtype != np.uint8:
+            raise ValueError(
+                f"calibration must be uint8 of shape (M, {', '.join(map(str, expected))}); got "
+                f"{calibration.dtype} {calibration.shape}. Use calibration.load_faces(dir, preset)."
+            )
+    with tempfile.TemporaryDirectory(prefix="tfdeepfake-tflite-") as tmp:
+        _write_float_graph(model, preset, tmp)
+        try:
+            return _converter(tmp, quantize, calibration, strict=True).convert(), False
+        except Exception as err:  # the converter raises several types for missing int8 kernels
+            if quantize != "int8":
+                raise
+            print(
+                f"WARNING {preset.name}: strict int8 conversion failed "
+                f"({str(err).splitlines()[0][:200]}); converting with float fallback for "
+                "ops that have no int8 kernel.",
+                file=sys.stderr,
+            )
+            return _converter(tmp, quantize, calibration, strict=False).convert(), True
+
+
+def tflite_metadata(
+    model: keras.Model,
+    preset: Preset,
+    name: str,
+    quantize: str,
+    float_fallback: bool,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The sidecar JSON: contract, input/outputs and conversion facts."""
+    outputs = ["logit", "probability"] + (["attention"] if has_attention(model) else [])
+    return {
+        "name": name,
+        "preset": preset.name,
+        "contract": preset.contract(),
+        "quantize": quantize,
+        "float_fallback": float_fallback,
+        "input": {"pixels": f"uint8 {tuple(tflite_input_shape(model, preset))} RGB in [0, 255]"},
+        "outputs": outputs,
+        "tensorflow_version": tf.__version__,
+        **(extra or {}),
+    }
+
+
+def export_tflite(
+    model: keras.Model,
+    out_dir: str | os.PathLike = "exports/tflite",
+    quantize: str = "none",
+    calibration: np.ndarray | None = None,
+    name: str | None = None,
+    preset: Preset | None = None,
+    extra_metadata: dict[str, Any] | None = None,
+) -> TFLiteExport:
+    """Convert and write ``<out_dir>/<name>.<quantize>.tflite`` plus its ``.json`` sidecar.
+
+    Example:
+        >>> result = export_tflite(create_model("autoatt_b4_tiny"), "exports", "fp16")
+        >>> result.path.name
+        'autoatt_b4_tiny.fp16.tflite'
+    """
+    preset = preset or getattr(model, "preset", None)
+    if preset is None:
+        raise ValueError("The model has no preset: pass preset=get_preset(name).")
+    name = name or preset.name
+    flatbuffer, fallback = convert(model, preset, quantize, calibration)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.{quantize}.tflite"
+    if path.exists():
+        print(f"Replacing {path}", file=sys.stderr)
+    path.write_bytes(flatbuffer)
+    meta_path = path.with_suffix(".json")
+    info = tflite_metadata(model, preset, name, quantize, fallback, extra_metadata)
+    meta_path.write_text(json.dumps(info, indent=2) + "\n")
+    return TFLiteExport(path, meta_path, quantize, len(flatbuffer), fallback)
