@@ -58,7 +58,7 @@ def _line(name: str, m: dict) -> str:
 def _run(args: argparse.Namespace) -> int:
     import os
 
-    from tfdeepfake.evaluation.evaluate import evaluate
+    from tfdeepfake.evaluation.evaluate import check_settings, evaluate
 
     if not os.path.isdir(args.run):
         print(f"error: --run {args.run}: no such folder (pass the --out of `tfdeepfake train`)")
@@ -66,6 +66,7 @@ def _run(args: argparse.Namespace) -> int:
     from tfdeepfake.training import load_run
 
     try:
+        check_settings(args.data, args.threshold, args.batch_size, args.aggregation)
         model, preset, _ = load_run(args.run, which=args.weights)
         doc = evaluate(
             model,

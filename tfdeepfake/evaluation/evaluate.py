@@ -30,6 +30,8 @@ def predict_batches(model: Any, batches: Iterable[dict[str, Any]]) -> FramePredi
     ``images`` are the model's input (normalised float crops (B, H, W, 3) or clips
     (B, T, H, W, 3)). For clips, ``frame_index`` may be (B, T): the first frame is kept.
     """
+    # A Keras model's predict_on_batch runs a compiled function (much faster than eager).
+    predict = getattr(model, "predict_on_batch", None) or (lambda x: model(x, training=False))
     parts = []
     for batch in batches:
         missing = [k for k in ("images", "labels", *_ID_KEYS) if k not in batch]
@@ -37,7 +39,7 @@ def predict_batches(model: Any, batches: Iterable[dict[str, Any]]) -> FramePredi
             raise ValueError(
                 f"Evaluation batches need the keys {missing}; build the dataset with with_ids=True."
             )
-        outputs = model(batch["images"], training=False)
+        outputs = predict(batch["images"])
         logits = outputs["logit"] if isinstance(outputs, dict) else outputs
         logits = _numpy(logits).reshape(-1)
         frame_index = _numpy(batch["frame_index"])
@@ -57,6 +59,23 @@ def predict_batches(model: Any, batches: Iterable[dict[str, Any]]) -> FramePredi
     if not parts:
         raise ValueError("The data gave no frames to evaluate (empty shards?).")
     return FramePredictions.concatenate(parts)
+
+
+def check_settings(
+    data: Any, threshold: float, batch_size: int, aggregations: Sequence[str] | None
+) -> None:
+    """Fail early, naming the setting, on a bad threshold, batch size, aggregation or data."""
+    from tfdeepfake.evaluation.aggregation import AGGREGATIONS
+    from tfrecords_tools.reader import list_shards
+
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"--threshold must be strictly between 0 and 1, got {threshold}.")
+    if batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {batch_size}.")
+    unknown = [m for m in aggregations or () if m not in AGGREGATIONS]
+    if unknown:
+        raise ValueError(f"Unknown aggregation(s) {unknown}; choose from {list(AGGREGATIONS)}.")
+    list_shards(data)  # raises FileNotFoundError naming the folder when it has no shards
 
 
 def evaluate(
@@ -97,10 +116,7 @@ def evaluate(
     preset = preset if preset is not None else getattr(model, "preset", None)
     if preset is None:
         raise ValueError("evaluate() needs the model's preset: pass preset= (load_run gives it).")
-    if not 0.0 < threshold < 1.0:
-        raise ValueError(f"--threshold must be strictly between 0 and 1, got {threshold}.")
-    if batch_size < 1:
-        raise ValueError(f"--batch-size must be at least 1, got {batch_size}.")
+    check_settings(data, threshold, batch_size, aggregations)
     stats = ReadStats()
     make = pipelines.clip_dataset if preset.sequence else pipelines.frame_dataset
     dataset = make(
