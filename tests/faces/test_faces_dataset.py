@@ -123,3 +123,15 @@ def test_cli_resumes_and_keeps_failures(collection, tmp_path, capsys, mtcnn):
     assert _failures(out)["noise.mp4"] == "no_face"
     assert _failures(out)["orphan.mp4"] == "missing_original"
     assert _failures(out)["truncated.mp4"] == "corrupt"
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_shards(collection, tmp_path):
+    from tfrecords_tools.validate import validate_shards
+
+    root, labels, _ = collection
+    options = ExtractOptions(frames=3, crop_size=32)
+    summary = extract_dataset(root, tmp_path / "w2", labels, options, workers=2, progress=False)
+    assert summary.extracted == 3 and summary.masked_tracks == 1
+    assert summary.failures_by_reason["no_face"] == 1
+    assert validate_shards(tmp_path / "w2").ok
