@@ -133,6 +133,8 @@ def read_video(
         got.update(more)
         size = size or more_size
     indices = [i for i in needed if i in got]
+    if not indices:
+        raise ExtractionError("corrupt", path, f"{total} frames found but none decodes")
     if len(indices) < min_frames:
         raise ExtractionError(
             "too_few_frames",
