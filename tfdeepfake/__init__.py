@@ -28,6 +28,7 @@ _EXPORTS = {
     "make_fake_video": "tfdeepfake.faces.manipulate",
     "sample_path": "tfdeepfake.samples",
     "fetch_samples": "tfdeepfake.samples",
+    "evaluate": "tfdeepfake.evaluation",
 }
 
 __all__ = ["__version__", *_EXPORTS]
