@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tfdeepfake.evaluation.evaluate import predict_batches
+from tfdeepfake.evaluation.evaluator import predict_batches
 
 
 class _MeanModel:

@@ -58,7 +58,7 @@ def _line(name: str, m: dict) -> str:
 def _run(args: argparse.Namespace) -> int:
     import os
 
-    from tfdeepfake.evaluation.evaluate import check_settings, evaluate
+    from tfdeepfake.evaluation.evaluator import check_settings, evaluate
 
     if not os.path.isdir(args.run):
         print(f"error: --run {args.run}: no such folder (pass the --out of `tfdeepfake train`)")

@@ -8,7 +8,7 @@ from tfdeepfake.evaluation.aggregation import (
     aggregate_tracks,
     ensemble,
 )
-from tfdeepfake.evaluation.evaluate import evaluate, evaluate_run, predict_batches
+from tfdeepfake.evaluation.evaluator import evaluate, evaluate_run, predict_batches
 from tfdeepfake.evaluation.metrics import compute_metrics, metrics_by_group
 from tfdeepfake.evaluation.report import FramePredictions, write_report
 
