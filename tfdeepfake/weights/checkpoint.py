@@ -1,0 +1,96 @@
+"""Read a PyTorch checkpoint into plain numpy arrays without executing pickled code.
+
+``torch.load(..., weights_only=True)`` unpickles only tensors and plain containers, so a
+checkpoint cannot run code on the reader's machine. Training wrappers such as
+``{"epoch": ..., "state_dict": {...}, "bce_best": ...}`` and the ``module.`` prefix that
+``DataParallel`` adds are removed; what is returned is the flat tensor dict the reference
+model's ``load_state_dict`` would have received.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+TORCH_MISSING = (
+    "Reading PyTorch checkpoints needs PyTorch, which is an optional extra of tfdeepfake. "
+    "Install it with `pip install tfdeepfake[torch]` (or `pip install torch`), then run the "
+    "command again. Detection with an already imported weights folder does not need it."
+)
+# Keys that hold the state dict inside a training checkpoint, in the order they are tried.
+WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read or does not hold a state dict."""
+
+
+def _import_torch() -> Any:
+    try:
+        import torch
+    except ImportError as err:
+        raise ImportError(TORCH_MISSING) from err
+    return torch
+
+
+def unwrap_state_dict(obj: Any, path: str = "<checkpoint>") -> dict[str, Any]:
+    """The tensor dict inside ``obj``: unwraps training wrappers and strips ``module.``."""
+    for _ in range(3):  # a wrapper inside a wrapper is the deepest seen in the references
+        if not isinstance(obj, Mapping):
+            break
+        inner = next((obj[k] for k in WRAPPER_KEYS if isinstance(obj.get(k), Mapping)), None)
+        if inner is None:
+            break
+        obj = inner
+    if not isinstance(obj, Mapping) or not obj:
+        raise CheckpointError(
+            f"{path} does not contain a state dict (a mapping of parameter names to tensors); "
+            f"found {type(obj).__name__}. Pass the .pth/.pt file the reference saved with "
+            "torch.save(model.state_dict()) or its training checkpoint."
+        )
+    tensors = {}
+    for key, value in obj.items():
+        if not hasattr(value, "shape"):
+            raise CheckpointError(
+                f"{path}: entry {key!r} is a {type(value).__name__}, not a tensor; "
+                "this is not a model state dict."
+            )
+        name = key[len("module.") :] if key.startswith("module.") else key
+        tensors[name] = value
+    return tensors
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Load ``path`` with ``torch.load(weights_only=True)``; return {name: float32/int array}.
+
+    Example:
+        >>> state = read_state_dict("EfficientNetAutoAttB4_DFDC_bestval-72ed....pth")
+        >>> state["efficientnet.attconv.weight"].shape
+        (1, 56, 1, 1)
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"Checkpoint {path!r} does not exist. Give the path of a downloaded .pth file, or "
+            "let `tfdeepfake weights download NAME` fetch and import it."
+        )
+    torch = _import_torch()
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError...
+        raise CheckpointError(
+            f"Could not read {path!r} as a PyTorch checkpoint with weights_only=True ({err}). "
+            "The file may be truncated (download it again) or hold pickled objects other than "
+            "tensors, which tfdeepfake refuses to execute."
+        ) from err
+    state = unwrap_state_dict(obj, path)
+    arrays = {}
+    for name, tensor in state.items():
+        tensor = tensor.detach().cpu()
+        if tensor.is_floating_point():
+            tensor = tensor.float()
+        arrays[name] = tensor.numpy()
+    return arrays

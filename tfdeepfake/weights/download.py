@@ -1,0 +1,177 @@
+"""Download the published checkpoints into a cache folder, verifying their SHA-256.
+
+icpr2020dfdc names each file after its SHA-256 (``..._bestval-<sha256>.pth``), which is
+checked. The DFDC winner's release files come without published checksums: their digest
+is recorded next to the file on first download (``<file>.sha256``) and checked on every
+later use, and the command says so. Downloads go to ``<file>.part`` first, so an
+interrupted download never looks complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from tfdeepfake.weights.sources import ICPR_REPO, WINNER_REPO
+
+ICPR_BASE = "https://icpr2020.s3.amazonaws.com/"
+WINNER_BASE = f"https://github.com/{WINNER_REPO}/releases/download/0.0.1/"
+_ICPR_FILES = {
+    "EfficientNetAutoAttB4ST_DFDC": (
+        "4df0ef7d2f380a5955affa78c35d0942ac1cd65229510353b252737775515a33"
+    ),
+    "EfficientNetAutoAttB4ST_FFPP": (
+        "ddb357503b9b902e1b925c2550415604c4252b9b9ecafeb7369dc58cc16e9edd"
+    ),
+    "EfficientNetAutoAttB4_DFDC": (
+        "72ed969b2a395fffe11a0d5bf0a635e7260ba2588c28683630d97ff7153389fc"
+    ),
+    "EfficientNetAutoAttB4_FFPP": (
+        "b0c9e9522a7143cf119843e910234be5e30f77dc527b1b427cdffa5ce3bdbc25"
+    ),
+    "EfficientNetB4ST_DFDC": ("86f0a0701b18694dfb5e7837bd09fa8e48a5146c193227edccf59f1b038181c6"),
+    "EfficientNetB4ST_FFPP": ("ccd016668071be5bf5fff68e446d055441739ec7113fb1a6eee998f08396ae92"),
+    "EfficientNetB4_DFDC": ("c9f3663e2116d3356d056a0ce6453e0fc412a8df68ebd0902f07104d9129a09a"),
+    "EfficientNetB4_FFPP": ("93aaad84946829e793d1a67ed7e0309b535e2f2395acb4f8d16b92c0616ba8d7"),
+}
+_WINNER_SEEDS = ("111_36", "555_19", "777_29", "777_31", "888_37", "888_40", "999_23")
+
+
+class ChecksumError(RuntimeError):
+    """A downloaded or cached file whose SHA-256 is not the expected one."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Download:
+    """One published checkpoint file.
+
+    Attributes:
+        name: the NAME of ``tfdeepfake weights download``.
+        source: the import source (``tfdeepfake.weights.sources``).
+        url: where the authors publish it.
+        filename: the file name in the cache.
+        sha256: the published SHA-256, or None when the authors published none.
+    """
+
+    name: str
+    source: str
+    url: str
+    filename: str
+    sha256: str | None
+
+
+def _icpr(name: str, digest: str) -> Download:
+    filename = f"{name}_bestval-{digest}.pth"
+    return Download(name, name.rsplit("_", 1)[0], ICPR_BASE + filename, filename, digest)
+
+
+def _winner(seed: str) -> Download:
+    run, epoch = seed.split("_")
+    filename = f"final_{run}_DeepFakeClassifier_tf_efficientnet_b7_ns_0_{epoch}"
+    return Download(
+        f"dfdc-winner-b7-{seed.replace('_', '-')}",
+        "dfdc-winner-b7",
+        WINNER_BASE + filename,
+        filename,
+        None,
+    )
+
+
+DOWNLOADS: dict[str, Download] = {
+    d.name: d
+    for d in [*(_icpr(n, h) for n, h in _ICPR_FILES.items()), *map(_winner, _WINNER_SEEDS)]
+}
+# Names that stand for several files: each is imported into its own folder.
+GROUPS = {"dfdc-winner-b7-all": [n for n in DOWNLOADS if n.startswith("dfdc-winner-b7-")]}
+REFERENCES = {ICPR_REPO: "icpr2020dfdc", WINNER_REPO: "DFDC winner"}
+
+
+def get_downloads(name: str) -> list[Download]:
+    """The file(s) a NAME stands for; the error lists the known names."""
+    if name in GROUPS:
+        return [DOWNLOADS[n] for n in GROUPS[name]]
+    if name in DOWNLOADS:
+        return [DOWNLOADS[name]]
+    raise ValueError(
+        f"Unknown download {name!r}. Known names: {', '.join([*DOWNLOADS, *GROUPS])}. "
+        "The ResNeXt-LSTM weights are on Google Drive only: download them by hand and run "
+        "`tfdeepfake weights import resnext-lstm FILE --out DIR`."
+    )
+
+
+def cache_dir(cache: str | os.PathLike | None = None) -> Path:
+    """``cache``, else ``$TFDEEPFAKE_CACHE/weights``, else ``~/.cache/tfdeepfake/weights``."""
+    if cache is not None:
+        return Path(cache)
+    root = os.environ.get("TFDEEPFAKE_CACHE")
+    return Path(root) / "weights" if root else Path.home() / ".cache" / "tfdeepfake" / "weights"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def urllib_fetch(url: str, dest: Path) -> None:
+    """Stream ``url`` to ``dest`` with a progress bar (any URL urllib opens, file:// too)."""
+    from tqdm import tqdm
+
+    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name[:40]) as bar:
+            while block := response.read(1 << 20):
+                out.write(block)
+                bar.update(len(block))
+
+
+def fetch(
+    item: Download,
+    cache: str | os.PathLike | None = None,
+    fetcher: Callable[[str, Path], None] = urllib_fetch,
+) -> Path:
+    """The verified local path of ``item``, downloading it into the cache when missing.
+
+    Raises:
+        ChecksumError: the download or the cached copy does not have the expected digest
+            (a bad download is deleted; a bad cached copy is reported, not replaced).
+    """
+    folder = cache_dir(cache)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / item.filename
+    recorded = target.with_name(target.name + ".sha256")
+    expected = item.sha256 or (recorded.read_text().strip() if recorded.is_file() else None)
+    if target.is_file():
+        digest = _sha256(target)
+        if expected is not None and digest != expected:
+            raise ChecksumError(
+                f"Cached {target} has SHA-256 {digest}, expected {expected}. Delete it (and "
+                f"{recorded.name} if present) and run the download again."
+            )
+        return target
+    partial = target.with_name(target.name + ".part")
+    try:
+        fetcher(item.url, partial)
+    except OSError as err:
+        partial.unlink(missing_ok=True)
+        raise OSError(
+            f"Could not download {item.url} ({err}). Check the network, or download the file "
+            f"by hand, put it at {target} and run the command again."
+        ) from err
+    digest = _sha256(partial)
+    if item.sha256 is not None and digest != item.sha256:
+        partial.unlink()
+        raise ChecksumError(
+            f"Download of {item.url} has SHA-256 {digest}, expected {item.sha256}; the file "
+            "was deleted. Try again; if it persists the published file has changed."
+        )
+    partial.replace(target)
+    if item.sha256 is None:
+        recorded.write_text(digest + "\n")
+    return target

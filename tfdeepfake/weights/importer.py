@@ -1,0 +1,113 @@
+"""Import a published PyTorch checkpoint into a run folder that detect and export load.
+
+The folder has the shape of a training run folder (``tfdeepfake.training.run``)::
+
+    DIR/preset.json        the preset, with the overrides the reference needs
+    DIR/best.weights.h5    the Keras weights
+    DIR/source.json        provenance: source, checkpoint sha256, licence, ignored keys, notes
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from typing import Any
+
+from tfdeepfake.weights.checkpoint import read_state_dict
+from tfdeepfake.weights.mapping import ImportSummary, assign_strict
+from tfdeepfake.weights.sources import get_source
+
+WEIGHTS_FILE = "best.weights.h5"
+PRESET_FILE = "preset.json"
+SOURCE_FILE = "source.json"
+
+
+@dataclasses.dataclass
+class ImportResult:
+    """Where the import wrote its files, the loaded Keras model and what was mapped."""
+
+    out_dir: str
+    model: Any
+    preset: Any
+    summary: ImportSummary
+    checkpoint_sha256: str
+
+    @property
+    def weights_path(self) -> str:
+        return os.path.join(self.out_dir, WEIGHTS_FILE)
+
+
+def sha256_of(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_for_source(source_name: str, preset: str | None = None, **overrides: Any):
+    """The Keras model (random weights) a source's checkpoints load into, and its preset."""
+    from tfdeepfake.models import create_model, get_preset
+
+    source = get_source(source_name)
+    chosen = get_preset(preset or source.preset).with_overrides(**{**source.overrides, **overrides})
+    return create_model(chosen), chosen
+
+
+def import_checkpoint(
+    source_name: str,
+    checkpoint: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    preset: str | None = None,
+    **overrides: Any,
+) -> ImportResult:
+    """Map ``checkpoint`` strictly onto the source's preset and write ``out_dir``.
+
+    Args:
+        source_name: a key of ``SOURCES`` (e.g. ``"EfficientNetAutoAttB4"``).
+        checkpoint: the ``.pth`` file.
+        out_dir: the folder to write (created; existing files in it are replaced).
+        preset: another preset of the same architecture (default: the source's own).
+        overrides: preset overrides on top of the source's (e.g. ``input_size=256``).
+
+    Raises:
+        MappingError: the checkpoint does not match the architecture (nothing is written).
+
+    Example:
+        >>> result = import_checkpoint("EfficientNetAutoAttB4", "AutoAttB4_DFDC.pth", "runs/aa")
+        >>> result.weights_path
+        'runs/aa/best.weights.h5'
+    """
+    source = get_source(source_name)
+    state = read_state_dict(checkpoint)
+    model, chosen = build_for_source(source_name, preset, **overrides)
+    summary = assign_strict(model, state, source.layout(model), source.ignored)
+
+    out_dir = os.fspath(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+    model.save_weights(os.path.join(out_dir, WEIGHTS_FILE))
+    with open(os.path.join(out_dir, PRESET_FILE), "w") as f:
+        json.dump(dataclasses.asdict(chosen), f, indent=2, sort_keys=True)
+        f.write("\n")
+    digest = sha256_of(checkpoint)
+    provenance = {
+        "source": source.name,
+        "reference": source.reference,
+        "licence": source.licence,
+        "checkpoint": os.path.basename(os.fspath(checkpoint)),
+        "checkpoint_sha256": digest,
+        "preset": chosen.name,
+        "overrides": {**source.overrides, **overrides},
+        "tensors_used": summary.tensors_used,
+        "keras_weights_set": summary.weights_set,
+        "parameters": summary.parameters,
+        "ignored_checkpoint_keys": summary.ignored,
+        "notes": source.notes,
+    }
+    with open(os.path.join(out_dir, SOURCE_FILE), "w") as f:
+        json.dump(provenance, f, indent=2, default=list)
+        f.write("\n")
+    return ImportResult(out_dir, model, chosen, summary, digest)
