@@ -177,10 +177,6 @@ def assign_strict(
             used.add(key)
             return np.asarray(state[key])
 
-        values = CONVERTERS[src.kind](get, src.options)
-        if missing:
-            problems["checkpoint keys the mapping needs but the checkpoint lacks"].extend(missing)
-            continue
         if (
             src.kind == "bn"
             and src.eps is not None
@@ -189,6 +185,14 @@ def assign_strict(
             problems["batch-norm epsilon mismatches"].append(
                 f"{src.layer}: Keras epsilon {layer.epsilon:g}, reference {src.eps:g}"
             )
+        try:
+            values = CONVERTERS[src.kind](get, src.options)
+        except (ValueError, IndexError):
+            if not missing:  # a converter fails on the empty stand-ins of missing keys only
+                raise
+        if missing:
+            problems["checkpoint keys the mapping needs but the checkpoint lacks"].extend(missing)
+            continue
         by_name = {w.path.rsplit("/", 1)[-1]: w for w in layer.weights}
         for name, variable in by_name.items():
             if name not in values:
