@@ -14,10 +14,15 @@ import tensorflow as tf
 from tfrecords_tools.schema import recrop_fraction
 
 
-def crop_box(fraction: tf.Tensor) -> tf.Tensor:
-    """Normalised ``[y0, x0, y1, x1]`` of the centre crop keeping ``fraction`` of the side."""
+def crop_box(fraction: tf.Tensor, stored: tf.Tensor, size: int) -> tf.Tensor:
+    """Normalised ``[y0, x0, y1, x1]`` for ``crop_and_resize`` of the centre crop keeping
+    ``fraction`` of a ``stored``-pixel side, sampled at pixel centres like ``tf.image.resize``
+    (``crop_and_resize`` maps box corners to the centres of the corner pixels)."""
     fraction = tf.cast(fraction, tf.float32)
-    lo, hi = (1.0 - fraction) / 2.0, (1.0 + fraction) / 2.0
+    stored = tf.cast(stored, tf.float32)
+    step = fraction * stored / size  # input pixels per output pixel
+    lo = (stored * (1.0 - fraction) / 2.0 + 0.5 * step - 0.5) / (stored - 1.0)
+    hi = lo + step * (size - 1) / (stored - 1.0)
     return tf.stack([lo, lo, hi, hi])
 
 
@@ -37,7 +42,7 @@ def recrop_fraction_tf(stored_margin: tf.Tensor, wanted_margin: float) -> tf.Ten
 def recrop(images: tf.Tensor, fraction: tf.Tensor, size: int, method: str = "bilinear"):
     """Centre-crop ``fraction`` of (N, S, S, C) images and resize to (N, size, size, C) float32."""
     n = tf.shape(images)[0]
-    boxes = tf.tile(crop_box(fraction)[None], [n, 1])
+    boxes = tf.tile(crop_box(fraction, tf.shape(images)[1], size)[None], [n, 1])
     return tf.image.crop_and_resize(
         tf.cast(images, tf.float32), boxes, tf.range(n), [size, size], method=method
     )

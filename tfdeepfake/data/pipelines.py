@@ -31,6 +31,7 @@ from tfdeepfake.data.crops import normalise, recrop, recrop_fraction_tf, recrop_
 from tfrecords_tools import reader
 
 _ID_KEYS = ("video_id", "track_id", "frame_index", "dataset", "split")
+TRIPLET_PATTERN = (1, 1, 0, 0, 0, 1)  # labels of two consecutive triplets
 
 
 def _replica_batch(batch_size: int, input_context) -> int:
@@ -91,9 +92,8 @@ def _stream(files, *, label, training, seed, skip_corrupt, stats, to_elements, b
     return ds
 
 
-def _mapped(ds, prepare, base, label):
+def _mapped(ds, prepare, base):
     """Enumerate (for per-element seeds) and prepare in parallel, in a deterministic order."""
-    base = base if label is None else tf.random.experimental.stateless_fold_in(base, 7 + label)
     return ds.enumerate().map(lambda i, x: prepare(x, tf.random.experimental.stateless_fold_in(
         base, i)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
@@ -172,12 +172,12 @@ def frame_dataset(
     base = _base_seed(seed, input_context)
 
     def frames(label):
-        ds = _stream(files, label=label, training=training, seed=seed, stats=stats,
-                     skip_corrupt=skip_corrupt, buffer=buffer,
-                     to_elements=lambda d: d.flat_map(reader.track_frames))
-        return _mapped(ds, prepare, base, label)
+        return _stream(files, label=label, training=training, seed=seed, stats=stats,
+                       skip_corrupt=skip_corrupt, buffer=buffer,
+                       to_elements=lambda d: d.flat_map(reader.track_frames))
 
     ds = bal.balanced(frames(0), frames(1), seed) if training and balance else frames(None)
+    ds = _mapped(ds, prepare, base)
     return _finish(ds, per_replica, training, with_ids, with_masks)
 
 
@@ -272,12 +272,12 @@ def clip_dataset(
             out["frame_index"] = tf.gather(track["frame_index"], pick)
         return out
 
-    def clips(label):
-        ds = _stream(files, label=label, training=training, seed=seed, stats=stats,
-                     skip_corrupt=skip_corrupt, buffer=buffer, to_elements=enough)
-        return _mapped(ds, prepare, base, label)
+    def tracks(label):
+        return _stream(files, label=label, training=training, seed=seed, stats=stats,
+                       skip_corrupt=skip_corrupt, buffer=buffer, to_elements=enough)
 
-    ds = bal.balanced(clips(0), clips(1), seed) if training and balance else clips(None)
+    ds = bal.balanced(tracks(0), tracks(1), seed) if training and balance else tracks(None)
+    ds = _mapped(ds, prepare, base)
     return _finish(ds, per_replica, training, with_ids, False)
 
 
@@ -321,18 +321,12 @@ def triplet_dataset(
     base = _base_seed(seed, input_context)
 
     def frames(label):
-        ds = _stream(files, label=label, training=True, seed=seed, stats=stats,
-                     skip_corrupt=skip_corrupt, buffer=buffer,
-                     to_elements=lambda d: d.flat_map(reader.track_frames))
-        return _mapped(ds, prepare, base, label).batch(3)
+        return _stream(files, label=label, training=True, seed=seed, stats=stats,
+                       skip_corrupt=skip_corrupt, buffer=buffer,
+                       to_elements=lambda d: d.flat_map(reader.track_frames))
 
-    def two_triplets(f, r):
-        order = [(f, 0), (f, 1), (r, 0), (r, 1), (r, 2), (f, 2)]
-        return tf.data.Dataset.from_tensor_slices((
-            tf.stack([b["images"][i] for b, i in order]),
-            tf.stack([b["labels"][i] for b, i in order]),
-        ))
-
-    fake, real = frames(1), frames(0)
-    pairs = tf.data.Dataset.zip(fake, real).flat_map(two_triplets)
+    # Index 0 = real, 1 = fake: (fake, fake, real), (real, real, fake), repeated.
+    pattern = tf.data.Dataset.from_tensor_slices(tf.constant(TRIPLET_PATTERN, tf.int64))
+    ds = tf.data.Dataset.choose_from_datasets([frames(0), frames(1)], pattern.repeat())
+    pairs = _mapped(ds, prepare, base).map(lambda x: (x["images"], x["labels"]))
     return pairs.batch(per_replica, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

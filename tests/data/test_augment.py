@@ -1,0 +1,93 @@
+"""Augmentations: each changes the image and keeps shape and range; seeded determinism;
+geometric ops move the mask; guided cut-out keeps a fake's manipulated pixels."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfdeepfake.data import AUGMENT_PRESETS, AugmentConfig, Step, apply_augment
+from tfdeepfake.data.augment import OPS, resolve_augment
+from tfdeepfake.data.cutout import MANIPULATED, cutout_region, guided_cutout
+from tfdeepfake.models import get_preset
+from tfrecords_tools.synthetic import _landmarks, draw_face
+
+SIZE = 48
+
+
+def _state(label=0, with_mask=True, seed=0):
+    image, mask = draw_face(SIZE, np.random.default_rng(seed), fake=bool(label))
+    mask = mask if with_mask else np.zeros_like(mask)
+    return {
+        "image": tf.constant(image, tf.float32) / 255.0,
+        "mask": tf.constant(mask[..., None], tf.float32) / 255.0,
+        "landmarks": tf.constant(_landmarks(SIZE)),
+        "label": tf.constant(label, tf.int64),
+        "has_mask": tf.constant(with_mask),
+    }
+
+
+@pytest.mark.parametrize("op", sorted(OPS))
+def test_each_op_changes_image_and_keeps_shape_and_range(op):
+    state = _state(label=0)
+    out = apply_augment(AugmentConfig(op, (Step(op),)), state, [3, 4])
+    image = out["image"].numpy()
+    assert image.shape == (SIZE, SIZE, 3) and image.dtype == np.float32
+    assert image.min() >= 0.0 and image.max() <= 1.0
+    assert np.abs(image - state["image"].numpy()).mean() > 1e-3, op
+    assert out["mask"].shape == (SIZE, SIZE, 1)
+
+
+def test_same_seed_same_output_other_seed_differs():
+    state = _state(label=1)
+    for name, config in AUGMENT_PRESETS.items():
+        a = [apply_augment(config, state, [7, i])["image"].numpy() for i in range(4)]
+        b = [apply_augment(config, state, [7, i])["image"].numpy() for i in range(4)]
+        np.testing.assert_array_equal(np.stack(a), np.stack(b))
+        assert any(np.abs(a[0] - x).max() > 0 for x in a[1:]), name
+
+
+def test_geometric_ops_move_the_mask_with_the_image():
+    state = _state(label=1)
+    state["image"] = tf.tile(state["mask"], [1, 1, 3])
+    for op in ("flip", "shift_scale_rotate"):
+        out = OPS[op](state, tf.constant([1, 2], tf.int64))
+        assert np.abs(out["image"].numpy() - state["image"].numpy()).max() > 0.1
+        np.testing.assert_allclose(out["image"].numpy()[..., :1], out["mask"].numpy(), atol=1e-5)
+
+
+def test_cutout_keeps_enough_manipulated_pixels_of_fakes():
+    state = _state(label=1)
+    manipulated = state["mask"].numpy() > MANIPULATED
+    before = manipulated.sum()
+    lit = state["image"].numpy().max(-1, keepdims=True) > 0
+    blanked_any = False
+    for i in range(40):
+        seed = tf.constant([5, i], tf.int64)
+        out = guided_cutout(state["image"], state["mask"], state["landmarks"], state["label"],
+                            state["has_mask"], seed, keep=0.6).numpy()
+        cut = np.all(out == 0, axis=-1, keepdims=True) & lit
+        blanked_any |= cut.any()
+        assert (manipulated & ~cut).sum() >= 0.6 * before
+    assert blanked_any
+
+
+def test_cutout_regions_follow_landmarks():
+    lm = tf.constant(_landmarks(SIZE))
+    eyes = cutout_region(SIZE, lm, tf.constant(0), tf.constant([0, 0], tf.int64)).numpy()[..., 0]
+    mouth = cutout_region(SIZE, lm, tf.constant(1), tf.constant([0, 0], tf.int64)).numpy()[..., 0]
+    ex, ey = _landmarks(SIZE)[0:2].astype(int)
+    mx, my = _landmarks(SIZE)[6:8].astype(int)
+    assert eyes[ey, ex] == 1 and eyes[my, mx] == 0
+    assert mouth[my, mx] == 1 and mouth[ey, ex] == 0
+
+
+def test_resolve_augment_and_bad_steps():
+    assert resolve_augment(True, get_preset("b7_ssim_tiny")).name == "b7"
+    assert resolve_augment(True, get_preset("autoatt_b4_tiny")).name == "b4"
+    assert resolve_augment(False, None) is None
+    with pytest.raises(ValueError, match="Unknown augmentation preset"):
+        resolve_augment("b9", None)
+    with pytest.raises(ValueError, match="Unknown augmentation"):
+        Step("sharpen")
+    with pytest.raises(ValueError, match="p must be"):
+        Step("flip", p=2.0)
