@@ -110,3 +110,14 @@ def test_evaluate_command_bad_input(shards, run_dir, tmp_path, capsys):
         == 2
     )
     assert "--threshold" in capsys.readouterr().err
+
+
+def test_evaluate_command_corrupt_shard(shards, run_dir, tmp_path, capsys):
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    data = next(shards.glob("*.tfrecord")).read_bytes()
+    (bad / "tracks-00000.tfrecord").write_bytes(data[: len(data) // 2])  # truncated
+    args = ["evaluate", "--run", str(run_dir), "--data", str(bad), "--out", str(tmp_path / "r")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "tracks-00000.tfrecord" in err and "record" in err

@@ -63,6 +63,8 @@ def _run(args: argparse.Namespace) -> int:
     if not os.path.isdir(args.run):
         print(f"error: --run {args.run}: no such folder (pass the --out of `tfdeepfake train`)")
         return 2
+    import tensorflow as tf
+
     from tfdeepfake.training import load_run
 
     try:
@@ -79,8 +81,10 @@ def _run(args: argparse.Namespace) -> int:
             skip_corrupt=args.skip_corrupt,
             info={"run": args.run},
         )
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (FileNotFoundError, ValueError, tf.errors.OpError) as err:
+        # OpError: a record that fails its CRC while reading (the message names file + record).
+        message = err.message if isinstance(err, tf.errors.OpError) else err
+        print(f"error: {message}", file=sys.stderr)
         return 2
     unit = doc["unit"]
     print(f"model {doc['model']}  weights {doc['weights']}")
