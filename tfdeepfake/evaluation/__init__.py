@@ -1,29 +1,33 @@
-"""Metrics, video aggregation, plots and the evaluation report (labels: 1 = fake)."""
+"""Metrics, video aggregation, plots and the evaluation report (labels: 1 = fake).
 
-from tfdeepfake.evaluation.aggregation import (
-    AGGREGATIONS,
-    EnsembleVerdict,
-    VideoScore,
-    aggregate,
-    aggregate_tracks,
-    ensemble,
-)
-from tfdeepfake.evaluation.evaluator import evaluate, evaluate_run, predict_batches
-from tfdeepfake.evaluation.metrics import compute_metrics, metrics_by_group
-from tfdeepfake.evaluation.report import FramePredictions, write_report
+Names are imported lazily, so importing ``tfdeepfake.evaluation.aggregation`` (numpy only)
+does not load matplotlib or TensorFlow.
+"""
 
-__all__ = [
-    "AGGREGATIONS",
-    "EnsembleVerdict",
-    "FramePredictions",
-    "VideoScore",
-    "aggregate",
-    "aggregate_tracks",
-    "compute_metrics",
-    "ensemble",
-    "evaluate",
-    "evaluate_run",
-    "metrics_by_group",
-    "predict_batches",
-    "write_report",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "AGGREGATIONS": "tfdeepfake.evaluation.aggregation",
+    "EnsembleVerdict": "tfdeepfake.evaluation.aggregation",
+    "VideoScore": "tfdeepfake.evaluation.aggregation",
+    "aggregate": "tfdeepfake.evaluation.aggregation",
+    "aggregate_tracks": "tfdeepfake.evaluation.aggregation",
+    "ensemble": "tfdeepfake.evaluation.aggregation",
+    "compute_metrics": "tfdeepfake.evaluation.metrics",
+    "metrics_by_group": "tfdeepfake.evaluation.metrics",
+    "FramePredictions": "tfdeepfake.evaluation.report",
+    "write_report": "tfdeepfake.evaluation.report",
+    "evaluate": "tfdeepfake.evaluation.evaluator",
+    "evaluate_run": "tfdeepfake.evaluation.evaluator",
+    "predict_batches": "tfdeepfake.evaluation.evaluator",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tfdeepfake.evaluation' has no attribute {name!r}")
