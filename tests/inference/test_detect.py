@@ -109,3 +109,20 @@ def test_cli_without_weights_exits_2_with_advice(capsys, sample_media):
     code = main(["detect", str(sample_media["single_face.mp4"]), "--models", "autoatt_b4_tiny"])
     assert code == 2
     assert "tfdeepfake train" in capsys.readouterr().err
+
+
+def test_tflite_runtime_matches_keras_scores(tiny_runs, sample_media, tmp_path):
+    from tfdeepfake.export import export_tflite
+    from tfdeepfake.training.run import load_run
+
+    model, preset, _ = load_run(os.path.join(tiny_runs, "autoatt_b4_tiny"))
+    export_tflite(model, tmp_path / "lite", "none", preset=preset)
+    video = sample_media["single_face.mp4"]
+    lite = Detector(weights=str(tmp_path / "lite"), runtime="tflite", frames=3)
+    keras_run = Detector(models=["autoatt_b4_tiny"], weights=tiny_runs, frames=3)
+    got, want = lite.predict_video(video), keras_run.predict_video(video)
+    assert got.verdict == want.verdict, (got.error, want.error)
+    # Same crops; only the resize differs (OpenCV in the LiteRT runner, TF in Keras).
+    assert got.model_scores["autoatt_b4_tiny"] == pytest.approx(
+        want.model_scores["autoatt_b4_tiny"], abs=0.02
+    )

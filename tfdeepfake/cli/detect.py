@@ -31,6 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("--report", metavar="DIR",
                    help="write score plots, heatmap videos and an index.html here")
     p.add_argument("--batch-size", type=int, default=16, help="faces per forward pass")
+    p.add_argument("--runtime", choices=("keras", "tflite"), default="keras",
+                   help="tflite: run the .tflite files in --weights with LiteRT")
     p.add_argument("--allow-untrained", action="store_true",
                    help="run models without weights on random init; outputs say UNTRAINED")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
@@ -46,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         detector = Detector(
             args.models, args.weights, frames=args.frames, threshold=args.threshold,
             allow_untrained=args.allow_untrained, batch_size=args.batch_size,
+            runtime=args.runtime,
         )
     except (MissingWeightsError, FileNotFoundError, ValueError) as err:
         print(f"tfdeepfake detect: {err}", file=sys.stderr)

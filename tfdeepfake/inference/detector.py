@@ -19,6 +19,7 @@ from tfdeepfake.evaluation.aggregation import (
     logit,
     sigmoid,
 )
+from tfdeepfake.export.runtime import TFLiteDetector
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.inference.models import LoadedModel, load_models
 from tfdeepfake.inference.report import report_folder, write_input_report
@@ -43,6 +44,8 @@ class Detector:
             labelled UNTRAINED.
         face_detector: a ``tfdeepfake.faces.FaceDetector`` (default: MTCNN).
         batch_size: faces per forward pass.
+        runtime: ``"keras"`` or ``"tflite"`` (``weights`` is then a folder of ``.tflite``
+            files from ``tfdeepfake export``; run by LiteRT, TensorFlow-free).
 
     Example:
         >>> detector = Detector(weights="runs/")
@@ -60,11 +63,14 @@ class Detector:
         allow_untrained: bool = False,
         face_detector=None,
         batch_size: int = 16,
+        runtime: str = "keras",
         loaded: Sequence[LoadedModel] | None = None,
     ):
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold}.")
-        self.models = list(loaded) if loaded else load_models(models, weights, allow_untrained)
+        self.models = list(loaded) if loaded else load_models(
+            models, weights, allow_untrained, runtime
+        )
         self.frames = int(frames or max(m.preset.frames for m in self.models))
         if self.frames < 1:
             raise ValueError(f"frames must be >= 1, got {frames}.")
@@ -207,6 +213,8 @@ class Detector:
     def score_track(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float):
         """One model on one track: ``(video probability, per-frame probabilities)``."""
         preset = loaded.preset
+        if isinstance(loaded.model, TFLiteDetector):
+            return self._score_track_tflite(loaded.model, preset, crops, stored_margin)
         inputs = model_inputs(crops, stored_margin, preset)
         if preset.sequence:
             positions = _even(len(inputs), preset.frames)
@@ -225,12 +233,33 @@ class Detector:
             probs = sigmoid(logits)
         return float(video.probability), [None if np.isnan(p) else float(p) for p in probs]
 
+    def _score_track_tflite(self, runner, preset, crops: np.ndarray, stored_margin: float):
+        """The LiteRT path: centre re-crop here, resize and normalisation inside the model."""
+        crops = centre_crops(crops, stored_margin, preset)
+        if preset.sequence:  # a converted clip model takes exactly preset.frames frames
+            positions = np.linspace(0, len(crops) - 1, preset.frames).round().astype(int)
+            logit = runner.predict(crops[positions][None])["logit"]
+            return float(aggregate(logit, "sequence").probability), [None] * len(crops)
+        logits = runner.predict(crops, batch_size=self.batch_size)["logit"]
+        video = aggregate(logits, preset.aggregation)
+        return float(video.probability), [float(p) for p in sigmoid(logits)]
+
 
 def model_inputs(crops: np.ndarray, stored_margin: float, preset) -> np.ndarray:
     """Crops cut with ``stored_margin`` -> the preset's normalised input (centre crop, resize)."""
     from tfdeepfake.data import preset_images
 
     return np.asarray(preset_images(crops, stored_margin, preset))
+
+
+def centre_crops(crops: np.ndarray, stored_margin: float, preset) -> np.ndarray:
+    """The part of each stored crop the preset's margin covers, still uint8 at stored size."""
+    from tfrecords_tools.schema import recrop_fraction
+
+    side = crops.shape[1]
+    keep = int(round(side * recrop_fraction(stored_margin, preset.face_margin)))
+    start = (side - keep) // 2
+    return np.ascontiguousarray(crops[:, start : start + keep, start : start + keep])
 
 
 def _stored_size(preset) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 DEFAULT_MODELS = ("resnet_lstm", "autoatt_b4", "b7_ssim")
 PRESET_FILE = "preset.json"
+RUNTIMES = ("keras", "tflite")
 
 
 class MissingWeightsError(RuntimeError):
@@ -58,10 +59,55 @@ def find_run_dirs(weights: str) -> dict[str, str]:
     return {load_preset(d).name: d for d in candidates}
 
 
+def find_tflite_models(folder: str) -> dict[str, str]:
+    """Preset name -> ``.tflite`` file in ``folder`` (files written by `tfdeepfake export`)."""
+    import json
+    from pathlib import Path
+
+    found: dict[str, list[str]] = {}
+    for path in sorted(Path(folder).glob("*.tflite")) if os.path.isdir(folder) else []:
+        sidecar = path.with_suffix(".json")
+        if sidecar.is_file():
+            name = json.loads(sidecar.read_text()).get("preset") or path.name.split(".")[0]
+            found.setdefault(name, []).append(str(path))
+    if not found:
+        raise FileNotFoundError(
+            f"--weights {folder!r} holds no .tflite model with its .json contract beside it. "
+            "Convert one with `tfdeepfake export --model NAME --weights RUN --format tflite "
+            f"--out {folder}`."
+        )
+    several = {n: f for n, f in found.items() if len(f) > 1}
+    if several:
+        raise ValueError(
+            f"--weights {folder!r} holds several .tflite files for one model: {several}. "
+            "Keep one quantization per model in the folder."
+        )
+    return {n: f[0] for n, f in found.items()}
+
+
+def load_tflite_models(models: Sequence[str] | None, folder: str) -> list[LoadedModel]:
+    """LiteRT runners for the ``.tflite`` files in ``folder`` (``detect --runtime tflite``)."""
+    from tfdeepfake.export.runtime import TFLiteDetector
+    from tfdeepfake.models import get_preset
+
+    files = find_tflite_models(folder)
+    names = list(models) if models else list(files)
+    missing = [n for n in names if n not in files]
+    if missing:
+        raise MissingWeightsError(
+            f"No .tflite file for {', '.join(missing)} in {folder!r} (found: "
+            f"{', '.join(files)}). Export them with `tfdeepfake export --format tflite`."
+        )
+    return [
+        LoadedModel(n, get_preset(n), TFLiteDetector(files[n]), True, files[n]) for n in names
+    ]
+
+
 def load_models(
     models: Sequence[str] | None = None,
     weights: str | None = None,
     allow_untrained: bool = False,
+    runtime: str = "keras",
 ) -> list[LoadedModel]:
     """Build the detectors to run.
 
@@ -71,6 +117,8 @@ def load_models(
         weights: a run folder or a folder of run folders (see ``find_run_dirs``).
         allow_untrained: build models without weights with random init instead of failing;
             every result is then labelled UNTRAINED.
+        runtime: ``"keras"``, or ``"tflite"`` to run the ``.tflite`` files in ``weights``
+            with LiteRT (see ``load_tflite_models``).
 
     Raises:
         MissingWeightsError: a model has no weights and ``allow_untrained`` is False; the
@@ -79,6 +127,12 @@ def load_models(
     from tfdeepfake.models import create_model, get_preset
     from tfdeepfake.training.run import load_run
 
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}.")
+    if runtime == "tflite":
+        if not weights:
+            raise MissingWeightsError("--runtime tflite needs --weights DIR of .tflite files.")
+        return load_tflite_models(models, weights)
     runs = find_run_dirs(weights) if weights else {}
     names = list(models) if models else (list(runs) or list(DEFAULT_MODELS))
     for name in names:

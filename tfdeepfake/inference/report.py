@@ -43,6 +43,9 @@ def write_input_report(detector, faces, result: VideoResult, folder: Path) -> No
     scale = video.scale
     fps = _sampled_fps(faces)
     for loaded in detector.models:
+        if not hasattr(loaded.model, "get_layer"):  # a LiteRT runner: no gradients to explain
+            result.report[f"heatmap_{loaded.name}"] = "none: heatmaps need --runtime keras"
+            continue
         boxes = [[] for _ in video.indices]
         maps = [[] for _ in video.indices]
         for track in faces.tracks:
@@ -98,7 +101,7 @@ def write_index(results: Sequence[VideoResult], model_names: Sequence[str], repo
             media += f'<a href="{plot}"><img src="{plot}" width="360"></a><br>'
         media += " ".join(
             f'<a href="{rel(v)}">{html.escape(k.removeprefix("heatmap_"))} heatmap</a>'
-            for k, v in r.report.items() if k.startswith("heatmap_")
+            for k, v in r.report.items() if k.startswith("heatmap_") and os.path.isfile(v)
         )
         score = "" if r.score is None else f"{r.score:.3f}"
         rows.append(
