@@ -114,7 +114,12 @@ class ExactFeeder:
         self.local = strategy.num_replicas_in_sync // workers
         self.first_replica = worker * self.local
         dataset = dataset_fn(worker_context(worker, workers), seed)
-        self.iterator = iter(dataset)
+        # Ops with state outside tf.data (py_function, ...) are saved without that state
+        # (with a warning) instead of failing the checkpoint.
+        options = tf.data.Options()
+        options.experimental_external_state_policy = (
+            tf.data.experimental.ExternalStatePolicy.WARN)
+        self.iterator = iter(dataset.with_options(options))
 
     @property
     def trackables(self) -> dict[str, Any]:

@@ -132,6 +132,7 @@ class Trainer:
             with self.strategy.scope():
                 from tfdeepfake.models import create_model
 
+                keras.utils.set_random_seed(config.data.seed)  # same init and dropout seeds
                 self.model = create_model(self.preset)
                 optimizer = build_optimizer(config.optimizer, config.steps)
                 if policy == "mixed_float16":
@@ -148,7 +149,8 @@ class Trainer:
             self.plateau = PlateauController(
                 inner, config.optimizer.plateau_factor, config.optimizer.plateau_patience,
                 config.optimizer.end_learning_rate, config.checkpoint.best_metric == "auc")
-        objects = {"model": self.model, "optimizer": self.optimizer, "step": self.step}
+        objects = {"model": self.model, "optimizer": self.optimizer, "step": self.step,
+                   "rng": random_states(self.model)}
         if self.plateau is not None:
             objects["plateau"] = self.plateau
         self.best = tf.Variable(float("nan"), trainable=False, name="best_metric")
@@ -294,9 +296,12 @@ class Trainer:
         frames = self.preset.frames if self.preset.sequence else 1
         bar = self._progress_bar(start)
         step, tick, tick_step = start, time.perf_counter(), start
+        began, first_done = tick, None
         while step < config.steps:
             loss, logits, labels = self._train_step(feeder.next())
             step += 1
+            if first_done is None:
+                first_done = time.perf_counter()
             self.step.assign(step)
             loss = float(loss.numpy())
             if not math.isfinite(loss):
@@ -316,6 +321,8 @@ class Trainer:
                         "loss": loss, "auc": auc, "images_per_second": rate,
                         "learning_rate": self._learning_rate()})
                     tick, tick_step = now, step
+                    if bar is None:
+                        self._log(f"step {step} loss {loss!r} auc {auc:.4f} images/s {rate:.1f}")
             last = step == config.steps
             if self.val_data is not None and (
                     last or (config.val_every and step % config.val_every == 0)):
@@ -326,7 +333,13 @@ class Trainer:
             bar.close()
         if self.chief:
             save_weights_atomic(self.model, os.path.join(config.out, LAST_WEIGHTS))
+        timed = step - start - 1  # steps after the first (which includes tracing)
+        ended = time.perf_counter()
+        rate = (timed * config.data.batch_size * frames / (ended - first_done)
+                if timed > 0 and first_done and ended > first_done else None)
         summary = {"steps": step, "start_step": start, "data_position": data_mode,
+                   "first_step_seconds": (first_done - began) if first_done else None,
+                   "images_per_second": rate,
                    "first_loss": history["losses"][0] if history["losses"] else None,
                    "final_loss": history["losses"][-1] if history["losses"] else None,
                    "validations": history["validations"], "replicas": self.replicas,
@@ -370,6 +383,16 @@ class Trainer:
 
         return tqdm(total=self.config.steps, initial=start, desc="train", unit="step",
                     file=sys.stderr, dynamic_ncols=True)
+
+
+def random_states(model: keras.Model) -> dict[str, Any]:
+    """The models' random-generator states (dropout seeds) by position.
+
+    Keras' ``SeedGenerator`` is not reachable through the checkpoint's object graph, so these
+    variables are checkpointed explicitly: a resumed run draws the same dropout masks.
+    """
+    states = [v for v in model.non_trainable_variables if "seed_generator_state" in v.path]
+    return {f"seed_{i}": v for i, v in enumerate(states)}
 
 
 def write_scalars(writer, step: int, values: dict[str, float]) -> None:

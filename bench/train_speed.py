@@ -1,0 +1,80 @@
+"""Training speed per model on this machine: images per second through the tfdeepfake trainer.
+
+Runs ``tfdeepfake.training.train`` (the custom ``strategy.run`` loop, default strategy) on an
+in-memory batch repeated (so the input pipeline is not measured), and prints, per model, the
+first step (tracing included) and the images per second of the steps after it (sequence
+models count every frame of a clip as an image).
+
+Usage:
+    python bench/train_speed.py                      # the three tiny presets
+    python bench/train_speed.py --full --steps 6     # full-size presets (slow, memory hungry)
+    python bench/train_speed.py --models autoatt_b4 --batch-size 8 --mixed-precision
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+TINY = ("autoatt_b4_tiny", "b7_ssim_tiny", "resnet_lstm_tiny")
+FULL = ("autoatt_b4", "b7_ssim", "resnet_lstm")
+
+
+def in_memory(preset, batch_size: int):
+    """A dataset function repeating one random normalised batch (labels alternate)."""
+    import numpy as np
+    import tensorflow as tf
+
+    side = preset.input_size
+    shape = (preset.frames, side, side, 3) if preset.sequence else (side, side, 3)
+
+    def dataset_fn(ctx, seed):
+        per_replica = ctx.get_per_replica_batch_size(batch_size)
+        rng = np.random.default_rng(seed)
+        x = rng.normal(0, 1, (per_replica, *shape)).astype("float32")
+        y = (np.arange(per_replica) % 2).astype("float32")[:, None]
+        return tf.data.Dataset.from_tensors((x, y)).repeat()
+
+    return dataset_fn
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="*", help="preset names (default: the tiny ones)")
+    parser.add_argument("--full", action="store_true", help="the full-size presets")
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--mixed-precision", action="store_true")
+    args = parser.parse_args()
+
+    import tensorflow as tf
+
+    from tfdeepfake.models import get_preset
+    from tfdeepfake.training import TrainConfig, train
+
+    names = args.models or (FULL if args.full else TINY)
+    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU(s), batch {args.batch_size}, "
+          f"{args.steps} steps, mixed precision {args.mixed_precision}")
+    print(f"{'model':<20} {'first step s':>12} {'images/s':>10} {'wall s':>8}")
+    for name in names:
+        preset = get_preset(name)
+        with tempfile.TemporaryDirectory() as out:
+            config = TrainConfig.from_dict({
+                "model": {"name": name}, "out": out, "steps": args.steps, "val_every": 0,
+                "progress": False, "log_every": 10**9, "mixed_precision": args.mixed_precision,
+                "data": {"batch_size": args.batch_size},
+                "checkpoint": {"every_steps": 10**9, "data_state": False},
+            })
+            start = time.perf_counter()
+            summary = train(config, in_memory(preset, args.batch_size))
+            wall = time.perf_counter() - start
+        print(f"{name:<20} {summary['first_step_seconds']:>12.1f} "
+              f"{summary['images_per_second']:>10.1f} {wall:>8.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""`tfdeepfake train` on synthetic shards, in-process: run folder, best model, load_run, logs,
+and the errors that stop a run before training starts."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfdeepfake.cli import main
+from tfrecords_tools.schema import LABEL_UNKNOWN
+from tfrecords_tools.synthetic import synthetic_track, write_synthetic_shards
+from tfrecords_tools.writer import ShardedWriter
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shards")
+    write_synthetic_shards(root / "train", n_real=4, n_fake=4, frames=4, size=32, seed=0)
+    write_synthetic_shards(root / "val", n_real=2, n_fake=2, frames=4, size=32, seed=100,
+                           split="val")
+    return root
+
+
+def test_train_writes_run_folder_and_load_run_restores_best(shards, tmp_path, capsys):
+    run = tmp_path / "run"
+    argv = ["train", "--model", "autoatt_b4_tiny", "--data", str(shards / "train"),
+            "--val-data", str(shards / "val"), "--out", str(run), "--steps", "6",
+            "--batch-size", "4", "--val-every", "3", "--checkpoint-every", "3", "--lr", "1e-3",
+            "--no-progress", "--set", "log_every=2"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["steps"] == 6 and summary["start_step"] == 0
+    assert summary["data"]["train"] == {"shards": 1, "tracks": 8, "real": 4, "fake": 4}
+    assert [v["step"] for v in summary["validations"]] == [3, 6]
+    assert all(v["examples"] == 16 for v in summary["validations"])  # 4 tracks x 4 frames
+    for name in ("config.json", "preset.json", "best.json", "best.weights.h5",
+                 "last.weights.h5", "summary.json", "checkpoints/ckpt-6.index"):
+        assert (run / name).exists(), name
+    config = json.loads((run / "config.json").read_text())
+    assert config["optimizer"]["learning_rate"] == 1e-3  # the flag, saved
+    assert config["optimizer"]["schedule"] == "plateau"  # the AutoAttB4 recipe
+
+    # TensorBoard: train scalars every 2 steps, validation scalars at steps 3 and 6.
+    tags = {}
+    for event_file in (run / "logs").rglob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(event_file)):
+            for value in event.summary.value:
+                tags.setdefault((event_file.parent.name, value.tag), []).append(event.step)
+    assert tags[("train", "loss")] == [2, 4, 6]
+    assert tags[("val", "auc")] == [3, 6]
+
+    # load_run rebuilds the model with the best weights: its validation AUC is best.json's.
+    from tfdeepfake.data import frame_dataset
+    from tfdeepfake.evaluation.metrics import roc_auc
+    from tfdeepfake.training import load_run
+
+    model, preset, loaded_config = load_run(str(run))
+    assert preset.name == "autoatt_b4_tiny" and loaded_config.steps == 6
+    assert model.weights_source.endswith("best.weights.h5")
+    logits, labels = [], []
+    for images, y in frame_dataset(str(shards / "val"), preset, batch_size=8, training=False):
+        logits.append(model(images, training=False)["logit"].numpy())
+        labels.append(y.numpy())
+    best = json.loads((run / "best.json").read_text())
+    auc = roc_auc(np.concatenate(labels).ravel(), np.concatenate(logits).ravel())
+    assert auc == pytest.approx(best["auc"], abs=1e-6)
+
+
+def _write(folder, tracks):
+    with ShardedWriter(folder) as writer:
+        for track in tracks:
+            writer.write(track)
+    return folder
+
+
+@pytest.mark.parametrize("case", ["empty", "unlabelled", "frames_for_clip_model"])
+def test_bad_data_fails_before_training(case, shards, tmp_path, capsys):
+    model, data = "autoatt_b4_tiny", tmp_path / "data"
+    if case == "empty":
+        data.mkdir()
+        expected = "has no \\*.tfrecord shards"
+    elif case == "unlabelled":
+        _write(data, [synthetic_track("v0", LABEL_UNKNOWN, frames=2, seed=1)])
+        expected = "carry no labels"
+    else:
+        model, data = "resnet_lstm_tiny", shards / "train"  # 4-frame tracks, clips of 8
+        expected = "clips of 8 frames .* longest track in the shards has 4 .* frame data"
+    run = tmp_path / "run"
+    code = main(["train", "--model", model, "--data", str(data), "--out", str(run)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert str(data) in err
+    assert re.search(expected, err), err
+    assert not run.exists()  # nothing started
+
+
+def test_resume_refuses_a_different_model(shards, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"model": {"name": "b7_ssim_tiny"}}))
+    code = main(["train", "--model", "autoatt_b4_tiny", "--data", str(shards / "train"),
+                 "--out", str(run)])
+    assert code == 2
+    assert "holds a run of model 'b7_ssim_tiny'" in capsys.readouterr().err
