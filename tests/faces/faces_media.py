@@ -79,6 +79,18 @@ def write_wav(path: Path, seconds: float = 0.5) -> Path:
     return path
 
 
+def write_sound_only_mp4(path: Path) -> Path:
+    """A minimal ISO media file whose only track has a sound handler (no video track)."""
+
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+    handler = b"\0" * 8 + b"soun" + b"\0" * 12 + b"SoundHandler\0"
+    moov = box(b"moov", box(b"trak", box(b"mdia", box(b"hdlr", handler))))
+    path.write_bytes(box(b"ftyp", b"M4A \0\0\0\0M4A isom") + moov)
+    return path
+
+
 def bad_corpus(folder: Path) -> dict[str, tuple[Path, str]]:
     """Bad inputs: name -> (path, expected failure reason)."""
     folder.mkdir(parents=True, exist_ok=True)

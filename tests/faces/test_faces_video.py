@@ -8,6 +8,7 @@ from faces_media import (
     lying_avi,
     numbered_frames,
     rotate_mp4,
+    write_sound_only_mp4,
     write_video,
 )
 
@@ -83,6 +84,9 @@ def test_bad_inputs_raise_typed_errors(tmp_path):
             read_video(path, frames=4, min_frames=2)
         assert info.value.reason == reason, name
         assert str(path) in str(info.value)
+    with pytest.raises(ExtractionError) as info:
+        read_video(write_sound_only_mp4(tmp_path / "voice.m4a"))
+    assert info.value.reason == "audio_only"
     with pytest.raises(ExtractionError, match="folder") as info:
         read_video(tmp_path)
     assert info.value.reason == "not_video"
