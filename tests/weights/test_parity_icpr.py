@@ -66,19 +66,16 @@ def test_icpr_parity(source, tmp_path, record_property):
 
 
 def test_autoatt_parity_logits_and_attention_through_the_run_folder(autoatt_checkpoint, tmp_path):
-    from tfdeepfake.models import create_model
-    from tfdeepfake.training.run import load_preset
+    from tfdeepfake.training.run import load_run
 
     ref, path = autoatt_checkpoint
     out = tmp_path / "autoatt"
     result = import_checkpoint("EfficientNetAutoAttB4", path, out)
     assert result.summary.tensors_used == len(ref.state_dict()) - result.summary.ignored.__len__()
     assert all("num_batches_tracked" in key for key in result.summary.ignored)
-    # Rebuild from the folder exactly as detect/export do: preset.json + best.weights.h5.
-    preset = load_preset(str(out))
+    # Rebuild from the folder exactly as detect/export do (preset.json + best.weights.h5).
+    model, preset, _ = load_run(str(out))
     assert preset.config["padding"] == "reference"
-    model = create_model(preset)
-    model.load_weights(str(out / "best.weights.h5"))
     x = _inputs(2)
     want_logit, want_att = _torch_outputs(ref, x)
     got = model(x, training=False)

@@ -4,6 +4,8 @@ The folder has the shape of a training run folder (``tfdeepfake.training.run``):
 
     DIR/preset.json        the preset, with the overrides the reference needs
     DIR/best.weights.h5    the Keras weights
+    DIR/config.json        a TrainConfig naming the preset (no training happened; ``load_run``
+                           reads it)
     DIR/source.json        provenance: source, checkpoint sha256, licence, ignored keys, notes
 """
 
@@ -22,6 +24,7 @@ from tfdeepfake.weights.sources import get_source
 WEIGHTS_FILE = "best.weights.h5"
 PRESET_FILE = "preset.json"
 SOURCE_FILE = "source.json"
+CONFIG_FILE = "config.json"
 
 
 @dataclasses.dataclass
@@ -92,6 +95,13 @@ def import_checkpoint(
     with open(os.path.join(out_dir, PRESET_FILE), "w") as f:
         json.dump(dataclasses.asdict(chosen), f, indent=2, sort_keys=True)
         f.write("\n")
+    from tfdeepfake.training.config import TrainConfig
+
+    overrides_used = {**source.overrides, **overrides}
+    TrainConfig.from_dict(
+        {"model": {"name": chosen.name, "overrides": overrides_used}, "out": out_dir, "steps": 0},
+        source="weights import",
+    ).save(os.path.join(out_dir, CONFIG_FILE))
     digest = sha256_of(checkpoint)
     provenance = {
         "source": source.name,
@@ -100,7 +110,7 @@ def import_checkpoint(
         "checkpoint": os.path.basename(os.fspath(checkpoint)),
         "checkpoint_sha256": digest,
         "preset": chosen.name,
-        "overrides": {**source.overrides, **overrides},
+        "overrides": overrides_used,
         "tensors_used": summary.tensors_used,
         "keras_weights_set": summary.weights_set,
         "parameters": summary.parameters,
