@@ -22,11 +22,11 @@ from tfdeepfake.weights.mapping import LayerSource
 from tfdeepfake.weights.resnext_keys import resnext_lstm_sources
 
 ICPR_REPO = "polimi-ispl/icpr2020dfdc"
-ICPR_LICENCE = "GPL-3.0 (icpr2020dfdc repository licence; no separate licence for the weights)"
+ICPR_LICENCE = "GPL-3.0 as the repository page states (unconfirmed: no LICENSE file seen)"
 WINNER_REPO = "selimsef/dfdc_deepfake_challenge"
-WINNER_LICENCE = "MIT (dfdc_deepfake_challenge repository licence)"
+WINNER_LICENCE = "MIT (the repository's LICENSE, (c) 2020 Selim Seferbekov)"
 LSTM_REPO = "abhijitjadhav1998/Deepfake_detection_using_deep_learning"
-LSTM_LICENCE = "GPL-3.0 (Deepfake_detection_using_deep_learning repository licence)"
+LSTM_LICENCE = "GPL-3.0 as the repository page states (unconfirmed: no LICENSE file seen)"
 
 # icpr2020dfdc used efficientnet-pytorch, whose static "same" padding is computed for 380 px.
 ICPR_OVERRIDES = {"padding": "reference", "reference_size": 380}
