@@ -21,6 +21,7 @@ def collection(tmp_path_factory, sample_media, mtcnn):
         real, "astronaut", root / "fake.mp4", max_frames=16, detect_every=8, detector=mtcnn
     )
     shutil.copy(pair.fake_path, root / "orphan.mp4")
+    shutil.copy(real, root / "stray.mp4")  # in the folder, not in the labels
     corpus = bad_corpus(root / "bad")
     rows = [
         ("real.mp4", "REAL", ""),
@@ -71,6 +72,8 @@ def test_extract_dataset_end_to_end(collection, tmp_path, mtcnn):
     }
     assert summary.failures_by_reason["unknown_label"] == 1
     assert "audio_only: 1" in summary.format()
+    assert [p.rsplit("/", 1)[-1] for p in summary.unlabelled] == ["stray.mp4"]
+    assert (out / "unlabelled.txt").read_text().strip().endswith("stray.mp4")
 
     report = validate_shards(out)
     assert report.ok, report.problems

@@ -1,7 +1,9 @@
 """A labelled video collection -> sharded TFRecords of face tracks (+ SSIM masks).
 
 ``extract_dataset`` never stops on a bad video: each one that cannot be (fully) used gets a
-row in ``OUT/failures.csv`` (path, reason, message) and the batch carries on. Re-running it
+row in ``OUT/failures.csv`` (path, reason, message) and the batch carries on. Videos in the
+input folder that the labels do not list (e.g. the other splits) are left out and listed in
+``OUT/unlabelled.txt``. Re-running it
 on the same ``OUT`` resumes: videos already in the shard manifest are skipped.
 
 Concurrency on few cores: with ``workers=1`` a background thread decodes the next video
@@ -31,6 +33,7 @@ from tfdeepfake.faces.video import VideoFrames, read_video
 
 FAILURES_NAME = "failures.csv"
 SUMMARY_NAME = "summary.json"
+UNLABELLED_NAME = "unlabelled.txt"
 # Failures after which a video counts as done (a re-run would give the same answer).
 _FINAL_REASONS = ("no_face",)
 
@@ -68,6 +71,7 @@ class ExtractSummary:
     masked_tracks: int = 0
     seconds: float = 0.0
     failures: list[Failure] = dataclasses.field(default_factory=list)
+    unlabelled: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def failures_by_reason(self) -> dict[str, int]:
@@ -82,6 +86,14 @@ class ExtractSummary:
             f"tracks: {self.tracks} ({self.masked_tracks} with SSIM masks), faces: {self.faces}",
             f"failures: {len(self.failures)}"
             + "".join(f"\n  {r}: {n}" for r, n in sorted(self.failures_by_reason.items())),
+            *(
+                [
+                    f"not in the labels (left out, listed in {UNLABELLED_NAME}): "
+                    f"{len(self.unlabelled)}"
+                ]
+                if self.unlabelled
+                else []
+            ),
             f"shards: {self.out_dir}"
             + (
                 f"; failures listed in {Path(self.out_dir) / FAILURES_NAME}"
@@ -95,6 +107,7 @@ class ExtractSummary:
         data = dataclasses.asdict(self)
         data["failures"] = len(self.failures)
         data["failures_by_reason"] = self.failures_by_reason
+        data["unlabelled"] = len(self.unlabelled)
         return data
 
 
@@ -144,7 +157,9 @@ def extract_dataset(
         todo = [v for v in videos if not writer.has(v.video_id)]
         summary.skipped = len(videos) - len(todo)
         kept = _previous_failures(out_dir, {str(v.path) for v in todo})
-        summary.failures = kept + failures
+        summary.unlabelled = [f.path for f in failures if f.reason == "unlabelled"]
+        summary.failures = kept + [f for f in failures if f.reason != "unlabelled"]
+        _write_unlabelled(out_dir, summary.unlabelled)
         _write_failures(out_dir, summary.failures)
         bar = _progress(len(todo), progress)
         for item, records, video_failures in _run(todo, options, workers, detector):
@@ -322,6 +337,14 @@ def _previous_failures(out_dir: Path, retried: set[str]) -> list[Failure]:
         and r.get("reason") != "unlabelled"
         and r.get("reason") not in ("unknown_label", "duplicate", "bad_labels")
     ]
+
+
+def _write_unlabelled(out_dir: Path, paths: list[str]) -> None:
+    path = out_dir / UNLABELLED_NAME
+    if paths:
+        path.write_text("".join(f"{p}\n" for p in paths))
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _write_failures(out_dir: Path, failures: list[Failure]) -> None:
