@@ -53,3 +53,15 @@ def run_clean(script: str, workdir: Path, timeout: int = 300) -> dict:
     if proc.returncode != 0:
         raise AssertionError(f"clean subprocess failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_export_cli(argv: list[str]) -> int:
+    """Run ``tfdeepfake export`` in this process through its own parser (exit code)."""
+    import argparse
+
+    from tfdeepfake.cli import export
+
+    parser = argparse.ArgumentParser(prog="tfdeepfake")
+    export.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)

@@ -94,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         return _export_tflite(args, model, preset, source, out)
     except (ValueError, FileNotFoundError) as err:
         return _fail(str(err))
+    except RuntimeError as err:  # e.g. tflite.ConversionError: an op LiteRT cannot run
+        print(f"tfdeepfake export: {err}", file=sys.stderr)
+        return 1
 
 
 def _export_tflite(args, model, preset, source: str, out: str) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 
 from tfdeepfake.evaluation.metrics import roc_auc
 from tfdeepfake.export.runtime import TFLiteDetector
-from tfdeepfake.models.preprocessing import preprocessor_for
+from tfdeepfake.export.signatures import model_input
 from tfdeepfake.models.presets import Preset
 
 # Max |logit difference| / Keras logit range accepted per quantization.
@@ -29,10 +29,9 @@ def keras_outputs(
     model: keras.Model, preset: Preset, images: np.ndarray, batch_size: int = 8
 ) -> dict[str, np.ndarray]:
     """Logits (N,) and attention (N, h, w) of the Keras model on uint8 faces at preset size."""
-    pre = preprocessor_for(preset)
     logits, attention = [], []
     for start in range(0, len(images), batch_size):
-        out = model(pre(images[start : start + batch_size]), training=False)
+        out = model(model_input(images[start : start + batch_size], preset), training=False)
         logits.append(keras.ops.convert_to_numpy(out["logit"]).reshape(-1))
         if "attention" in out:
             attention.append(keras.ops.convert_to_numpy(out["attention"])[..., 0])

@@ -80,6 +80,8 @@ class TFLiteDetector:
         self.quantize: str = metadata.get("quantize", "unknown")
         self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
         self._runner = self.interpreter.get_signature_runner("serving_default")
+        batch = int(self.interpreter.get_input_details()[0]["shape_signature"][0])
+        self._fixed_batch = batch if batch > 0 else None  # clip models take one clip a call
 
     def _prepare(self, images: np.ndarray) -> np.ndarray:
         images = np.asarray(images)
@@ -109,6 +111,7 @@ class TFLiteDetector:
         Crops of another size are resized (bilinear; ``crop_mode="pad"`` keeps the aspect).
         """
         pixels = self._prepare(images)
+        batch_size = self._fixed_batch or batch_size
         parts: dict[str, list[np.ndarray]] = {}
         for start in range(0, len(pixels), batch_size):
             out = self._runner(pixels=pixels[start : start + batch_size])

@@ -115,10 +115,7 @@ def export_saved_model(
     archive = build_archive(model, preset)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
     try:
-        # No gradient functions: a serving graph never differentiates (and they double the
-        # save time).
-        options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
-        archive.write_out(str(tmp / "model"), options=options, verbose=False)
+        archive.write_out(str(tmp / "model"), verbose=False)
         while True:
             version = next_version(model_dir)
             info = metadata(model, preset, name, version, extra_metadata)

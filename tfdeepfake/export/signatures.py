@@ -18,7 +18,9 @@ import tensorflow as tf
 
 from tfdeepfake.models.presets import Preset
 
-OUTPUT_KEYS = ("logit", "probability", "attention")
+# Passed through when the model has them: attention maps (N, h, w, 1), the LSTM's and the
+# ensemble's per-frame logits (N, T, ...), the ensemble members' video probabilities (N, M).
+OPTIONAL_OUTPUTS = ("attention", "frame_logits", "member_probabilities")
 
 
 def input_kind(model: keras.Model, preset: Preset) -> str:
@@ -105,23 +107,37 @@ def normalise(pixels: tf.Tensor, preset: Preset) -> tf.Tensor:
     return (tf.cast(pixels, tf.float32) / 255.0 - mean) / std
 
 
-def model_outputs(model: keras.Model, normalised: tf.Tensor) -> dict[str, tf.Tensor]:
-    """Run the model in inference mode; return logit, probability and attention if present."""
-    out = model(normalised, training=False)
+def takes_raw_pixels(preset: Preset) -> bool:
+    """The ensemble preprocesses inside (one preprocessor per member): it takes 0..255 pixels."""
+    return preset.family == "ensemble"
+
+
+def model_input(pixels: tf.Tensor, preset: Preset) -> tf.Tensor:
+    """What the model takes from 0..255 pixels at its size: normalised, or raw for the ensemble."""
+    if takes_raw_pixels(preset):
+        return tf.cast(pixels, tf.float32)
+    return normalise(pixels, preset)
+
+
+def model_outputs(model: keras.Model, inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Run the model in inference mode: logit, probability, and the optional outputs it has."""
+    out = model(inputs, training=False)
     if not isinstance(out, dict) or "logit" not in out:
         raise ValueError(
             f"Model {model.name!r} must return a dict with a 'logit' key; got {type(out).__name__}."
         )
     logit = tf.cast(out["logit"], tf.float32)
     result = {"logit": logit, "probability": tf.sigmoid(logit)}
-    if "attention" in out:
-        result["attention"] = tf.cast(out["attention"], tf.float32)
+    for key in OPTIONAL_OUTPUTS:
+        if key in out:
+            result[key] = tf.cast(out[key], tf.float32)
     return result
 
 
-def has_attention(model: keras.Model) -> bool:
-    """Whether the model's output dict has an ``attention`` map."""
-    return isinstance(model.output, dict) and "attention" in model.output
+def output_names(model: keras.Model) -> list[str]:
+    """The exported output names of ``model``, in a fixed order."""
+    have = model.output if isinstance(model.output, dict) else {}
+    return ["logit", "probability"] + [k for k in OPTIONAL_OUTPUTS if k in have]
 
 
 def _decode(encoded: tf.Tensor, preset: Preset) -> tf.Tensor:
@@ -145,7 +161,7 @@ def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Calla
 
         def serve_pixels(images):
             images = _check_pixels(images, 4, expected)
-            return model_outputs(model, normalise(resize_faces(images, preset), preset))
+            return model_outputs(model, model_input(resize_faces(images, preset), preset))
 
         def serve_encoded(encoded):
             check = tf.debugging.Assert(
@@ -165,7 +181,7 @@ def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Calla
                 encoded,
                 fn_output_signature=tf.TensorSpec((size, size, 3), tf.float32),
             )
-            return model_outputs(model, normalise(pixels, preset))
+            return model_outputs(model, model_input(pixels, preset))
 
         pixel_spec = tf.TensorSpec(None, tf.uint8, name="images")
         encoded_spec = tf.TensorSpec([None], tf.string, name="encoded")
@@ -176,11 +192,13 @@ def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Calla
         def serve_pixels(images):
             images = _check_pixels(images, 5, expected)
             images = _check_clip_length(images, frames, expected)
+            if takes_raw_pixels(preset):  # each ensemble member resizes for itself
+                return model_outputs(model, model_input(images, preset))
             shape = tf.shape(images)
             flat = tf.reshape(images, tf.concat([[-1], shape[2:]], axis=0))
             flat = resize_faces(flat, preset)
             clips = tf.reshape(flat, tf.stack([shape[0], shape[1], size, size, 3]))
-            return model_outputs(model, normalise(clips, preset))
+            return model_outputs(model, model_input(clips, preset))
 
         def serve_encoded(encoded):
             check = tf.debugging.Assert(
@@ -203,7 +221,7 @@ def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Calla
                 fn_output_signature=tf.TensorSpec((size, size, 3), tf.float32),
             )
             clips = tf.reshape(pixels, tf.stack([shape[0], shape[1], size, size, 3]))
-            return model_outputs(model, normalise(clips, preset))
+            return model_outputs(model, model_input(clips, preset))
 
         pixel_spec = tf.TensorSpec(None, tf.uint8, name="images")
         encoded_spec = tf.TensorSpec([None, None], tf.string, name="encoded")
@@ -216,9 +234,6 @@ def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Calla
 def signature_description(model: keras.Model, preset: Preset) -> dict[str, Any]:
     """A JSON-able description of the signatures (for the metadata file and the docs)."""
     kind = input_kind(model, preset)
-    outputs = ["logit", "probability"]
-    if has_attention(model):
-        outputs.append("attention")
     if kind == "face":
         inputs = {
             "serving_default": {"images": "uint8 (N, H, W, 3) RGB, any H and W"},
@@ -230,4 +245,5 @@ def signature_description(model: keras.Model, preset: Preset) -> dict[str, Any]:
             "serving_default": {"images": f"uint8 (N, {t}, H, W, 3) RGB frames, any H and W"},
             "predict_encoded": {"encoded": f"string (N, {t}) JPEG/PNG bytes per frame"},
         }
+    outputs = output_names(model)
     return {name: {"inputs": spec, "outputs": outputs} for name, spec in inputs.items()}

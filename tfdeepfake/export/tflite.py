@@ -2,7 +2,8 @@
 
 The converted graph takes uint8 RGB faces already at the preset's size, (N, S, S, 3) (clips:
 (N, T, S, S, 3)), normalises them inside (so a phone feeds camera pixels) and returns
-``logit``, ``probability`` and ``attention`` where the model has one, all float32. int8
+``logit``, ``probability`` and the optional outputs the model has (``attention``,
+``frame_logits``, ``member_probabilities``), all float32. int8
 models are calibrated on real face crops (``calibration.load_faces``) and keep float32
 outputs; ops without an int8 kernel fall back to float only if a strict int8 conversion
 fails, and the result says so.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -27,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdeepfake.export.saved_model import require_tensorflow_backend
-from tfdeepfake.export.signatures import has_attention, input_kind, model_outputs, normalise
+from tfdeepfake.export.signatures import input_kind, model_input, model_outputs, output_names
 from tfdeepfake.models.presets import Preset
 
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
@@ -45,12 +47,16 @@ class TFLiteExport:
 
 
 def tflite_input_shape(model: keras.Model, preset: Preset) -> list[int | None]:
-    """Shape of the uint8 input of the converted model (batch left open)."""
+    """Shape of the uint8 input of the converted model.
+
+    Faces: (None, S, S, 3), any batch. Clips: (1, T, S, S, 3) with T = the preset's frames:
+    TFLite's LSTM lowering needs a static batch (``TFLiteDetector`` feeds one clip at a time).
+    """
     s = preset.input_size
     if input_kind(model, preset) == "face":
         return [None, s, s, 3]
     t = model.inputs[0].shape[1] or preset.frames
-    return [None, int(t), s, s, 3]
+    return [1, int(t), s, s, 3]
 
 
 def _write_float_graph(model: keras.Model, preset: Preset, directory: str) -> None:
@@ -59,7 +65,7 @@ def _write_float_graph(model: keras.Model, preset: Preset, directory: str) -> No
     archive.track(model)
 
     def serve(pixels):
-        return model_outputs(model, normalise(pixels, preset))
+        return model_outputs(model, model_input(pixels, preset))
 
     spec = tf.TensorSpec(tflite_input_shape(model, preset), tf.uint8, name="pixels")
     archive.add_endpoint("serving_default", serve, input_signature=[spec])
@@ -86,6 +92,23 @@ def _converter(saved_model: str, quantize: str, calibration: np.ndarray | None, 
         converter.target_spec.supported_ops = ops
         converter.inference_input_type = tf.uint8
     return converter
+
+
+class ConversionError(RuntimeError):
+    """The TFLite converter refused the model; the message names the op it could not lower."""
+
+    def __init__(self, name: str, quantize: str, cause: Exception):
+        super().__init__(
+            f"{name}: TFLite conversion ({quantize}) failed: {_first_error(cause)}. The model "
+            "uses an op that LiteRT has no kernel for; the SavedModel export still works "
+            "(`--format saved_model`)."
+        )
+
+
+def _first_error(err: Exception) -> str:
+    """The converter's first 'op ...' complaint, without its MLIR location noise."""
+    found = re.search(r"('[\w.]+' op [^\n]+)", str(err))
+    return found.group(1)[:200] if found else str(err).strip().splitlines()[-1][:200]
 
 
 def convert(
@@ -120,14 +143,16 @@ def convert(
             return _converter(tmp, quantize, calibration, strict=True).convert(), False
         except Exception as err:  # the converter raises several types for missing int8 kernels
             if quantize != "int8":
-                raise
+                raise ConversionError(preset.name, quantize, err) from err
             print(
-                f"WARNING {preset.name}: strict int8 conversion failed "
-                f"({str(err).splitlines()[0][:200]}); converting with float fallback for "
-                "ops that have no int8 kernel.",
+                f"WARNING {preset.name}: strict int8 conversion failed ({_first_error(err)}); "
+                "converting with float fallback for ops that have no int8 kernel.",
                 file=sys.stderr,
             )
-            return _converter(tmp, quantize, calibration, strict=False).convert(), True
+            try:
+                return _converter(tmp, quantize, calibration, strict=False).convert(), True
+            except Exception as err2:
+                raise ConversionError(preset.name, quantize, err2) from err2
 
 
 def tflite_metadata(
@@ -139,7 +164,6 @@ def tflite_metadata(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The sidecar JSON: contract, input/outputs and conversion facts."""
-    outputs = ["logit", "probability"] + (["attention"] if has_attention(model) else [])
     return {
         "name": name,
         "preset": preset.name,
@@ -147,7 +171,7 @@ def tflite_metadata(
         "quantize": quantize,
         "float_fallback": float_fallback,
         "input": {"pixels": f"uint8 {tuple(tflite_input_shape(model, preset))} RGB in [0, 255]"},
-        "outputs": outputs,
+        "outputs": output_names(model),
         "tensorflow_version": tf.__version__,
         **(extra or {}),
     }

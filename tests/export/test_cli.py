@@ -1,0 +1,57 @@
+"""`tfdeepfake export` argument checks and the .keras format with a weights file."""
+
+import keras
+import numpy as np
+import pytest
+from export_isolation import run_export_cli
+
+from tfdeepfake import create_model
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["export"], "pass --model NAME"),
+        (
+            ["export", "--model", "autoatt_b4_tiny", "--format", "tflite", "--quantize", "int8"],
+            "needs --calibration DIR",
+        ),
+        (
+            ["export", "--model", "autoatt_b4_tiny", "--quantize", "fp16"],
+            "apply to --format tflite only",
+        ),
+        (
+            ["export", "--model", "autoatt_b4_tiny", "--weights", "/nonexistent/w.weights.h5"],
+            "does not exist",
+        ),
+        (["export", "--model", "no_such_model", "--format", "keras"], "Known models"),
+    ],
+)
+def test_bad_arguments_exit_2_with_the_fix(argv, message, capsys, tmp_path):
+    assert run_export_cli([*argv, "--out", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir()), "nothing is written on bad input"
+
+
+def test_keras_format_with_weights_file(tmp_path, capsys):
+    model = create_model("autoatt_b4_tiny")
+    for v in model.trainable_variables[-2:]:  # make the weights differ from a fresh model
+        v.assign(v + 0.5)
+    model.save_weights(tmp_path / "trained.weights.h5")
+    argv = [
+        "export",
+        "--model",
+        "autoatt_b4_tiny",
+        "--weights",
+        str(tmp_path / "trained.weights.h5"),
+        "--format",
+        "keras",
+        "--out",
+        str(tmp_path),
+    ]
+    assert run_export_cli(argv) == 0
+    path = tmp_path / "autoatt_b4_tiny.keras"
+    assert str(path) in capsys.readouterr().out
+    reloaded = keras.saving.load_model(path, compile=False)
+    x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(reloaded(x)["logit"], model(x, training=False)["logit"], atol=1e-5)

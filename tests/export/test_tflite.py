@@ -1,0 +1,162 @@
+"""TFLite (LiteRT) conversion of the tiny AutoAttB4: float32 and int8 calibrated on TFRecord
+face crops, parity within tolerance, running without TensorFlow, TFLiteDetector input checks."""
+
+import json
+
+import numpy as np
+import pytest
+from export_isolation import run_clean, run_export_cli
+
+from tfdeepfake import create_model
+from tfdeepfake.export.calibration import load_faces
+from tfdeepfake.export.parity import TOLERANCES, keras_outputs, parity_report
+from tfdeepfake.export.runtime import TFLiteDetector
+from tfdeepfake.export.tflite import TFLiteExport, export_tflite
+from tfrecords_tools.synthetic import write_synthetic_shards
+
+# LiteRT alone: TensorFlow is made unimportable before anything runs.
+LITERT_SCRIPT = """
+import json, sys
+sys.modules["tensorflow"] = None
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+faces = np.load("faces.npy")
+result = {{}}
+for name in {names!r}:
+    interpreter = Interpreter(model_path=name, num_threads=1)
+    runner = interpreter.get_signature_runner("serving_default")
+    out = runner(pixels=faces)
+    np.save(name + ".logit.npy", out["logit"])
+    result[name] = {{"outputs": sorted(out)}}
+print(json.dumps(result))
+"""
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """The tiny AutoAttB4 as float32 and int8 .tflite files, and the faces they were checked on."""
+    root = tmp_path_factory.mktemp("tflite")
+    shards = write_synthetic_shards(root / "shards", n_real=3, n_fake=3, frames=4, size=48)
+    model = create_model("autoatt_b4_tiny")
+    model.save_weights(root / "model.weights.h5")
+    faces = load_faces(shards, model.preset)
+    results = {"none": export_tflite(model, root / "out", "none")}
+    # int8 through the command line: weights file, calibration shards, labelled set.
+    code = run_export_cli(
+        [
+            "export",
+            "--model",
+            "autoatt_b4_tiny",
+            "--weights",
+            str(root / "model.weights.h5"),
+            "--format",
+            "tflite",
+            "--quantize",
+            "int8",
+            "--calibration",
+            str(shards),
+            "--labelled",
+            str(shards),
+            "--out",
+            str(root / "out"),
+        ]
+    )
+    assert code == 0
+    results["int8"] = TFLiteExport(
+        root / "out" / "autoatt_b4_tiny.int8.tflite",
+        root / "out" / "autoatt_b4_tiny.int8.json",
+        "int8",
+        (root / "out" / "autoatt_b4_tiny.int8.tflite").stat().st_size,
+    )
+    return {"root": root, "model": model, "faces": faces, "results": results}
+
+
+def test_cli_wrote_a_parity_report(converted):
+    path = converted["root"] / "out" / "autoatt_b4_tiny.int8.parity.json"
+    report = json.loads(path.read_text())
+    assert report["quantize"] == "int8" and report["faces"] == 24
+    assert report["within_tolerance"] and "auc_diff" in report
+    assert report["data"].endswith("shards")
+
+
+def test_calibration_faces_from_shards(converted):
+    faces = converted["faces"]
+    assert faces.images.shape == (24, 32, 32, 3) and faces.images.dtype == np.uint8
+    assert faces.labelled and sorted(set(faces.labels.tolist())) == [0, 1]
+
+
+@pytest.mark.parametrize("quantize", ["none", "int8"])
+def test_parity_within_tolerance(converted, quantize):
+    result = converted["results"][quantize]
+    assert result.path.name == f"autoatt_b4_tiny.{quantize}.tflite"
+    assert not result.float_fallback
+    faces = converted["faces"]
+    report = parity_report(
+        converted["model"], converted["model"].preset, result.path, faces.images, faces.labels
+    )
+    assert report["within_tolerance"], report
+    assert report["relative_logit_diff"] <= TOLERANCES[quantize]
+    assert report["keras_logit_range"] > 0
+    assert {"keras_auc", "tflite_auc", "auc_diff", "max_abs_attention_diff"} <= set(report)
+    meta = json.loads(result.metadata_path.read_text())
+    assert meta["quantize"] == quantize and meta["contract"]["input_size"] == 32
+    assert meta["outputs"] == ["logit", "probability", "attention"]
+
+
+def test_int8_is_smaller_and_takes_uint8(converted):
+    results = converted["results"]
+    assert results["int8"].size_bytes < 0.6 * results["none"].size_bytes
+    detector = TFLiteDetector(results["int8"].path)
+    assert detector.interpreter.get_input_details()[0]["dtype"] == np.uint8
+    # Only the input cast and the output dequantisation stay in float.
+    ops = {d["op_name"] for d in detector.interpreter._get_ops_details()}
+    assert "QUANTIZE" in ops and "DEQUANTIZE" in ops
+
+
+def test_runs_without_tensorflow(converted, tmp_path):
+    faces = converted["faces"].images[:4]
+    for result in converted["results"].values():
+        (tmp_path / result.path.name).write_bytes(result.path.read_bytes())
+    np.save(tmp_path / "faces.npy", faces)
+    names = [r.path.name for r in converted["results"].values()]
+    out = run_clean(LITERT_SCRIPT.format(names=names), tmp_path)
+    reference = keras_outputs(converted["model"], converted["model"].preset, faces)["logit"]
+    for name in names:
+        assert out[name]["outputs"] == ["attention", "logit", "probability"]
+        logit = np.load(tmp_path / f"{name}.logit.npy").reshape(-1)
+        assert np.abs(logit - reference).max() <= 0.02 * np.ptp(reference) + 1e-6
+
+
+def test_detector_resizes_and_rejects_bad_input(converted):
+    detector = TFLiteDetector(converted["results"]["none"].path, num_threads=1)
+    assert (detector.input_size, detector.sequence, detector.quantize) == (32, False, "none")
+    out = detector.predict(np.zeros((3, 50, 40, 3), np.uint8))
+    assert out["logit"].shape == (3,) and out["attention"].shape == (3, 4, 4)
+    with pytest.raises(ValueError, match=r"\(N, H, W, 3\) uint8 RGB.*images\[None\]"):
+        detector.predict(np.zeros((32, 32, 3), np.uint8))
+    with pytest.raises(ValueError, match="must be uint8"):
+        detector.predict(np.zeros((1, 32, 32, 3), np.float32))
+    with pytest.raises(FileNotFoundError, match="tfdeepfake export"):
+        TFLiteDetector(converted["root"] / "missing.tflite")
+
+
+def test_int8_without_calibration_is_refused(converted):
+    with pytest.raises(ValueError, match="--calibration"):
+        export_tflite(converted["model"], converted["root"] / "x", "int8", None)
+
+
+def test_image_folder_with_labels_and_a_broken_file(converted, tmp_path):
+    import cv2
+
+    for label in ("real", "fake"):
+        (tmp_path / label).mkdir()
+        for i in range(2):
+            face = converted["faces"].images[i]
+            cv2.imwrite(str(tmp_path / label / f"{i}.png"), face[..., ::-1])
+    (tmp_path / "fake" / "broken.jpg").write_bytes(b"not a jpeg")
+    faces = load_faces(tmp_path, converted["model"].preset)
+    assert faces.images.shape == (4, 32, 32, 3)
+    assert sorted(faces.labels.tolist()) == [0, 0, 1, 1]
+    assert len(faces.skipped) == 1 and "broken.jpg" in faces.skipped[0]
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_faces(tmp_path / "nope", converted["model"].preset)
