@@ -53,18 +53,24 @@ def run(args: argparse.Namespace) -> int:
     """Run the extraction; exit code 0 when at least one video was extracted or skipped."""
     from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
 
-    if args.frames < 1 or args.crop_size < 8 or args.margin < 0 or args.workers < 1:
-        print("error: --frames and --workers must be >= 1, --crop-size >= 8, --margin >= 0")
+    try:
+        options = ExtractOptions(
+            frames=args.frames,
+            margin=args.margin,
+            crop_size=args.crop_size,
+            sampling=args.sampling,
+            stride=args.stride,
+            mode=args.mode,
+            masks=not args.no_masks,
+            detect_side=args.detect_side,
+            min_score=args.min_score,
+        )
+    except ValueError as err:
+        print(f"error: {err}")
         return 2
-    options = ExtractOptions(
-        frames=args.frames,
-        margin=args.margin,
-        crop_size=args.crop_size,
-        sampling=args.sampling,
-        stride=args.stride,
-        mode=args.mode,
-        masks=not args.no_masks,
-    )
+    if args.workers < 1:
+        print(f"error: --workers must be >= 1, got {args.workers}")
+        return 2
     try:
         summary = extract_dataset(
             args.input,

@@ -24,12 +24,13 @@ import os
 import time
 from pathlib import Path
 
+from tfdeepfake.faces.crop import crop_region
 from tfdeepfake.faces.detector import FaceDetector, MTCNNDetector
 from tfdeepfake.faces.errors import ExtractionError, Failure
 from tfdeepfake.faces.extraction import VideoFaces, faces_from_video
 from tfdeepfake.faces.labels import LabelledVideo, load_labels
 from tfdeepfake.faces.ssim_masks import track_masks
-from tfdeepfake.faces.video import VideoFrames, read_video
+from tfdeepfake.faces.video import VideoFrames, plan_indices, read_video
 
 FAILURES_NAME = "failures.csv"
 SUMMARY_NAME = "summary.json"
@@ -56,6 +57,18 @@ class ExtractOptions:
     jpeg_quality: int = 95
     detect_side: int = 640
     min_score: float = 0.9
+
+    def __post_init__(self):
+        plan_indices(1, self.frames, self.sampling, self.stride)  # raises on bad sampling
+        crop_region([0, 0, 1, 1], self.margin, self.mode)  # raises on bad margin / mode
+        if self.crop_size < 8:
+            raise ValueError(f"crop_size must be >= 8 pixels, got {self.crop_size}.")
+        if self.detect_side < 32:
+            raise ValueError(f"detect_side must be >= 32 pixels, got {self.detect_side}.")
+        if not 0 <= self.min_score <= 1:
+            raise ValueError(f"min_score must be in [0, 1], got {self.min_score}.")
+        if self.min_frames < 1:
+            raise ValueError(f"min_frames must be >= 1, got {self.min_frames}.")
 
 
 @dataclasses.dataclass
@@ -146,12 +159,12 @@ def extract_dataset(
         summary = extract_dataset("videos/", "shards/", labels="videos/metadata.json")
         print(summary.format())
     """
-    from tfrecords_tools.writer import ShardedWriter
-
     options = options or ExtractOptions()
     out_dir = Path(out_dir)
     started = time.perf_counter()
     videos, failures = load_labels(input_path, labels, dataset=dataset, split=split, fmt=fmt)
+    from tfrecords_tools.writer import ShardedWriter  # TensorFlow: once the inputs are known
+
     summary = ExtractSummary(out_dir=str(out_dir), videos=len(videos))
     with ShardedWriter(out_dir, max_shard_bytes=max_shard_bytes) as writer:
         todo = [v for v in videos if not writer.has(v.video_id)]
