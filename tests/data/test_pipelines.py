@@ -102,6 +102,7 @@ def test_clip_indices():
     seed = tf.constant([0, 1], tf.int64)
     np.testing.assert_array_equal(clip_indices(10, 4, 3, True, seed, False), [0, 3, 6, 9])
     np.testing.assert_array_equal(clip_indices(10, 4, 1, False, seed, False), [0, 3, 6, 9])
+    np.testing.assert_array_equal(clip_indices(3, 5, 1, True, seed, False), [0, 1, 2, 2, 2])
     starts = {int(clip_indices(10, 4, 2, True, tf.constant([0, i], tf.int64), True)[0])
               for i in range(30)}
     assert starts == {0, 1, 2, 3}  # random start over every valid position
@@ -109,9 +110,10 @@ def test_clip_indices():
 
 def test_clip_dataset(shards):
     batch = next(iter(clip_dataset(shards, LSTM, batch_size=2, training=False, clip_len=4,
-                                   stride=3, with_ids=True)))
+                                   stride=4, with_ids=True)))
     assert batch["images"].shape == (2, 4, 32, 32, 3)
-    np.testing.assert_array_equal(batch["frame_index"][0], [0, 9, 18, 27])  # stored every 3rd
+    # Stored frames are every 3rd video frame; positions 0, 4, 8 and 12 -> 9 (padded).
+    np.testing.assert_array_equal(batch["frame_index"][0], [0, 12, 24, 27])
     clips, labels = next(iter(clip_dataset(shards, LSTM, batch_size=4, training=True,
                                            augment=True, seed=3)))
     assert clips.shape == (4, 8, 32, 32, 3) and labels.shape == (4, 1)

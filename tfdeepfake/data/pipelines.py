@@ -195,7 +195,8 @@ def clip_indices(n: tf.Tensor, clip_len: int, stride: int, contiguous: bool, see
 
     Contiguous: ``start + stride * [0..T)``, ``start`` uniform over the valid starts when
     ``random_start`` (training) else 0 (the first frames, as the ResNeXt-LSTM reference).
-    Not contiguous: ``T`` positions spread evenly over the whole track.
+    Not contiguous: ``T`` positions spread evenly over the whole track. Positions past the
+    end of a short track repeat its last frame.
     """
     n = tf.cast(n, tf.int32)
     if not contiguous:
@@ -205,7 +206,7 @@ def clip_indices(n: tf.Tensor, clip_len: int, stride: int, contiguous: bool, see
     start = tf.constant(0, tf.int32)
     if random_start:
         start = tf.random.stateless_uniform([], seed, 0, n - span + 1, dtype=tf.int32)
-    return start + stride * tf.range(clip_len)
+    return tf.minimum(start + stride * tf.range(clip_len), n - 1)
 
 
 def clip_dataset(
@@ -230,9 +231,11 @@ def clip_dataset(
     """Batches of clips ``(B, T, S, S, 3)`` for sequence models, one clip per track per pass.
 
     ``clip_len`` defaults to ``preset.frames``; see ``clip_indices`` for ``stride`` and
-    ``contiguous``. Tracks too short for a clip are left out (with a warning naming how many;
-    an error when all are). A clip's frames share one augmentation draw. Other arguments as
-    ``frame_dataset``; ``with_masks`` is refused (sequence models have no attention output).
+    ``contiguous``. In training, tracks too short for a clip are left out (with a warning
+    naming how many; an error when all are); in evaluation every track gives a clip, a short
+    one padded by repeating its last frame, so no video goes unscored. A clip's frames share
+    one augmentation draw. Other arguments as ``frame_dataset``; ``with_masks`` is refused
+    (sequence models have no attention output).
     """
     if with_masks:
         raise ValueError("clip_dataset yields no SSIM masks: sequence models have no attention "
@@ -240,7 +243,7 @@ def clip_dataset(
     clip_len = int(clip_len or preset.frames)
     if clip_len <= 0 or stride <= 0:
         raise ValueError(f"clip_len and stride must be positive, got {clip_len}, {stride}.")
-    need = (clip_len - 1) * stride + 1 if contiguous else clip_len
+    need = ((clip_len - 1) * stride + 1 if contiguous else clip_len) if training else 1
     files, info, per_replica = _setup(data, preset, batch_size=batch_size, training=training,
                                       balance=balance, input_context=input_context,
                                       min_frames=need, what="clip_dataset")
