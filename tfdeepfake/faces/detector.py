@@ -103,7 +103,8 @@ class MTCNNDetector(FaceDetector):
         small = [_shrink(f, factor) for f in frames]
         found: list[FrameFaces] = []
         for start in range(0, len(small), self.batch_size):
-            batch = small[start : start + self.batch_size]
+            # float32 in: mtcnn normalises with numpy, and uint8 would become float64 (slower).
+            batch = [f.astype(np.float32) for f in small[start : start + self.batch_size]]
             # mtcnn 1.0 sizes its pyramid for min_face_size=20 (larger values lose every face):
             # to skip small faces faster, lower max_side instead.
             rows = self._model.detect_faces(batch, box_format="xyxy", output_type="numpy")
