@@ -139,7 +139,7 @@ def read_video(
         raise ExtractionError(
             "too_few_frames",
             path,
-            f"only {len(indices)} decodable frame(s) of {total} sampled; {min_frames} needed",
+            f"{total} decodable frame(s), {len(indices)} sampled; at least {min_frames} needed",
         )
     stack = np.stack([got[i] for i in indices])
     height, width = size
@@ -286,7 +286,7 @@ def _sniff(path: Path, limit: int = 64 << 20) -> str:
         if head.startswith(b"OggS"):
             handle.seek(0)
             return "video" if b"theora" in handle.read(4096) else "audio"
-        if head[:1] == b"\x47" and len(head) >= 1:
+        if head[:1] == b"\x47":  # MPEG transport stream: sync byte every 188 bytes
             handle.seek(188)
             if handle.read(1) == b"\x47":
                 return "video"
