@@ -7,6 +7,8 @@ ResNeXt-LSTM: a rebuild of the reference Model (torchvision resnext50_32x4d trun
 without bias and not batch_first, 2-class head, BGR input) at its 112 px.
 """
 
+import json
+
 import numpy as np
 import pytest
 
@@ -63,6 +65,8 @@ def test_resnext_lstm_compat_parity(tmp_path):
     result = import_checkpoint(
         "resnext-lstm", tmp_path / "model_84_acc_10_frames_final_data.pt", tmp_path / "lstm"
     )
+    provenance = json.loads((tmp_path / "lstm" / "source.json").read_text())
+    assert provenance["compatibility"] == "independent_frames"
     rgb = rng.integers(0, 256, size=(1, frames, 112, 112, 3)).astype("uint8")
     with torch.no_grad():  # the reference's output for the first t frames is frame t's logit
         two_class = [ref(_bgr_reference_input(rgb[:, : t + 1])).numpy() for t in range(frames)]

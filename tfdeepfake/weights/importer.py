@@ -115,6 +115,7 @@ def import_checkpoint(
         "keras_weights_set": summary.weights_set,
         "parameters": summary.parameters,
         "ignored_checkpoint_keys": summary.ignored,
+        "compatibility": source.compatibility,
         "notes": source.notes,
     }
     with open(os.path.join(out_dir, SOURCE_FILE), "w") as f:

@@ -50,6 +50,9 @@ class Source:
         licence: the licence terms that apply to the weights.
         description: one line for ``tfdeepfake weights sources``.
         notes: what a user must know (compatibility modes), written into ``source.json``.
+        compatibility: machine-readable mode for runners (``"independent_frames"``: score
+            with ``tfdeepfake.weights.compat.compat_frame_logits``), written into
+            ``source.json``; empty when the model runs as any model of its preset.
     """
 
     name: str
@@ -61,6 +64,7 @@ class Source:
     licence: str
     description: str
     notes: str = ""
+    compatibility: str = ""
 
 
 def _icpr_layout(root: str, attention: bool, siamese: bool):
@@ -162,6 +166,7 @@ _SOURCES = [
         "The LSTM has no bias (the Keras bias is set to zero); the BGR frames the reference "
         "was trained on are reproduced by reversing the preset mean/std and conv1's input "
         "channels; the 2-class head (index 0 = fake) becomes one logit z_fake - z_real.",
+        compatibility="independent_frames",
     ),
 ]
 SOURCES: dict[str, Source] = {s.name: s for s in _SOURCES}
