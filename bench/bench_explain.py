@@ -57,7 +57,12 @@ def main() -> None:
             t = _timed(args.repeat, face_heatmaps, model, x)
             print(f"{name:14s} attention map    {t / faces * 1000:8.1f} ms/face")
         t = _timed(args.repeat, gradcam, model, x)
-        print(f"{name:14s} Grad-CAM         {t / faces * 1000:8.1f} ms/face")
+        print(f"{name:14s} Grad-CAM eager   {t / faces * 1000:8.1f} ms/face")
+        start = time.perf_counter()
+        gradcam(model, x, compiled=True)
+        trace = time.perf_counter() - start
+        t = _timed(args.repeat, lambda m, v: gradcam(m, v, compiled=True), model, x)
+        print(f"{name:14s} Grad-CAM traced  {t / faces * 1000:8.1f} ms/face  (trace {trace:.1f} s)")
 
     frames = [rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8) for _ in range(32)]
     boxes = [[(500, 200, 800, 500)]] * 32

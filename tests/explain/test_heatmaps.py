@@ -81,3 +81,17 @@ def test_face_heatmaps_picks_attention_or_gradcam(frame_model, sequence_model):
     np.testing.assert_allclose(face_heatmaps(frame_model, x, "gradcam"), gradcam(frame_model, x))
     with pytest.raises(ValueError, match="method must be"):
         face_heatmaps(frame_model, x, "lime")
+
+
+def test_gradcam_compiled_matches_eager():
+    import keras
+    from keras import layers
+
+    images = keras.Input((16, 16, 3))
+    x = layers.Conv2D(4, 3, strides=2, activation="relu", name="features")(images)
+    logit = layers.Dense(1)(layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(images, {"logit": logit})
+    x = _images(2, size=16)
+    eager = gradcam(model, x, layer_name="features")
+    assert eager.shape == (2, 16, 16)
+    np.testing.assert_allclose(gradcam(model, x, "features", compiled=True), eager, atol=1e-5)

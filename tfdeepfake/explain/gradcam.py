@@ -15,15 +15,34 @@ import numpy as np
 
 from tfdeepfake.explain._resize import resize_maps
 
-# model -> {layer name -> model returning (feature map, logit)}, so repeated calls reuse it.
-_GRAD_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# (model) -> {(layer name, compiled) -> Grad-CAM function}, so repeated calls reuse it.
+_CAM_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _grad_model(model: keras.Model, layer_name: str) -> keras.Model:
-    cache = _GRAD_MODELS.setdefault(model, {})
-    if layer_name not in cache:
-        cache[layer_name] = _build_grad_model(model, layer_name)
-    return cache[layer_name]
+def _cam_function(model: keras.Model, layer_name: str, compiled: bool):
+    """(x, sign) -> ReLU(sum_c mean_hw(d(sign * logit)/dA) * A) for the layer's map A.
+
+    ``compiled`` wraps it in a ``tf.function`` traced once per input shape
+    (``reduce_retracing`` relaxes shapes after the second): slow to trace, faster per call.
+    """
+    import tensorflow as tf
+
+    cache = _CAM_FUNCTIONS.setdefault(model, {})
+    key = (layer_name, compiled)
+    if key not in cache:
+        grad_model = _build_grad_model(model, layer_name)
+
+        def cam(x, sign):
+            with tf.GradientTape() as tape:
+                features, logit = grad_model(x, training=False)
+                score = tf.reduce_sum(tf.cast(logit, tf.float32)) * sign
+            grads = tape.gradient(score, features)
+            features = tf.cast(features, tf.float32)
+            weights = tf.reduce_mean(tf.cast(grads, tf.float32), axis=(1, 2), keepdims=True)
+            return tf.nn.relu(tf.reduce_sum(weights * features, axis=-1))
+
+        cache[key] = tf.function(cam, reduce_retracing=True) if compiled else cam
+    return cache[key]
 
 
 def _build_grad_model(model: keras.Model, layer_name: str) -> keras.Model:
@@ -44,6 +63,7 @@ def gradcam(
     images: Any,
     layer_name: str | None = None,
     target: str = "fake",
+    compiled: bool = False,
 ) -> np.ndarray:
     """Grad-CAM maps of ``model``'s logit with respect to a conv feature map.
 
@@ -54,6 +74,8 @@ def gradcam(
         layer_name: the conv layer to explain; default ``model.feature_map_layer`` (each
             detector names its last conv feature map there).
         target: ``"fake"`` explains the logit, ``"real"`` its negation.
+        compiled: run the gradient in a traced ``tf.function`` (pays a trace per new input
+            shape; worth it when many batches of one shape follow, see bench/bench_explain.py).
 
     Returns:
         float32 maps in [0, 1], each divided by its own maximum (all zeros when no
@@ -81,13 +103,8 @@ def gradcam(
             flat = np.reshape(images, (-1, *np.shape(images)[2:]))
         validate_image_inputs(tf.convert_to_tensor(flat), model.image_specs, model.name)
     x = tf.nest.map_structure(lambda t: tf.convert_to_tensor(t, tf.float32), images)
-    grad_model = _grad_model(model, layer_name)
-    with tf.GradientTape() as tape:
-        features, logit = grad_model(x, training=False)
-        score = tf.reduce_sum(logit) * (1.0 if target == "fake" else -1.0)
-    grads = tape.gradient(score, features)
-    weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-    cam = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1)).numpy()
+    sign = tf.constant(1.0 if target == "fake" else -1.0)
+    cam = _cam_function(model, layer_name, compiled)(x, sign).numpy()
     first = x["images"] if isinstance(x, dict) else x
     shape = tuple(first.shape)
     maps = np.maximum(resize_maps(cam, (shape[-3], shape[-2])), 0.0)
