@@ -30,8 +30,11 @@ def test_full_size_parameter_counts_and_names():
     named = {layer.name for layer in reference.layers if layer.weights}
     assert named <= {layer.name for layer in ours.layers}
     resnext = build_resnet("resnext50_32x4d", (112, 112, 3))
-    # torchvision resnext50_32x4d without its fc layer: 25,028,904 - 2,049,000.
-    assert resnext.count_params() == 22_979_904
+    # Trainable: torchvision's resnext50_32x4d without its fc layer (25,028,904 - 2,049,000);
+    # Keras also counts the batch norms' moving mean and variance (2 x 34,112 channels).
+    trainable = sum(int(np.prod(w.shape)) for w in resnext.trainable_weights)
+    assert trainable == 22_979_904
+    assert resnext.count_params() == 22_979_904 + 68_224
     assert resnext.output.shape == (None, 4, 4, 2048)
 
 
