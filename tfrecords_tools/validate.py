@@ -138,8 +138,8 @@ def _check_manifest(folder: Path, shard_tracks: dict[str, list[tuple]]) -> list[
         listed = [(t["video_id"], t["track_id"]) for t in entry.get("tracks", [])]
         if listed != [(v, t) for v, t, _ in tracks]:
             problems.append(Problem(path, -1, -1, "manifest",
-                                    f"manifest lists {len(listed)} track(s), the shard holds "
-                                    f"{len(tracks)} readable one(s) or others"))
+                                    f"manifest lists {len(listed)} track(s); {len(tracks)} "
+                                    "could be read, or their ids differ"))
     for name in entries:
         if (folder / name).exists():
             continue  # a shard of this folder that was not asked for
