@@ -90,5 +90,7 @@ def test_lstm_checkpoint_with_bias_is_refused(tmp_path):
     }
     torch.save(state, tmp_path / "other.pt")
     with pytest.raises(MappingError) as err:
-        import_checkpoint("resnext-lstm", tmp_path / "other.pt", tmp_path / "out")
+        import_checkpoint(
+            "resnext-lstm", tmp_path / "other.pt", tmp_path / "out", preset="resnet_lstm_tiny"
+        )
     assert "lstm.bias_ih_l0" in str(err.value) and "not used" in str(err.value)
