@@ -68,6 +68,7 @@ def main() -> int:
     parser.add_argument("--model", default="autoatt_b4_tiny")
     parser.add_argument("--data-state", type=int, default=1)
     parser.add_argument("--every", type=int, default=2)
+    parser.add_argument("--mixed-precision", action="store_true")
     args = parser.parse_args()
 
     import tensorflow as tf
@@ -87,6 +88,7 @@ def main() -> int:
     config = TrainConfig.from_dict({
         "model": {"name": args.model}, "out": args.out, "steps": args.steps,
         "strategy": args.strategy, "val_every": 0, "progress": False, "log_every": 1,
+        "mixed_precision": args.mixed_precision,
         "data": {"batch_size": batch_size},
         "optimizer": {"name": "adam", "learning_rate": 3e-3},
         "checkpoint": {"every_steps": args.every, "data_state": bool(args.data_state)},

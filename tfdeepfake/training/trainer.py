@@ -382,7 +382,7 @@ class Trainer:
         from tqdm import tqdm
 
         return tqdm(total=self.config.steps, initial=start, desc="train", unit="step",
-                    file=sys.stderr, dynamic_ncols=True)
+                    file=sys.stderr, dynamic_ncols=True, mininterval=1.0)
 
 
 def random_states(model: keras.Model) -> dict[str, Any]:
