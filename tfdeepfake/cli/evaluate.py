@@ -91,6 +91,12 @@ def _run(args: argparse.Namespace) -> int:
     print(_line(f"{unit} level", doc[unit]["overall"]))
     for method in doc["aggregations"]:
         print(_line(f"video {method}", doc["video"][method]["overall"]))
+    if doc[unit]["unlabelled"]:
+        print(
+            f"warning: {doc[unit]['unlabelled']} {unit}(s) carry no label (-1, shards written "
+            "for inference): listed in the CSVs, left out of the metrics",
+            file=sys.stderr,
+        )
     if doc.get("skipped_corrupt_records"):
         print(f"skipped {doc['skipped_corrupt_records']} corrupt record(s)")
     print(f"report: {args.out}")
