@@ -145,6 +145,9 @@ def test_errors_before_training(tmp_path, shards):
         w.write(synthetic_track("r", 0))
     with pytest.raises(ValueError, match="found 1 real and 0 fake"):
         frame_dataset(real_only, B4, batch_size=2, training=True)
+    (real_only / "manifest.jsonl").unlink()  # shards made elsewhere: the shards are scanned
+    with pytest.raises(ValueError, match="found 1 real and 0 fake"):
+        frame_dataset(real_only, B4, batch_size=2, training=True)
 
 
 def test_shuffle_buffer_follows_memory_budget():

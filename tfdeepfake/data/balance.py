@@ -15,6 +15,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from tfrecords_tools.schema import CONTEXT_FEATURES
 from tfrecords_tools.writer import read_manifest
 
 DEFAULT_SHUFFLE_MEMORY = 256 * 2**20  # bytes per input pipeline
@@ -35,16 +36,38 @@ def manifest_tracks(files: list[str]) -> list[dict] | None:
     return tracks
 
 
+def scan_tracks(files: list[str]) -> list[dict]:
+    """Label and frame count of every track, read from the shards (for folders without a
+    manifest; reads every record once; unreadable records are left to the reader to report)."""
+    context = {"label": CONTEXT_FEATURES["label"]}
+    sequence = {"frame_index": tf.io.FixedLenSequenceFeature([], tf.int64)}
+
+    def summary(raw):
+        ctx, _, lengths = tf.io.parse_sequence_example(raw, context_features=context,
+                                                       sequence_features=sequence)
+        return ctx["label"], lengths["frame_index"], tf.strings.length(raw)
+
+    tracks = []
+    for f in files:
+        ds = tf.data.TFRecordDataset(f).batch(1024).map(summary).ignore_errors()
+        for labels, frames, sizes in ds.as_numpy_iterator():
+            tracks += [{"label": int(a), "frames": int(b), "bytes": int(c), "shard": f}
+                       for a, b, c in zip(labels, frames, sizes)]
+    return tracks
+
+
 def preflight(files: list[str], *, training: bool, balance: bool, min_frames: int = 1,
               what: str = "data") -> dict:
     """Fail before training on label-free shards, a missing class, or too-short tracks.
 
-    Uses the manifest when it lists the files (otherwise the in-graph checks report problems
-    as they are read). Returns ``{"tracks", "real", "fake", "short", "bytes_per_frame"}``
+    Reads the manifest when it lists the files; otherwise, in training, scans the shards
+    (``scan_tracks``). Returns ``{"tracks", "real", "fake", "short", "bytes_per_frame"}``
     (None values when unknown).
     """
     tracks = manifest_tracks(files)
     size = sum(os.path.getsize(f) for f in files)
+    if tracks is None and training:
+        tracks = scan_tracks(files)
     if tracks is None:
         return {"tracks": None, "real": None, "fake": None, "short": None,
                 "bytes_per_frame": max(1, size // max(1, 32 * len(files)))}
