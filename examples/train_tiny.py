@@ -121,9 +121,10 @@ def jittered_frames(face: np.ndarray, rng: np.random.Generator, frames: int) -> 
 
 
 def write_split(folder: str, faces: dict[str, np.ndarray], split: str, seed: int,
-                frames: int = FRAMES) -> int:
+                frames: int = FRAMES, margin: float = 0.2) -> int:
     """One real and one fake track per identity (the fake's source: another identity of the
-    same split); returns the number of tracks written."""
+    same split); returns the number of tracks written. ``margin`` is the face margin the
+    crops are recorded with (the model's, so the pipeline uses them whole)."""
     from tfrecords_tools.schema import TrackRecord
     from tfrecords_tools.writer import ShardedWriter
 
@@ -141,22 +142,27 @@ def write_split(folder: str, faces: dict[str, np.ndarray], split: str, seed: int
                     video_id=vid, crops=jittered_frames(face, track_rng, frames),
                     frame_index=np.arange(frames), boxes=np.tile([0, 0, size, size], (frames, 1)),
                     landmarks=np.zeros((frames, 10)), scores=np.ones(frames), label=label,
-                    dataset="package_faces", split=split, crop_margin=0.2,
+                    dataset="package_faces", split=split, crop_margin=margin,
                     original_id=name if label else "",
                     masks=np.repeat(mask[None], frames, 0) if label else None))
                 n += 1
     return n
 
 
-def build_dataset(root: str, held_out: int = HELD_OUT, size: int = CROP_SIZE) -> dict:
+def build_dataset(root: str, held_out: int = HELD_OUT, size: int = CROP_SIZE,
+                  margin: float = 0.2) -> dict:
     """Write ``root/train`` and ``root/heldout`` shards (identities disjoint); counts."""
     faces = real_faces(size)
     lfw = sorted(k for k in faces if k.startswith("lfw"))
     test_ids = set(lfw[-held_out:]) | set(COLOUR_FACES)
     train = {k: v for k, v in faces.items() if k not in test_ids}
     test = {k: v for k, v in faces.items() if k in test_ids}
-    return {"train_tracks": write_split(os.path.join(root, "train"), train, "train", 0),
-            "heldout_tracks": write_split(os.path.join(root, "heldout"), test, "test", 1)}
+    return {
+        "train_tracks": write_split(os.path.join(root, "train"), train, "train", 0,
+                                    margin=margin),
+        "heldout_tracks": write_split(os.path.join(root, "heldout"), test, "test", 1,
+                                      margin=margin),
+    }
 
 
 # -- 4. train, reload, measure ------------------------------------------------------------
@@ -184,10 +190,12 @@ def heldout_auc(run_dir: str, data: str) -> dict[str, float]:
 def main(out: str, steps: int = STEPS, batch_size: int = BATCH_SIZE, progress: bool = True,
          model: str = MODEL, size: int = CROP_SIZE, learning_rate: float = LEARNING_RATE) -> dict:
     """Build the data, train, and return the held-out AUCs and timings."""
+    from tfdeepfake.models import get_preset
     from tfdeepfake.training import resolve_config, train
 
     start = time.perf_counter()
-    counts = build_dataset(os.path.join(out, "data"), size=size)
+    counts = build_dataset(os.path.join(out, "data"), size=size,
+                           margin=get_preset(model).face_margin)
     config = resolve_config(model, overrides={
         "data": {"train": os.path.join(out, "data", "train"), "batch_size": batch_size,
                  "augment": False},

@@ -75,7 +75,7 @@ def _write(folder, tracks):
     return folder
 
 
-@pytest.mark.parametrize("case", ["empty", "unlabelled", "frames_for_clip_model"])
+@pytest.mark.parametrize("case", ["empty", "unlabelled", "frames_for_clip_model", "margin"])
 def test_bad_data_fails_before_training(case, shards, tmp_path, capsys):
     model, data = "autoatt_b4_tiny", tmp_path / "data"
     if case == "empty":
@@ -84,6 +84,10 @@ def test_bad_data_fails_before_training(case, shards, tmp_path, capsys):
     elif case == "unlabelled":
         _write(data, [synthetic_track("v0", LABEL_UNKNOWN, frames=2, seed=1)])
         expected = "carry no labels"
+    elif case == "margin":
+        _write(data, [synthetic_track(f"v{i}", i % 2, frames=2, seed=i, crop_margin=0.1)
+                      for i in range(2)])
+        expected = "cut with margin 0.100 but the model wants 0.200; re-extract"
     else:
         model, data = "resnet_lstm_tiny", shards / "train"  # 4-frame tracks, clips of 8
         expected = "clips of 8 frames .* longest track in the shards has 4 .* frame data"

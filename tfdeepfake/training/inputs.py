@@ -66,8 +66,9 @@ def check_data(data: str, preset: Any, *, flag: str = "--data", training: bool =
     """Check shards fit the model before any training starts; a dict of counts.
 
     Raises ``ValueError`` naming ``data`` and the fix when a shard has no labels (label -1,
-    inference-only shards), when training data holds a single class, or when a sequence
-    model's clips are longer than every track (frame data for a clip model).
+    inference-only shards), when training data holds a single class, when the crops were cut
+    with a smaller face margin than the model's, or when a sequence model's clips are longer
+    than every track (frame data for a clip model).
     """
     files, tracks, complete = shard_summary(data)
     by_shard: dict[str, list[int]] = {}
@@ -87,6 +88,7 @@ def check_data(data: str, preset: Any, *, flag: str = "--data", training: bool =
             f"{flag} {data}: holds {n_real} real and {n_fake} fake tracks; training needs both "
             "classes. Add shards of the missing class."
         )
+    _check_margin(files[0], preset, flag, data)
     if getattr(preset, "sequence", False):
         longest = max((int(t.get("frames", 0)) for t in tracks), default=0)
         if longest < preset.frames:
@@ -97,6 +99,18 @@ def check_data(data: str, preset: Any, *, flag: str = "--data", training: bool =
                 "extract --frames N`), or train a frame model (e.g. autoatt_b4)."
             )
     return {"shards": len(files), "tracks": len(tracks), "real": n_real, "fake": n_fake}
+
+
+def _check_margin(path: str, preset: Any, flag: str, data: str) -> None:
+    """The crops must have been cut with at least the model's face margin."""
+    from tfrecords_tools.schema import parse_track, recrop_fraction
+
+    for serialized in tf.data.TFRecordDataset(path).take(1):
+        margin = float(parse_track(serialized)["crop_margin"])
+        try:
+            recrop_fraction(margin, preset.face_margin)
+        except ValueError as err:
+            raise ValueError(f"{flag} {data}: model {preset.name!r}: {err}") from None
 
 
 def worker_context(worker: int, workers: int) -> tf.distribute.InputContext:
