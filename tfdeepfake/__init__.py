@@ -29,6 +29,9 @@ _EXPORTS = {
     "sample_path": "tfdeepfake.samples",
     "fetch_samples": "tfdeepfake.samples",
     "evaluate": "tfdeepfake.evaluation",
+    "frame_dataset": "tfdeepfake.data",
+    "clip_dataset": "tfdeepfake.data",
+    "triplet_dataset": "tfdeepfake.data",
 }
 
 __all__ = ["__version__", *_EXPORTS]
