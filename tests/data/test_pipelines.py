@@ -115,7 +115,7 @@ def test_clip_dataset(shards):
     # Stored frames are every 3rd video frame; positions 0, 4, 8 and 12 -> 9 (padded).
     np.testing.assert_array_equal(batch["frame_index"][0], [0, 12, 24, 27])
     clips, labels = next(iter(clip_dataset(shards, LSTM, batch_size=4, training=True,
-                                           augment=True, seed=3)))
+                                           augment=LIGHT, seed=3)))
     assert clips.shape == (4, 8, 32, 32, 3) and labels.shape == (4, 1)
     with pytest.raises(ValueError, match="shorter than the 20 frames"):
         clip_dataset(shards, LSTM, batch_size=2, training=True, clip_len=20)
