@@ -24,8 +24,8 @@ def test_tiny_parameter_counts(capsys):
     assert main(["models", *names]) == 0
     text = capsys.readouterr().out
     for name in names:
-        count = create_model(name).count_params()
-        assert f"{name}  [{create_model(name).preset.family}]  {count:,} parameters" in text
+        model = create_model(name)
+        assert f"{name}  [{model.preset.family}]  {model.count_params():,} parameters" in text
     assert "input (N, T, 32, 32, 3), 8 frames per video, labels 1=fake" in text
 
 

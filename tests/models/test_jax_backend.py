@@ -1,0 +1,99 @@
+"""Every tiny preset loads, runs and trains one step under the JAX backend.
+
+One subprocess (the backend is fixed at import time) does the JAX work. This process saves the
+tiny ensemble under TensorFlow; it holds one tiny model of every detector family, so reloading
+it under JAX builds each of them from its config, its forward pass runs each, and one `fit`
+step on its logit trains each (the test checks every member's weights changed). A tiny preset
+whose family is not in the ensemble is built, run and trained on its own.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("jax", reason="the [jax] extra is not installed")
+
+from tfdeepfake.models import create_model, get_preset, list_models  # noqa: E402
+
+_SCRIPT = r"""
+import json, sys
+import keras, numpy as np
+from tfdeepfake.models import create_model, get_preset, list_models
+
+assert keras.backend.backend() == "jax", keras.backend.backend()
+folder = sys.argv[1]
+bce = keras.losses.BinaryCrossentropy(from_logits=True)
+
+
+def train_one_step(model, x, parts):
+    model.compile(optimizer="adam", loss={"logit": bce})
+    before = {k: [np.array(w) for w in m.trainable_weights] for k, m in parts.items()}
+    y = {"logit": np.array([[0.0], [1.0]], "float32")}
+    loss = float(model.fit(x, y, batch_size=2, verbose=0).history["loss"][0])
+    changed = {
+        k: sum(not np.array_equal(b, np.array(a)) for b, a in zip(before[k], m.trainable_weights))
+        for k, m in parts.items()
+    }
+    return {"loss": loss, "changed": changed}
+
+
+# Importing tfdeepfake.models is all a fresh process needs to load a saved model.
+saved = np.load(f"{folder}/ensemble.npz")
+ensemble = keras.saving.load_model(f"{folder}/ensemble.keras")
+out = ensemble(saved["clips"], training=False)
+results = {
+    "members": list(ensemble.members),
+    "reload": {k: float(np.max(np.abs(np.asarray(out[k]) - saved[k]))) for k in out},
+    "ensemble_fit": train_one_step(ensemble, saved["clips"], ensemble.member_models),
+    "alone": {},
+}
+covered = {get_preset(n).family for n in ensemble.members} | {"ensemble"}
+for name in list_models():
+    if not name.endswith("_tiny") or get_preset(name).family in covered:
+        continue
+    model = create_model(name)
+    shape = [2 if d is None else d for d in model.inputs[0].shape]  # batch (and time) 2
+    x = np.random.default_rng(0).uniform(-2, 2, size=shape).astype("float32")
+    logit = np.asarray(model(x, training=False)["logit"])
+    results["alone"][name] = {
+        "logit_shape": list(logit.shape), **train_one_step(model, x, {name: model})
+    }
+print("RESULTS " + json.dumps(results))
+"""
+
+
+def test_tiny_presets_under_jax(tmp_path):
+    ensemble = create_model("ensemble_tiny")
+    clips = np.random.default_rng(1).uniform(0, 255, (2, 3, 40, 40, 3)).astype("float32")
+    expected = {k: np.asarray(v) for k, v in ensemble(clips, training=False).items()}
+    ensemble.save(tmp_path / "ensemble.keras")
+    np.savez(tmp_path / "ensemble.npz", clips=clips, **expected)
+
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULTS ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-4000:]
+    results = json.loads(lines[-1][len("RESULTS ") :])
+
+    assert set(results["reload"]) == set(expected)
+    assert max(results["reload"].values()) < 1e-4, results["reload"]
+    fit = results["ensemble_fit"]
+    assert np.isfinite(fit["loss"])
+    assert all(count > 0 for count in fit["changed"].values()), fit["changed"]
+    for name, alone in results["alone"].items():
+        assert alone["logit_shape"] == [2, 1] and np.isfinite(alone["loss"]), name
+        assert alone["changed"][name] > 0, name
+    tiny = {n for n in list_models() if n.endswith("_tiny")}
+    assert tiny == {"ensemble_tiny", *results["members"], *results["alone"]}
+    families = {get_preset(n).family for n in tiny}
+    assert {"resnet_lstm", "autoatt_b4", "b7_ssim", "ensemble"} <= families
