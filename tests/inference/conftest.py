@@ -8,7 +8,7 @@ import pytest
 TINY = ("resnet_lstm_tiny", "autoatt_b4_tiny", "b7_ssim_tiny")
 
 
-def make_run(run_dir: str, name: str) -> str:
+def _make_run(run_dir: str, name: str) -> str:
     """A run folder for preset ``name`` whose 'best' weights are random (made here)."""
     from tfdeepfake import create_model
     from tfdeepfake.training.checkpoints import BEST_WEIGHTS
@@ -34,7 +34,7 @@ def tiny_runs(tmp_path_factory):
     """A folder holding one run folder per tiny preset."""
     root = tmp_path_factory.mktemp("runs")
     for name in TINY:
-        make_run(str(root / name), name)
+        _make_run(str(root / name), name)
     return str(root)
 
 
@@ -43,3 +43,9 @@ def detector(tiny_runs):
     from tfdeepfake.inference import Detector
 
     return Detector(weights=tiny_runs, frames=4)
+
+
+@pytest.fixture
+def make_run():
+    """``make_run(run_dir, preset_name)``: a run folder with random 'best' weights."""
+    return _make_run

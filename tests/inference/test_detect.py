@@ -126,3 +126,34 @@ def test_tflite_runtime_matches_keras_scores(tiny_runs, sample_media, tmp_path):
     assert got.model_scores["autoatt_b4_tiny"] == pytest.approx(
         want.model_scores["autoatt_b4_tiny"], abs=0.02
     )
+
+
+def test_several_runs_of_one_preset_are_averaged(tmp_path, sample_media, make_run):
+    for seed in ("seed_a", "seed_b"):
+        make_run(str(tmp_path / "b4" / seed), "autoatt_b4_tiny")
+    both = Detector(weights=str(tmp_path / "b4"), frames=2)
+    assert [len(m.members) for m in both.models] == [2]
+    video = sample_media["single_face.mp4"]
+    alone = [
+        Detector(weights=str(tmp_path / "b4" / s), frames=2).predict_video(video).score
+        for s in ("seed_a", "seed_b")
+    ]
+    assert both.predict_video(video).score == pytest.approx(np.mean(alone), abs=1e-5)
+
+
+def test_imported_resnext_lstm_runs_in_its_compatibility_mode(tmp_path, sample_media, make_run):
+    from tfdeepfake.inference.detector import model_inputs
+    from tfdeepfake.weights.compat import compat_frame_logits
+
+    run = make_run(str(tmp_path / "lstm"), "resnet_lstm_tiny")
+    with open(os.path.join(run, "source.json"), "w") as f:
+        json.dump({"compatibility": "independent_frames"}, f)
+    detector = Detector(weights=run, frames=3)
+    assert detector.models[0].compatibility == "independent_frames"
+    faces = detector.extract(sample_media["single_face.mp4"])
+    crops = faces.tracks[0].crops
+    clip = model_inputs(crops, faces.margin, detector.models[0].preset)[None]
+    logits = np.asarray(compat_frame_logits(detector.models[0].model, clip))
+    want = 1 / (1 + np.exp(-np.mean(logits)))
+    got, _ = detector.score_track(detector.models[0], crops, faces.margin)
+    assert got == pytest.approx(want, abs=1e-5)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -211,38 +212,55 @@ class Detector:
         result.verdict = verdict.label
 
     def score_track(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float):
-        """One model on one track: ``(video probability, per-frame probabilities)``."""
+        """One model on one track: ``(video probability, per-frame probabilities)``.
+
+        A model with several members (seeds) averages their probabilities.
+        """
+        scored = [self._score_member(m, loaded, crops, stored_margin) for m in loaded.members]
+        video = float(np.mean([v for v, _ in scored]))
+        frames = np.array([f for _, f in scored], np.float64)
+        with warnings.catch_warnings():  # frames no member scored stay NaN -> None
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frames = np.nanmean(frames, axis=0)
+        return video, [None if np.isnan(p) else float(p) for p in frames]
+
+    def _score_member(self, member, loaded: LoadedModel, crops: np.ndarray, margin: float):
+        """(video probability, per-frame probabilities with NaN where a frame is unscored)."""
         preset = loaded.preset
-        if isinstance(loaded.model, TFLiteDetector):
-            return self._score_track_tflite(loaded.model, preset, crops, stored_margin)
-        inputs = model_inputs(crops, stored_margin, preset)
+        if isinstance(member, TFLiteDetector):
+            return self._score_tflite(member, preset, crops, margin)
+        inputs = model_inputs(crops, margin, preset)
         if preset.sequence:
             positions = _even(len(inputs), preset.frames)
-            out = loaded.model.predict_on_batch(inputs[positions][None])
-            frame_logits = np.asarray(out["frame_logits"]).reshape(-1)
-            video = aggregate(np.asarray(out["logit"]).reshape(-1), "sequence")
+            clip = inputs[positions][None]
             probs = np.full(len(inputs), np.nan)
-            probs[positions] = sigmoid(frame_logits)
-        else:
-            logits = np.concatenate([
-                np.asarray(loaded.model.predict_on_batch(inputs[i : i + self.batch_size])["logit"])
-                .reshape(-1)
-                for i in range(0, len(inputs), self.batch_size)
-            ])
-            video = aggregate(logits, preset.aggregation)
-            probs = sigmoid(logits)
-        return float(video.probability), [None if np.isnan(p) else float(p) for p in probs]
+            if loaded.compatibility == "independent_frames":
+                from tfdeepfake.weights.compat import compat_frame_logits
 
-    def _score_track_tflite(self, runner, preset, crops: np.ndarray, stored_margin: float):
+                frame_logits = np.asarray(compat_frame_logits(member, clip)).reshape(-1)
+                video = aggregate(frame_logits, "mean_logit")
+            else:
+                out = member.predict_on_batch(clip)
+                frame_logits = np.asarray(out["frame_logits"]).reshape(-1)
+                video = aggregate(np.asarray(out["logit"]).reshape(-1), "sequence")
+            probs[positions] = sigmoid(frame_logits)
+            return float(video.probability), probs
+        logits = np.concatenate([
+            np.asarray(member.predict_on_batch(inputs[i : i + self.batch_size])["logit"])
+            .reshape(-1)
+            for i in range(0, len(inputs), self.batch_size)
+        ])
+        return float(aggregate(logits, preset.aggregation).probability), sigmoid(logits)
+
+    def _score_tflite(self, runner, preset, crops: np.ndarray, stored_margin: float):
         """The LiteRT path: centre re-crop here, resize and normalisation inside the model."""
         crops = centre_crops(crops, stored_margin, preset)
         if preset.sequence:  # a converted clip model takes exactly preset.frames frames
             positions = np.linspace(0, len(crops) - 1, preset.frames).round().astype(int)
             logit = runner.predict(crops[positions][None])["logit"]
-            return float(aggregate(logit, "sequence").probability), [None] * len(crops)
+            return float(aggregate(logit, "sequence").probability), np.full(len(crops), np.nan)
         logits = runner.predict(crops, batch_size=self.batch_size)["logit"]
-        video = aggregate(logits, preset.aggregation)
-        return float(video.probability), [float(p) for p in sigmoid(logits)]
+        return float(aggregate(logits, preset.aggregation).probability), sigmoid(logits)
 
 
 def model_inputs(crops: np.ndarray, stored_margin: float, preset) -> np.ndarray:

@@ -24,20 +24,32 @@ class LoadedModel:
     Attributes:
         name: the preset name (the key in every score dict).
         preset: its ``Preset`` (input contract, aggregation).
-        model: the Keras model, or a LiteRT runner with the same call convention.
+        members: the Keras models (or LiteRT runners) of this preset: one, or several
+            trained copies (e.g. the DFDC winner's seven seeds) whose video probabilities
+            are averaged, as their authors did.
         trained: False when the weights are random (``allow_untrained``).
-        source: where the weights came from (a file, or ``"random init"``).
+        source: where the weights came from (files, or ``"random init"``).
+        compatibility: ``""``, or ``"independent_frames"`` for imported ResNeXt-LSTM weights
+            whose published LSTM sees each frame as its own one-step sequence
+            (see ``tfdeepfake.weights.compat``).
     """
 
     name: str
     preset: Any
-    model: Any
+    members: list
     trained: bool
     source: str
+    compatibility: str = ""
+
+    @property
+    def model(self) -> Any:
+        """The first member (explanations are computed on it)."""
+        return self.members[0]
 
 
-def find_run_dirs(weights: str) -> dict[str, str]:
-    """Preset name -> run folder, for ``weights`` being one run folder or a folder of them."""
+def find_run_dirs(weights: str) -> dict[str, list[str]]:
+    """Preset name -> run folders, for ``weights`` being one run folder or a folder of them
+    (several folders of one preset, such as the seven B7 seeds, form one averaged model)."""
     from tfdeepfake.training.run import load_preset
 
     if not os.path.isdir(weights):
@@ -56,7 +68,10 @@ def find_run_dirs(weights: str) -> dict[str, str]:
             "sub-folders). Train one with `tfdeepfake train` or import published weights with "
             "`tfdeepfake weights import`."
         )
-    return {load_preset(d).name: d for d in candidates}
+    runs: dict[str, list[str]] = {}
+    for d in candidates:
+        runs.setdefault(load_preset(d).name, []).append(d)
+    return runs
 
 
 def find_tflite_models(folder: str) -> dict[str, str]:
@@ -99,7 +114,7 @@ def load_tflite_models(models: Sequence[str] | None, folder: str) -> list[Loaded
             f"{', '.join(files)}). Export them with `tfdeepfake export --format tflite`."
         )
     return [
-        LoadedModel(n, get_preset(n), TFLiteDetector(files[n]), True, files[n]) for n in names
+        LoadedModel(n, get_preset(n), [TFLiteDetector(files[n])], True, files[n]) for n in names
     ]
 
 
@@ -151,9 +166,27 @@ def load_models(
     loaded = []
     for name in names:
         if name in runs:
-            model, preset, _ = load_run(runs[name])
-            loaded.append(LoadedModel(name, preset, model, True, model.weights_source))
+            members = [load_run(d)[0] for d in runs[name]]
+            modes = {compatibility_mode(d) for d in runs[name]}
+            if len(modes) > 1:
+                raise ValueError(f"The run folders of {name} mix compatibility modes: {modes}.")
+            sources = ", ".join(m.weights_source for m in members)
+            loaded.append(LoadedModel(name, members[0].preset, members, True, sources,
+                                      modes.pop()))
         else:
             model = create_model(name)
-            loaded.append(LoadedModel(name, model.preset, model, False, "random init"))
+            loaded.append(LoadedModel(name, model.preset, [model], False, "random init"))
     return loaded
+
+
+def compatibility_mode(run_dir: str) -> str:
+    """The ``compatibility`` recorded by ``tfdeepfake weights import`` ("" if none)."""
+    import json
+
+    from tfdeepfake.weights.importer import SOURCE_FILE
+
+    path = os.path.join(run_dir, SOURCE_FILE)
+    if not os.path.isfile(path):
+        return ""
+    with open(path) as f:
+        return json.load(f).get("compatibility") or ""
