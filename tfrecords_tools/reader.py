@@ -156,7 +156,7 @@ def _checked_file(path, offsets, skip_corrupt: bool, stats: ReadStats | None):
         )
         if skip_corrupt:
             def log_and_count():
-                ops = [tf.print("WARNING skipping:", message, output_stream="file://stderr")]
+                ops = [tf.print("WARNING skipping:", message, output_stream=sys.stderr)]
                 if stats is not None:
                     ops.append(stats._add(missing))
                 with tf.control_dependencies(ops):

@@ -78,7 +78,7 @@ def test_input_context_shards_files(shard_dir):
         reader.track_dataset(shard_dir, input_context=ctx)
 
 
-def test_bad_crc_names_file_and_record_or_is_skipped_and_counted(shard_dir, tmp_path):
+def test_bad_crc_names_file_and_record_or_is_skipped_and_counted(shard_dir, tmp_path, capfd):
     bad, offset = _corrupt_copy(shard_dir, tmp_path, record=1, where="crc")
     n = len(reader.scan_shard(bad))
     with pytest.raises(tf.errors.InvalidArgumentError) as err:
@@ -87,6 +87,7 @@ def test_bad_crc_names_file_and_record_or_is_skipped_and_counted(shard_dir, tmp_
     stats = reader.ReadStats()
     got = list(reader.track_dataset(bad.parent, skip_corrupt=True, stats=stats))
     assert len(got) == 1 and stats.skipped == n - 1
+    assert f"WARNING skipping: \"Corrupt TFRecord \\\"{bad}" in capfd.readouterr().err
 
 
 def test_bad_protobuf_is_named_and_skipped(shard_dir, tmp_path):
