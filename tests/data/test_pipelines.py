@@ -17,7 +17,7 @@ from tfdeepfake.data import (
 )
 from tfdeepfake.models import get_preset
 from tfdeepfake.models.preprocessing import FacePreprocessor
-from tfrecords_tools.schema import LABEL_UNKNOWN, decode_track
+from tfrecords_tools.schema import LABEL_UNKNOWN, decode_track, encode_track
 from tfrecords_tools.synthetic import synthetic_track
 from tfrecords_tools.writer import ShardedWriter
 
@@ -148,6 +148,20 @@ def test_errors_before_training(tmp_path, shards):
     (real_only / "manifest.jsonl").unlink()  # shards made elsewhere: the shards are scanned
     with pytest.raises(ValueError, match="found 1 real and 0 fake"):
         frame_dataset(real_only, B4, batch_size=2, training=True)
+
+
+def test_undecodable_crop_raises_or_is_skipped(tmp_path):
+    track = synthetic_track("j", 1, frames=3, size=32)
+    raw = tf.train.SequenceExample.FromString(encode_track(track))
+    raw.feature_lists.feature_list["image"].feature[1].bytes_list.value[0] = b"not a jpeg"
+    (tmp_path / "s").mkdir()
+    with tf.io.TFRecordWriter(str(tmp_path / "s" / "x.tfrecord")) as w:
+        w.write(raw.SerializeToString())
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        list(frame_dataset(tmp_path / "s", B4, batch_size=1, training=False))
+    kept = list(frame_dataset(tmp_path / "s", B4, batch_size=1, training=False,
+                              skip_corrupt=True))
+    assert len(kept) == 2
 
 
 def test_shuffle_buffer_follows_memory_budget():

@@ -92,10 +92,13 @@ def _stream(files, *, label, training, seed, skip_corrupt, stats, to_elements, b
     return ds
 
 
-def _mapped(ds, prepare, base):
-    """Enumerate (for per-element seeds) and prepare in parallel, in a deterministic order."""
-    return ds.enumerate().map(lambda i, x: prepare(x, tf.random.experimental.stateless_fold_in(
+def _mapped(ds, prepare, base, skip_errors: bool = False):
+    """Enumerate (for per-element seeds) and prepare in parallel, in a deterministic order.
+
+    ``skip_errors`` drops (and logs) elements whose crop or mask does not decode."""
+    ds = ds.enumerate().map(lambda i, x: prepare(x, tf.random.experimental.stateless_fold_in(
         base, i)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.ignore_errors(log_warning=True) if skip_errors else ds
 
 
 def _setup(data, preset, *, batch_size, training, balance, input_context, min_frames, what):
@@ -156,7 +159,8 @@ def frame_dataset(
         balance: draw real and fake frames with equal probability (training only).
         input_context: from ``tf.distribute``; files are sharded by it.
         with_masks, with_ids: add SSIM masks / identifiers (see the module docstring).
-        skip_corrupt, stats: see ``tfrecords_tools.reader``.
+        skip_corrupt, stats: see ``tfrecords_tools.reader``; also drops (and logs) frames
+            whose JPEG/PNG does not decode (those are not counted in ``stats``).
         shuffle_memory: bytes the shuffle buffer(s) may hold (``balance`` module docstring).
     """
     if preset.sequence:
@@ -177,7 +181,7 @@ def frame_dataset(
                        to_elements=lambda d: d.flat_map(reader.track_frames))
 
     ds = bal.balanced(frames(0), frames(1), seed) if training and balance else frames(None)
-    ds = _mapped(ds, prepare, base)
+    ds = _mapped(ds, prepare, base, skip_corrupt)
     return _finish(ds, per_replica, training, with_ids, with_masks)
 
 
@@ -280,7 +284,7 @@ def clip_dataset(
                        skip_corrupt=skip_corrupt, buffer=buffer, to_elements=enough)
 
     ds = bal.balanced(tracks(0), tracks(1), seed) if training and balance else tracks(None)
-    ds = _mapped(ds, prepare, base)
+    ds = _mapped(ds, prepare, base, skip_corrupt)
     return _finish(ds, per_replica, training, with_ids, False)
 
 
