@@ -1,4 +1,8 @@
-"""Attention maps and Grad-CAM: shapes, ranges, per-frame maps for clips, clear errors."""
+"""Attention maps and Grad-CAM: shapes, ranges, per-frame maps for clips, clear errors.
+
+The real tiny detectors run eagerly (under 5 M parameters, see ``should_compile``); the
+traced path that full-size models take is checked against eager on a small model.
+"""
 
 import numpy as np
 import pytest
@@ -77,21 +81,42 @@ def test_gradcam_rejects_wrong_input_size(frame_model):
 def test_face_heatmaps_picks_attention_or_gradcam(frame_model, sequence_model):
     x = _images(2)
     assert has_attention(frame_model) and not has_attention(sequence_model)
-    np.testing.assert_allclose(face_heatmaps(frame_model, x), attention_heatmap(frame_model, x))
-    np.testing.assert_allclose(face_heatmaps(frame_model, x, "gradcam"), gradcam(frame_model, x))
+    np.testing.assert_allclose(
+        face_heatmaps(frame_model, x),
+        attention_heatmap(frame_model, x),
+    )
+    np.testing.assert_allclose(
+        face_heatmaps(frame_model, x, "gradcam"),
+        gradcam(frame_model, x),
+    )
     with pytest.raises(ValueError, match="method must be"):
         face_heatmaps(frame_model, x, "lime")
 
 
-def test_gradcam_compiled_matches_eager():
+def test_compiled_matches_eager():
     import keras
     from keras import layers
 
     images = keras.Input((16, 16, 3))
     x = layers.Conv2D(4, 3, strides=2, activation="relu", name="features")(images)
-    logit = layers.Dense(1)(layers.GlobalAveragePooling2D()(x))
-    model = keras.Model(images, {"logit": logit})
+    att = layers.Conv2D(1, 1, activation="sigmoid", name="att")(x)
+    logit = layers.Dense(1)(layers.GlobalAveragePooling2D()(x * att))
+    model = keras.Model(images, {"logit": logit, "attention": att})
     x = _images(2, size=16)
-    eager = gradcam(model, x, layer_name="features")
+    eager = gradcam(model, x, layer_name="features", compiled=False)
     assert eager.shape == (2, 16, 16)
-    np.testing.assert_allclose(gradcam(model, x, "features", compiled=True), eager, atol=1e-5)
+    np.testing.assert_allclose(gradcam(model, x, "features"), eager, atol=1e-5)
+    np.testing.assert_allclose(
+        attention_heatmap(model, x), attention_heatmap(model, x, compiled=False), atol=1e-6
+    )
+
+
+def test_should_compile_by_size(frame_model):
+    from tfdeepfake.explain._compile import should_compile
+
+    class Big:
+        def count_params(self):
+            return 20_000_000
+
+    assert not should_compile(frame_model, None) and should_compile(Big(), None)
+    assert should_compile(frame_model, True) and not should_compile(Big(), False)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from tfdeepfake.explain._compile import should_compile
 from tfdeepfake.explain._resize import resize_maps
 
 
@@ -20,7 +21,7 @@ def _image_size(images: Any) -> tuple[int, int]:
     return int(shape[-3]), int(shape[-2])
 
 
-def attention_heatmap(model: Any, images: Any) -> np.ndarray:
+def attention_heatmap(model: Any, images: Any, compiled: bool | None = None) -> np.ndarray:
     """The model's ``"attention"`` output for ``images``, upsampled to the crop size.
 
     Args:
@@ -28,6 +29,9 @@ def attention_heatmap(model: Any, images: Any) -> np.ndarray:
             (``autoatt_b4*``, ``b7_ssim*``).
         images: the model's input: preprocessed face crops (N, H, W, 3) float (see
             ``tfdeepfake.models.preprocessor_for``), or the dict of inputs the model takes.
+        compiled: run the model with Keras' compiled ``predict_on_batch`` (traced once and
+            shared with scoring) instead of an eager call; None: compiled for models of
+            5 M parameters or more.
 
     Returns:
         (N, H, W) float32 maps in [0, 1], not re-normalised (1 = fully attended).
@@ -35,7 +39,10 @@ def attention_heatmap(model: Any, images: Any) -> np.ndarray:
     Example:
         >>> maps = attention_heatmap(create_model("autoatt_b4_tiny"), crops)
     """
-    outputs = model(images, training=False)
+    if should_compile(model, compiled) and hasattr(model, "predict_on_batch"):
+        outputs = model.predict_on_batch(images)
+    else:
+        outputs = model(images, training=False)
     if not isinstance(outputs, dict) or "attention" not in outputs:
         keys = sorted(outputs) if isinstance(outputs, dict) else type(outputs).__name__
         raise ValueError(

@@ -18,14 +18,17 @@ def has_attention(model: Any) -> bool:
     return isinstance(output, dict) and "attention" in output
 
 
-def face_heatmaps(model: Any, images: Any, method: str = "auto") -> np.ndarray:
+def face_heatmaps(
+    model: Any, images: Any, method: str = "auto", compiled: bool | None = None
+) -> np.ndarray:
     """Heatmaps over the face crops: the model's own attention when it has one (AutoAttB4,
     B7-SSIM), else Grad-CAM on ``model.feature_map_layer`` (ResNet-LSTM, plain B4/B7).
 
     Returns (N, H, W) in [0, 1], or (N, T, H, W) for a sequence model's clips.
+    ``compiled`` is passed on (see ``gradcam`` and ``attention_heatmap``).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
     if method == "attention" or (method == "auto" and has_attention(model)):
-        return attention_heatmap(model, images)
-    return gradcam(model, images)
+        return attention_heatmap(model, images, compiled=compiled)
+    return gradcam(model, images, compiled=compiled)
