@@ -39,7 +39,8 @@ def recrop_fraction_tf(stored_margin: tf.Tensor, wanted_margin: float) -> tf.Ten
         return (1.0 + 2.0 * wanted_margin) / (1.0 + 2.0 * stored_margin)
 
 
-def recrop(images: tf.Tensor, fraction: tf.Tensor, size: int, method: str = "bilinear"):
+def recrop(images: tf.Tensor, fraction: tf.Tensor, size: int,
+           method: str = "bilinear") -> tf.Tensor:
     """Centre-crop ``fraction`` of (N, S, S, C) images and resize to (N, size, size, C) float32."""
     n = tf.shape(images)[0]
     boxes = tf.tile(crop_box(fraction, tf.shape(images)[1], size)[None], [n, 1])

@@ -26,12 +26,13 @@ def _segment_band(size: int, p0: tf.Tensor, p1: tf.Tensor, half_width: tf.Tensor
 
 
 def _block(size: int, y0, y1, x0, x1) -> tf.Tensor:
+    """(size, size) float mask of the block [y0, y1) x [x0, x1) in fractions of the side."""
     coords = tf.cast(tf.range(size), tf.float32) / size
     yy, xx = tf.meshgrid(coords, coords, indexing="ij")
     return tf.cast((yy >= y0) & (yy < y1) & (xx >= x0) & (xx < x1), tf.float32)
 
 
-def cutout_region(size: int, landmarks: tf.Tensor, kind: tf.Tensor, seed: tf.Tensor):
+def cutout_region(size: int, landmarks: tf.Tensor, kind: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """(size, size, 1) float mask (1 = blank) of region ``kind`` (index into ``KINDS``)."""
     lm = tf.reshape(tf.cast(landmarks, tf.float32), (5, 2))
     eye_l, eye_r, nose, mouth_l, mouth_r = tf.unstack(lm)
@@ -53,7 +54,8 @@ def cutout_region(size: int, landmarks: tf.Tensor, kind: tf.Tensor, seed: tf.Ten
     return region[..., None]
 
 
-def guided_cutout(image, mask, landmarks, label, has_mask, seed, keep: float = 0.3):
+def guided_cutout(image: tf.Tensor, mask: tf.Tensor, landmarks: tf.Tensor, label: tf.Tensor,
+                  has_mask: tf.Tensor, seed: tf.Tensor, keep: float = 0.3) -> tf.Tensor:
     """Blank one landmark- or block-region of ``image`` (H, W, C); see the module docstring.
 
     ``mask`` is the SSIM mask (H, W, 1) in [0, 1]; ``label`` 1 = fake. Returns the image.
