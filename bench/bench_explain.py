@@ -9,6 +9,7 @@ on the weights).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 import time
@@ -29,40 +30,42 @@ def _timed(repeat, fn, *fn_args):
     return min(times)
 
 
+def _report(name: str, faces: int, what: str, seconds: float, extra: str = "") -> None:
+    print(f"{name:12s} {what:26s} {seconds / faces * 1000:8.1f} ms/face{extra}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["autoatt_b4", "resnet_lstm"])
-    parser.add_argument("--batch", type=int, default=8, help="faces (clips) per call")
+    parser.add_argument("--batch", type=int, default=8, help="faces per call (clips: // T)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
     from tfdeepfake import create_model
-    from tfdeepfake.explain import face_heatmaps, gradcam, has_attention, write_heatmap_video
+    from tfdeepfake.explain import attention_heatmap, gradcam, has_attention, write_heatmap_video
 
     rng = np.random.default_rng(0)
     for name in args.models:
         model = create_model(name)
         preset = model.preset
         size = preset.input_size
-        shape = (
-            (args.batch, preset.frames, size, size, 3)
-            if preset.sequence
-            else (args.batch, size, size, 3)
-        )
+        if preset.sequence:  # --batch counts faces: whole clips of preset.frames frames
+            shape = (max(1, args.batch // preset.frames), preset.frames, size, size, 3)
+        else:
+            shape = (args.batch, size, size, 3)
         x = rng.normal(size=shape).astype("float32")
         faces = int(np.prod(shape[:-3]))
-        forward = _timed(args.repeat, model, x)
-        print(f"{name:14s} forward          {forward / faces * 1000:8.1f} ms/face  ({faces} faces)")
+        report = functools.partial(_report, name, faces)
+        report("forward eager", _timed(args.repeat, model, x), f"  ({faces} faces)")
+        report("forward predict_on_batch", _timed(args.repeat, model.predict_on_batch, x))
         if has_attention(model):
-            t = _timed(args.repeat, face_heatmaps, model, x)
-            print(f"{name:14s} attention map    {t / faces * 1000:8.1f} ms/face")
-        t = _timed(args.repeat, gradcam, model, x)
-        print(f"{name:14s} Grad-CAM eager   {t / faces * 1000:8.1f} ms/face")
+            report("attention map (compiled)", _timed(args.repeat, attention_heatmap, model, x))
+        report("Grad-CAM eager", _timed(args.repeat, gradcam, model, x, None, "fake", False))
         start = time.perf_counter()
         gradcam(model, x, compiled=True)
         trace = time.perf_counter() - start
-        t = _timed(args.repeat, lambda m, v: gradcam(m, v, compiled=True), model, x)
-        print(f"{name:14s} Grad-CAM traced  {t / faces * 1000:8.1f} ms/face  (trace {trace:.1f} s)")
+        traced = _timed(args.repeat, gradcam, model, x, None, "fake", True)
+        report("Grad-CAM traced", traced, f"  (first call with trace {trace:.1f} s)")
 
     frames = [rng.integers(0, 255, (720, 1280, 3), dtype=np.uint8) for _ in range(32)]
     boxes = [[(500, 200, 800, 500)]] * 32
