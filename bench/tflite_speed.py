@@ -108,7 +108,7 @@ def worker(args) -> None:
 def bench_model(name: str, args, work: Path) -> list[dict]:
     """Convert, check parity and time one model; rows of the printed table."""
     from tfdeepfake import create_model
-    from tfdeepfake.export.parity import parity_report
+    from tfdeepfake.export.parity import parity_report, recalibrate_batchnorm
     from tfdeepfake.export.tflite import ConversionError, export_tflite
 
     model = create_model(name)
@@ -117,24 +117,29 @@ def bench_model(name: str, args, work: Path) -> list[dict]:
     faces, source = real_faces(model.preset, args.limit, args.faces)
     print(f"{name}: {len(faces)} real faces ({source})", flush=True)
     weights = work / f"{name}.weights.h5"
-    model.save_weights(weights)
     np.save(work / f"{name}.faces.npy", faces)
+    if not args.weights:
+        recalibrate_batchnorm(model, model.preset, faces)  # random init: realistic activations
+    model.save_weights(weights)
     rows, files = [], []
-    for q in args.quantize:
-        start = time.perf_counter()
-        try:
-            result = export_tflite(model, work, q, faces if q == "int8" else None)
-        except ConversionError as err:
-            rows.append({"model": name, "quantize": q, "error": str(err)[:160]})
-            print(f"  {q}: {err}", flush=True)
-            continue
-        seconds = time.perf_counter() - start
+    quantizations = list(args.quantize)
+    if model.preset.sequence and "int8" in quantizations:
+        quantizations.remove("int8")
+        rows.append({"model": name, "quantize": "int8", "error": "not available for clip models"})
+    start = time.perf_counter()
+    try:
+        results = export_tflite(model, work, quantizations, faces)
+    except ConversionError as err:
+        print(f"  {err}", flush=True)
+        return [{"model": name, "quantize": ",".join(quantizations), "error": str(err)[:160]}]
+    seconds = (time.perf_counter() - start) / len(results)
+    for result in results:
         report = parity_report(model, model.preset, result.path, faces, data_source=source)
         files.append(str(result.path))
         rows.append(
             {
                 "model": name,
-                "quantize": q,
+                "quantize": result.quantize,
                 "path": str(result.path),
                 "mb": result.size_bytes / 2**20,
                 "convert_s": seconds,
@@ -144,8 +149,9 @@ def bench_model(name: str, args, work: Path) -> list[dict]:
             }
         )
         print(
-            f"  {q}: {rows[-1]['mb']:.2f} MB, converted in {seconds:.0f} s, "
-            f"logit diff {100 * report['relative_logit_diff']:.3g}% of range",
+            f"  {result.quantize}: {rows[-1]['mb']:.2f} MB, "
+            f"logit diff {100 * report['relative_logit_diff']:.3g}% of the range "
+            f"{report['keras_logit_range']:.3g}",
             flush=True,
         )
     spec = work / f"{name}.spec.json"

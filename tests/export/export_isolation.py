@@ -16,6 +16,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import numpy as np
+
 PRELUDE = """
 import sys
 sys.path.append({site!r})
@@ -65,3 +67,35 @@ def run_export_cli(argv: list[str]) -> int:
     export.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)
+
+
+# Run every export of a list on its pixels (serving_default) and on the same pixels as PNG
+# bytes (predict_encoded, one PNG per face or per frame); outputs go to <name>.npz.
+ROUND_TRIP_SCRIPT = """
+import json, numpy as np, tensorflow as tf
+for item in {items!r}:
+    signatures = tf.saved_model.load(item["path"]).signatures
+    pixels = np.load(item["pixels"])
+    flat = pixels.reshape((-1, *pixels.shape[-3:]))
+    encoded = np.array([tf.io.encode_png(f).numpy() for f in flat], dtype=object)
+    encoded = encoded.reshape(pixels.shape[:-3])
+    outputs = {{}}
+    for key, value in signatures["serving_default"](images=tf.constant(pixels)).items():
+        outputs["pixels_" + key] = value.numpy()
+    for key, value in signatures["predict_encoded"](encoded=tf.constant(encoded)).items():
+        outputs["encoded_" + key] = value.numpy()
+    np.savez(item["name"] + ".npz", **outputs)
+print(json.dumps({{"done": [item["name"] for item in {items!r}]}}))
+"""
+
+
+def round_trip(exports: dict[str, tuple[Path, np.ndarray]], workdir: Path) -> dict:
+    """Reload each ``name -> (version folder, uint8 pixels)`` in a clean interpreter and run
+    both signatures; returns ``name -> {output key: array}``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    items = []
+    for name, (path, pixels) in exports.items():
+        np.save(workdir / f"{name}.pixels.npy", pixels)
+        items.append({"name": name, "path": str(path), "pixels": f"{name}.pixels.npy"})
+    run_clean(ROUND_TRIP_SCRIPT.format(items=items), workdir)
+    return {name: dict(np.load(workdir / f"{name}.npz")) for name in exports}

@@ -1,5 +1,5 @@
-"""SavedModel export of the tiny AutoAttB4: TF Serving layout, signatures, clean-process reload,
-graph errors on bad input, saved_model_cli show/run, version numbering."""
+"""SavedModel export of the tiny AutoAttB4 and ResNeXt-LSTM: TF Serving layout, signatures,
+reload in a clean process, graph errors on bad input, saved_model_cli show/run, versions."""
 
 import json
 import subprocess
@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from export_isolation import clean_env, run_clean
+from export_isolation import ROUND_TRIP_SCRIPT, clean_env, run_clean
 
 from tfdeepfake import create_model, get_preset
 from tfdeepfake.export.saved_model import export_saved_model, next_version, read_metadata
@@ -64,7 +64,8 @@ def smcli(*argv):
 show = smcli("show", "--dir", "{path}", "--all")
 smcli("run", "--dir", "{path}", "--tag_set", "serve", "--signature_def", "serving_default",
       "--inputs", "images=faces.npy", "--outdir", "cli_out")
-print(json.dumps({{"signatures": sorted(sigs), "errors": errors, "show": show}}))
+with open("clean.json", "w") as f:
+    json.dump({{"signatures": sorted(sigs), "errors": errors, "show": show}}, f)
 """
 
 
@@ -77,6 +78,18 @@ def export(tmp_path_factory):
     faces = np.stack([draw_face(32, rng, fake=i % 2 == 1)[0] for i in range(3)])
     odd = rng.integers(0, 256, (2, 40, 24, 3), dtype=np.uint8)
     path = export_saved_model(model, base)
+    clip_model = create_model("resnet_lstm_tiny")
+    clips = np.stack([
+        np.stack([draw_face(32, rng, fake=c == 1)[0] for _ in range(8)]) for c in range(2)
+    ])  # fmt: skip
+    clip = {
+        "path": export_saved_model(clip_model, base),
+        "pixels": clips,
+        "keras": {
+            k: keras.ops.convert_to_numpy(v)
+            for k, v in clip_model(preprocessor_for(clip_model.preset)(clips)).items()
+        },
+    }
     keras_faces = model(preprocessor_for(model.preset)(faces), training=False)
     keras_odd = model(preprocessor_for(model.preset, resize=True)(odd), training=False)
     return {
@@ -85,6 +98,7 @@ def export(tmp_path_factory):
         "model": model,
         "faces": faces,
         "odd": odd,
+        "clip": clip,
         "keras_faces": {k: keras.ops.convert_to_numpy(v) for k, v in keras_faces.items()},
         "keras_odd": {k: keras.ops.convert_to_numpy(v) for k, v in keras_odd.items()},
     }
@@ -96,8 +110,15 @@ def clean_run(export, tmp_path_factory):
     work = tmp_path_factory.mktemp("clean")
     np.save(work / "faces.npy", export["faces"])
     np.save(work / "odd.npy", export["odd"])
-    result = run_clean(CLEAN_SCRIPT.format(path=export["path"]), work)
+    clip = export["clip"]
+    np.save(work / "clip.pixels.npy", clip["pixels"])
+    items = [{"name": "clip", "path": str(clip["path"]), "pixels": "clip.pixels.npy"}]
+    # One clean interpreter for both models: the face model's checks, then the clip model.
+    run_clean(CLEAN_SCRIPT.format(path=export["path"]) + ROUND_TRIP_SCRIPT.format(items=items),
+              work)  # fmt: skip
+    result = json.loads((work / "clean.json").read_text())
     result["outputs"] = dict(np.load(work / "outputs.npz"))
+    result["clip_outputs"] = dict(np.load(work / "clip.npz"))
     result["workdir"] = work
     return result
 
@@ -125,6 +146,19 @@ def test_clean_process_matches_keras(export, clean_run):
     np.testing.assert_allclose(out["odd_logit"], odd["logit"], atol=1e-4)
     # PNG is lossless: the encoded-bytes signature gives the same logits.
     np.testing.assert_allclose(out["encoded_logit"], ref["logit"], atol=1e-5)
+
+
+def test_clip_model_round_trip(export, clean_run):
+    """resnet_lstm_tiny: uint8 clips (N, T, H, W, 3) and PNG bytes (N, T) per frame."""
+    out, ref = clean_run["clip_outputs"], export["clip"]["keras"]
+    assert export["clip"]["path"].parent.name == "resnet_lstm_tiny"
+    for prefix in ("pixels_", "encoded_"):
+        np.testing.assert_allclose(out[prefix + "logit"], ref["logit"], atol=1e-5)
+        np.testing.assert_allclose(out[prefix + "frame_logits"], ref["frame_logits"], atol=1e-5)
+    meta = read_metadata(export["clip"]["path"])
+    assert meta["signatures"]["serving_default"]["outputs"] == [
+        "logit", "probability", "frame_logits"
+    ]  # fmt: skip
 
 
 def test_bad_input_errors_name_the_expected_shape(clean_run):

@@ -9,7 +9,12 @@ from export_isolation import run_clean, run_export_cli
 
 from tfdeepfake import create_model
 from tfdeepfake.export.calibration import load_faces
-from tfdeepfake.export.parity import TOLERANCES, keras_outputs, parity_report
+from tfdeepfake.export.parity import (
+    TOLERANCES,
+    keras_outputs,
+    parity_report,
+    recalibrate_batchnorm,
+)
 from tfdeepfake.export.runtime import TFLiteDetector
 from tfdeepfake.export.tflite import TFLiteExport, export_tflite
 from tfrecords_tools.synthetic import write_synthetic_shards
@@ -34,40 +39,26 @@ print(json.dumps(result))
 
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
-    """The tiny AutoAttB4 as float32 and int8 .tflite files, and the faces they were checked on."""
+    """The tiny AutoAttB4 as float32 and int8 .tflite files, written by `tfdeepfake export`
+    from a weights file with calibration and labelled shards, and the faces they used."""
     root = tmp_path_factory.mktemp("tflite")
     shards = write_synthetic_shards(root / "shards", n_real=3, n_fake=3, frames=4, size=48)
     model = create_model("autoatt_b4_tiny")
-    model.save_weights(root / "model.weights.h5")
     faces = load_faces(shards, model.preset)
-    results = {"none": export_tflite(model, root / "out", "none")}
-    # int8 through the command line: weights file, calibration shards, labelled set.
-    code = run_export_cli(
-        [
-            "export",
-            "--model",
-            "autoatt_b4_tiny",
-            "--weights",
-            str(root / "model.weights.h5"),
-            "--format",
-            "tflite",
-            "--quantize",
-            "int8",
-            "--calibration",
-            str(shards),
-            "--labelled",
-            str(shards),
-            "--out",
-            str(root / "out"),
-        ]
-    )
+    assert recalibrate_batchnorm(model, model.preset, faces.images) > 0
+    model.save_weights(root / "model.weights.h5")
+    code = run_export_cli([
+        "export", "--model", "autoatt_b4_tiny", "--weights", str(root / "model.weights.h5"),
+        "--format", "tflite", "--quantize", "none", "int8", "--calibration", str(shards),
+        "--labelled", str(shards), "--out", str(root / "out"),
+    ])  # fmt: skip
     assert code == 0
-    results["int8"] = TFLiteExport(
-        root / "out" / "autoatt_b4_tiny.int8.tflite",
-        root / "out" / "autoatt_b4_tiny.int8.json",
-        "int8",
-        (root / "out" / "autoatt_b4_tiny.int8.tflite").stat().st_size,
-    )
+    results = {}
+    for q in ("none", "int8"):
+        path = root / "out" / f"autoatt_b4_tiny.{q}.tflite"
+        meta = json.loads(path.with_suffix(".json").read_text())
+        results[q] = TFLiteExport(path, path.with_suffix(".json"), q, path.stat().st_size,
+                                  meta["float_fallback"])  # fmt: skip
     return {"root": root, "model": model, "faces": faces, "results": results}
 
 
@@ -143,6 +134,7 @@ def test_detector_resizes_and_rejects_bad_input(converted):
 def test_int8_without_calibration_is_refused(converted):
     with pytest.raises(ValueError, match="--calibration"):
         export_tflite(converted["model"], converted["root"] / "x", "int8", None)
+    assert not (converted["root"] / "x").exists()
 
 
 def test_image_folder_with_labels_and_a_broken_file(converted, tmp_path):

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -111,48 +111,70 @@ def _first_error(err: Exception) -> str:
     return found.group(1)[:200] if found else str(err).strip().splitlines()[-1][:200]
 
 
-def convert(
-    model: keras.Model,
-    preset: Preset,
-    quantize: str = "none",
-    calibration: np.ndarray | None = None,
-) -> tuple[bytes, bool]:
-    """Convert ``model`` to TFLite bytes; returns ``(flatbuffer, float_fallback)``.
-
-    ``calibration``: uint8 faces (M, S, S, 3) or clips (M, T, S, S, 3) at the preset size,
-    required for ``int8`` (100-300 real face crops are typical).
-    """
+def check_request(
+    model: keras.Model, preset: Preset, quantize: str, calibration: np.ndarray | None
+) -> None:
+    """Refuse a quantization that cannot work before any conversion starts."""
     require_tensorflow_backend()
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}; got {quantize!r}.")
-    if quantize == "int8":
-        if calibration is None or len(calibration) == 0:
-            raise ValueError(
-                "int8 quantization needs calibration faces: pass --calibration DIR (TFRecord "
-                "shards from `tfdeepfake extract`, or a folder of face images)."
-            )
-        expected = tuple(d for d in tflite_input_shape(model, preset)[1:])
-        if tuple(calibration.shape[1:]) != expected or calibration.dtype != np.uint8:
-            raise ValueError(
-                f"calibration must be uint8 of shape (M, {', '.join(map(str, expected))}); got "
-                f"{calibration.dtype} {calibration.shape}. Use calibration.load_faces(dir, preset)."
-            )
+    if quantize != "int8":
+        return
+    if input_kind(model, preset) == "clip":
+        raise ValueError(
+            f"{preset.name}: full-integer int8 is not available for clip models (TF "
+            f"{tf.__version__}'s calibrator crashes on the LSTM); use --quantize dynamic "
+            "(int8 weights) or fp16."
+        )
+    if calibration is None or len(calibration) == 0:
+        raise ValueError(
+            "int8 quantization needs calibration faces: pass --calibration DIR (TFRecord "
+            "shards from `tfdeepfake extract`, or a folder of face images)."
+        )
+    expected = tuple(tflite_input_shape(model, preset)[1:])
+    if tuple(calibration.shape[1:]) != expected or calibration.dtype != np.uint8:
+        raise ValueError(
+            f"calibration must be uint8 of shape (M, {', '.join(map(str, expected))}); got "
+            f"{calibration.dtype} {calibration.shape}. Use calibration.load_faces(dir, preset)."
+        )
+
+
+def _convert_saved(
+    saved_model: str, name: str, quantize: str, calibration: np.ndarray | None
+) -> tuple[bytes, bool]:
+    """Convert the float graph in ``saved_model``; returns ``(flatbuffer, float_fallback)``."""
+    try:
+        return _converter(saved_model, quantize, calibration, strict=True).convert(), False
+    except Exception as err:  # the converter raises several types for missing kernels
+        if quantize != "int8":
+            raise ConversionError(name, quantize, err) from err
+        print(
+            f"WARNING {name}: strict int8 conversion failed ({_first_error(err)}); "
+            "converting with float fallback for ops that have no int8 kernel.",
+            file=sys.stderr,
+        )
+        try:
+            return _converter(saved_model, quantize, calibration, strict=False).convert(), True
+        except Exception as err2:
+            raise ConversionError(name, quantize, err2) from err2
+
+
+def convert(
+    model: keras.Model,
+    preset: Preset,
+    quantizations: Sequence[str] = ("none",),
+    calibration: np.ndarray | None = None,
+) -> dict[str, tuple[bytes, bool]]:
+    """Convert ``model`` once per quantization: ``{quantize: (flatbuffer, float_fallback)}``.
+
+    The float graph is traced and saved once for all of them. ``calibration``: uint8 faces
+    (M, S, S, 3) at the preset size, required for ``int8`` (100-300 real face crops).
+    """
+    for quantize in quantizations:
+        check_request(model, preset, quantize, calibration)
     with tempfile.TemporaryDirectory(prefix="tfdeepfake-tflite-") as tmp:
         _write_float_graph(model, preset, tmp)
-        try:
-            return _converter(tmp, quantize, calibration, strict=True).convert(), False
-        except Exception as err:  # the converter raises several types for missing int8 kernels
-            if quantize != "int8":
-                raise ConversionError(preset.name, quantize, err) from err
-            print(
-                f"WARNING {preset.name}: strict int8 conversion failed ({_first_error(err)}); "
-                "converting with float fallback for ops that have no int8 kernel.",
-                file=sys.stderr,
-            )
-            try:
-                return _converter(tmp, quantize, calibration, strict=False).convert(), True
-            except Exception as err2:
-                raise ConversionError(preset.name, quantize, err2) from err2
+        return {q: _convert_saved(tmp, preset.name, q, calibration) for q in quantizations}
 
 
 def tflite_metadata(
@@ -180,16 +202,17 @@ def tflite_metadata(
 def export_tflite(
     model: keras.Model,
     out_dir: str | os.PathLike = "exports/tflite",
-    quantize: str = "none",
+    quantize: str | Sequence[str] = "none",
     calibration: np.ndarray | None = None,
     name: str | None = None,
     preset: Preset | None = None,
     extra_metadata: dict[str, Any] | None = None,
-) -> TFLiteExport:
-    """Convert and write ``<out_dir>/<name>.<quantize>.tflite`` plus its ``.json`` sidecar.
+) -> list[TFLiteExport]:
+    """Convert and write ``<out_dir>/<name>.<quantize>.tflite`` plus its ``.json`` sidecar,
+    for one quantization or several (the float graph is traced once for all).
 
     Example:
-        >>> result = export_tflite(create_model("autoatt_b4_tiny"), "exports", "fp16")
+        >>> [result] = export_tflite(create_model("autoatt_b4_tiny"), "exports", "fp16")
         >>> result.path.name
         'autoatt_b4_tiny.fp16.tflite'
     """
@@ -197,14 +220,18 @@ def export_tflite(
     if preset is None:
         raise ValueError("The model has no preset: pass preset=get_preset(name).")
     name = name or preset.name
-    flatbuffer, fallback = convert(model, preset, quantize, calibration)
+    quantizations = [quantize] if isinstance(quantize, str) else list(quantize)
+    converted = convert(model, preset, quantizations, calibration)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.{quantize}.tflite"
-    if path.exists():
-        print(f"Replacing {path}", file=sys.stderr)
-    path.write_bytes(flatbuffer)
-    meta_path = path.with_suffix(".json")
-    info = tflite_metadata(model, preset, name, quantize, fallback, extra_metadata)
-    meta_path.write_text(json.dumps(info, indent=2) + "\n")
-    return TFLiteExport(path, meta_path, quantize, len(flatbuffer), fallback)
+    results = []
+    for q, (flatbuffer, fallback) in converted.items():
+        path = out / f"{name}.{q}.tflite"
+        if path.exists():
+            print(f"Replacing {path}", file=sys.stderr)
+        path.write_bytes(flatbuffer)
+        meta_path = path.with_suffix(".json")
+        info = tflite_metadata(model, preset, name, q, fallback, extra_metadata)
+        meta_path.write_text(json.dumps(info, indent=2) + "\n")
+        results.append(TFLiteExport(path, meta_path, q, len(flatbuffer), fallback))
+    return results
