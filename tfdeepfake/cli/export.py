@@ -121,8 +121,11 @@ def _export_tflite(args, model, preset, source: str, out: str) -> int:
         faces = calibration or labelled
         if faces is not None:
             recalibrate_batchnorm(model, preset, faces.images)
-            print("Random weights: BatchNorm statistics set from the given faces, so the "
-                  "parity figures mean something.", file=sys.stderr)
+            print(
+                "Random weights: BatchNorm statistics set from the given faces, so the "
+                "parity figures mean something.",
+                file=sys.stderr,
+            )
     results = export_tflite(
         model,
         out,
