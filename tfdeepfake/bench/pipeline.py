@@ -1,0 +1,185 @@
+"""Pipeline suite: augmented crops per CPU-second, tfdeepfake.data vs albumentations + OpenCV.
+
+Both sides start from the same stored crops (JPEG q95: inside TFRecord shards for
+tfdeepfake.data, as .jpg files for the reference way), re-crop to the preset's margin, resize
+to the input size, run the preset's augmentation recipe ("b4" = icpr2020dfdc's, "b7" = the
+DFDC winner's; ``tfdeepfake.data.augment.PRESETS``) and normalise to float32. Per core =
+crops per CPU-second of the measuring process with one worker thread on each side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tfdeepfake.bench.timing import emit, run_child
+
+TARGET = 2.0  # goal: tfdeepfake.data at least 2x albumentations per core
+PIPELINE_SPEED = Path(__file__).resolve().parents[2] / "bench" / "pipeline_speed.py"
+MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def albumentations_recipe(name: str):
+    """The ``tfdeepfake.data.augment.PRESETS[name]`` recipe written with albumentations 2."""
+    import albumentations as A
+
+    if name == "b4":
+        return A.Compose(
+            [
+                A.Downscale(scale_range=(0.5, 0.5), p=0.5),
+                A.HorizontalFlip(p=0.5),
+                A.OneOf(
+                    [A.RandomBrightnessContrast(0.2, 0.2), A.HueSaturationValue(10, 30, 20)], p=0.5
+                ),
+                A.OneOf([A.ISONoise(), A.GaussNoise()], p=0.5),
+                A.Downscale(scale_range=(0.7, 0.9), p=0.5),
+                A.ImageCompression(quality_range=(50, 99), p=0.5),
+            ]
+        )
+    return A.Compose(
+        [
+            A.CoarseDropout(p=0.7),
+            A.ImageCompression(quality_range=(60, 100), p=0.5),
+            A.GaussNoise(p=0.1),
+            A.GaussianBlur(blur_limit=(3, 5), p=0.05),
+            A.HorizontalFlip(p=0.5),
+            A.OneOf([A.RandomBrightnessContrast(), A.FancyPCA(), A.HueSaturationValue()], p=0.7),
+            A.ToGray(p=0.2),
+            A.Affine(translate_percent=0.1, scale=(0.8, 1.2), rotate=(-10, 10), p=0.5),
+        ]
+    )
+
+
+def _pipeline_speed():
+    spec = importlib.util.spec_from_file_location("pipeline_speed", PIPELINE_SPEED)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _setup(preset_name: str) -> tuple:
+    from tfdeepfake.models import get_preset
+    from tfrecords_tools.schema import recrop_fraction
+
+    preset = get_preset(preset_name)
+    speed = _pipeline_speed()
+    fraction = recrop_fraction(speed.STORED_MARGIN, preset.face_margin)
+    stored = int(np.ceil(preset.input_size / fraction))
+    return preset, speed, fraction, stored
+
+
+def _tf_child(spec: dict) -> dict:
+    """crops/s of ``frame_dataset(training=True, augment=...)`` (bench/pipeline_speed.py)."""
+    preset, speed, _, stored = _setup(spec["model"])
+    augment = "b7" if preset.family == "b7_ssim" else "b4"
+    with tempfile.TemporaryDirectory() as folder:
+        speed.write_shards(folder, stored, spec["videos"], spec["frames"])
+        wall, per_cpu = speed.crops_per_second(
+            folder, preset, augment, spec["batch"], spec["batches"], threads=1
+        )
+    return {"augment": augment, "stored_px": stored, "wall_per_s": wall, "per_cpu_s": per_cpu}
+
+
+def _albumentations_child(spec: dict) -> dict:
+    """crops/s of cv2.imread -> re-crop -> resize -> albumentations recipe -> normalise."""
+    import albumentations
+    import cv2
+
+    from tfrecords_tools.synthetic import synthetic_track
+
+    cv2.setNumThreads(1)
+    preset, _, fraction, stored = _setup(spec["model"])
+    augment = "b7" if preset.family == "b7_ssim" else "b4"
+    recipe = albumentations_recipe(augment)
+    size = preset.input_size
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for i in range(spec["videos"]):
+            track = synthetic_track(f"v{i:04d}", i % 2, frames=spec["frames"], size=stored, seed=i)
+            for j, crop in enumerate(track.crops):
+                path = f"{folder}/{i:04d}_{j:03d}.jpg"
+                cv2.imwrite(
+                    path, cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95]
+                )
+                paths.append(path)
+        side = int(round(stored * fraction))
+        lo = (stored - side) // 2
+
+        def one(path: str) -> np.ndarray:
+            image = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
+            image = cv2.resize(
+                image[lo : lo + side, lo : lo + side], (size, size), interpolation=cv2.INTER_AREA
+            )
+            image = recipe(image=image)["image"]
+            return (image.astype(np.float32) / 255.0 - MEAN) / STD
+
+        count = spec["batch"] * spec["batches"]
+        for k in range(2 * spec["batch"]):  # warm-up, like the TF side's two batches
+            one(paths[k % len(paths)])
+        start, cpu = time.perf_counter(), time.process_time()
+        for k in range(count):
+            one(paths[k % len(paths)])
+        wall, used = time.perf_counter() - start, time.process_time() - cpu
+    return {
+        "augment": augment,
+        "stored_px": stored,
+        "wall_per_s": count / wall,
+        "per_cpu_s": count / used,
+        "albumentations": albumentations.__version__,
+    }
+
+
+def run(
+    models: list[str], batch: int, batches: int, videos: int, frames: int, timeout: float
+) -> list[dict]:
+    """Rows: one per preset, both pipelines' crops per CPU-second and the ratio."""
+    rows = []
+    for name in models:
+        spec = {
+            "model": name,
+            "batch": batch,
+            "batches": batches,
+            "videos": videos,
+            "frames": frames,
+        }
+        tfr = run_child(__name__, {**spec, "side": "tfdeepfake"}, timeout)
+        alb = run_child(__name__, {**spec, "side": "albumentations"}, timeout)
+        row = {
+            "suite": "pipeline",
+            "model": name,
+            "batch": batch,
+            "crops": batch * batches,
+            "threads": 1,
+            "augment": tfr.get("augment") or alb.get("augment"),
+            "target_ratio": TARGET,
+        }
+        for side, res in (("tf", tfr), ("alb", alb)):
+            if "error" in res:
+                row[f"{side}_error"] = res["error"]
+                continue
+            row[f"{side}_per_cpu_s"] = res["per_cpu_s"]
+            row[f"{side}_wall_per_s"] = res["wall_per_s"]
+            row[f"{side}_peak_rss_mb"] = res["peak_rss_mb"]
+        if "tf_per_cpu_s" in row and "alb_per_cpu_s" in row:
+            row["ratio"] = row["tf_per_cpu_s"] / row["alb_per_cpu_s"]
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", required=True, help="JSON spec (internal)")
+    spec = json.loads(parser.parse_args().child)
+    result = _tf_child(spec) if spec["side"] == "tfdeepfake" else _albumentations_child(spec)
+    emit({**spec, **result})
+
+
+if __name__ == "__main__":
+    main()
