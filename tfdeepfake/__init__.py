@@ -17,6 +17,7 @@ _EXPORTS = {
     "get_preset": "tfdeepfake.models",
     "Preset": "tfdeepfake.models",
     "FacePreprocessor": "tfdeepfake.models",
+    "SSIM": "tfdeepfake.models.ssim",
     "Detector": "tfdeepfake.inference",
     "VideoResult": "tfdeepfake.inference",
     "read_video": "tfdeepfake.faces",
