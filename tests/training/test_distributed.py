@@ -42,7 +42,7 @@ def test_multi_worker_two_processes_end_identical_and_learn(tmp_path):
                "--weights", str(tmp_path / f"w{index}.npz"), "--every", "10", "--data-state", "0"]
         procs.append(subprocess.Popen(cmd, env={**ENV, "TF_CONFIG": tf_config}, text=True,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-    outputs = [p.communicate(timeout=600) for p in procs]
+    outputs = [p.communicate(timeout=1800) for p in procs]
     for p, (_out, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-3000:]
     summaries = [_summary(out) for out, _ in outputs]
@@ -79,7 +79,7 @@ def test_mirrored_two_logical_cpus_resumes_exactly_after_sigkill(tmp_path):
     saved = sorted(int(p.name[5:-6]) for p in (out / "checkpoints").glob("ckpt-*.index"))
     assert saved and saved[-1] == 5
     # The same command again resumes from the checkpoint of step 5.
-    rerun = subprocess.run(cmd, env=ENV, text=True, capture_output=True, timeout=600)
+    rerun = subprocess.run(cmd, env=ENV, text=True, capture_output=True, timeout=1800)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "Resuming" in rerun.stderr and "from step 5" in rerun.stderr
     summary = _summary(rerun.stdout)

@@ -36,6 +36,7 @@ def make_strategy(name: str = "default", tpu: str = "") -> tf.distribute.Strateg
             json.loads(os.environ["TF_CONFIG"])
         except json.JSONDecodeError as err:
             raise ValueError(f"TF_CONFIG is not valid JSON ({err}): fix the variable.") from None
+        _configure_coordination(tf.distribute.cluster_resolver.TFConfigClusterResolver())
         return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "tpu":
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
@@ -45,6 +46,25 @@ def make_strategy(name: str = "default", tpu: str = "") -> tf.distribute.Strateg
     raise ValueError(
         f"Unknown strategy {name!r}; choose default, mirrored, multi_worker or tpu."
     )
+
+
+def _configure_coordination(resolver, heartbeat_timeout_s: int = 600) -> None:
+    """Start TF's coordination service as ``MultiWorkerMirroredStrategy`` would, but with a long
+    heartbeat timeout: a worker busy tracing on an oversubscribed CPU for more than the default
+    few seconds otherwise aborts the collectives with DEADLINE_EXCEEDED."""
+    from tensorflow.core.protobuf import coordination_config_pb2
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+
+    spec = resolver.cluster_spec()
+    if context.context().coordination_service is not None or resolver.task_type not in (
+            "chief", "worker"):
+        return
+    jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=spec.num_tasks(job))
+            for job in ("chief", "worker") if job in spec.jobs]
+    context.context().configure_coordination_service(
+        service_type="standalone", service_leader=multi_worker_util.coordination_leader(spec),
+        coordinated_jobs=jobs, heartbeat_timeout_in_ms=heartbeat_timeout_s * 1000)
 
 
 def worker_info(strategy: tf.distribute.Strategy) -> tuple[int, int]:

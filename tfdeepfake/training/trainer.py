@@ -296,14 +296,18 @@ class Trainer:
         frames = self.preset.frames if self.preset.sequence else 1
         bar = self._progress_bar(start)
         step, tick, tick_step = start, time.perf_counter(), start
-        began, first_done = tick, None
+        first_step_seconds, step_seconds = None, 0.0
         while step < config.steps:
+            began = time.perf_counter()
             loss, logits, labels = self._train_step(feeder.next())
-            step += 1
-            if first_done is None:
-                first_done = time.perf_counter()
-            self.step.assign(step)
             loss = float(loss.numpy())
+            spent = time.perf_counter() - began
+            if first_step_seconds is None:
+                first_step_seconds = spent  # includes tracing
+            else:
+                step_seconds += spent
+            step += 1
+            self.step.assign(step)
             if not math.isfinite(loss):
                 raise FloatingPointError(
                     f"Training loss became {loss} at step {step}; lower --lr or check the data.")
@@ -333,13 +337,11 @@ class Trainer:
             bar.close()
         if self.chief:
             save_weights_atomic(self.model, os.path.join(config.out, LAST_WEIGHTS))
-        timed = step - start - 1  # steps after the first (which includes tracing)
-        ended = time.perf_counter()
-        rate = (timed * config.data.batch_size * frames / (ended - first_done)
-                if timed > 0 and first_done and ended > first_done else None)
+        timed = step - start - 1  # training steps after the first (which traces)
+        rate = (timed * config.data.batch_size * frames / step_seconds
+                if timed > 0 and step_seconds > 0 else None)
         summary = {"steps": step, "start_step": start, "data_position": data_mode,
-                   "first_step_seconds": (first_done - began) if first_done else None,
-                   "images_per_second": rate,
+                   "first_step_seconds": first_step_seconds, "images_per_second": rate,
                    "first_loss": history["losses"][0] if history["losses"] else None,
                    "final_loss": history["losses"][-1] if history["losses"] else None,
                    "validations": history["validations"], "replicas": self.replicas,
