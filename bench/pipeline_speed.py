@@ -32,12 +32,21 @@ def write_shards(folder: str, stored: int, videos: int, frames: int) -> None:
     with ShardedWriter(folder, max_shard_bytes=8 * 2**20) as writer:
         for i in range(videos):
             label = LABEL_FAKE if i % 2 else LABEL_REAL
-            writer.write(synthetic_track(f"v{i:04d}", label, frames=frames, size=stored, seed=i,
-                                         crop_margin=STORED_MARGIN))
+            writer.write(
+                synthetic_track(
+                    f"v{i:04d}",
+                    label,
+                    frames=frames,
+                    size=stored,
+                    seed=i,
+                    crop_margin=STORED_MARGIN,
+                )
+            )
 
 
-def crops_per_second(folder: str, preset, augment: str, batch: int, batches: int,
-                     threads: int | None) -> tuple[float, float]:
+def crops_per_second(
+    folder: str, preset, augment: str, batch: int, batches: int, threads: int | None
+) -> tuple[float, float]:
     """Steady-state crops per wall second and per CPU second of this process (after two
     warm-up batches). Per CPU second is the per-core figure even when other jobs share the
     cores."""
@@ -66,8 +75,10 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=16)
     args = parser.parse_args()
     cores = os.cpu_count() or 1
-    print(f"TF {tf.__version__}, {cores} cores, load average {os.getloadavg()[0]:.1f} "
-          "(other jobs share these cores: figures are lower bounds)")
+    print(
+        f"TF {tf.__version__}, {cores} cores, load average {os.getloadavg()[0]:.1f} "
+        "(other jobs share these cores: figures are lower bounds)"
+    )
     for name in args.models:
         preset = get_preset(name)
         augment = "b7" if preset.family == "b7_ssim" else "b4"
@@ -76,13 +87,16 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             write_shards(folder, stored, args.videos, args.frames)
             size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
-            print(f"{name}: {preset.input_size} px from {stored} px stored crops, augment "
-                  f"{augment!r}, {args.videos * args.frames} frames in {size / 2**20:.1f} MiB")
-            for label, aug, threads in (("augmented, 1 thread", augment, 1),
-                                        (f"augmented, {cores} cores", augment, None),
-                                        (f"no augmentation, {cores} cores", None, None)):
-                wall, cpu = crops_per_second(folder, preset, aug, args.batch, args.batches,
-                                             threads)
+            print(
+                f"{name}: {preset.input_size} px from {stored} px stored crops, augment "
+                f"{augment!r}, {args.videos * args.frames} frames in {size / 2**20:.1f} MiB"
+            )
+            for label, aug, threads in (
+                ("augmented, 1 thread", augment, 1),
+                (f"augmented, {cores} cores", augment, None),
+                (f"no augmentation, {cores} cores", None, None),
+            ):
+                wall, cpu = crops_per_second(folder, preset, aug, args.batch, args.batches, threads)
                 print(f"  {label:28s} {wall:7.1f} crops/s wall, {cpu:7.1f} crops per CPU-second")
 
 

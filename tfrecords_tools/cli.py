@@ -21,8 +21,10 @@ def _inspect(args) -> int:
     for path in files:
         info = shard_info(path)
         labels = ", ".join(f"{k} {v}" for k, v in sorted(info.labels.items()))
-        print(f"{os.path.basename(path):40s} {info.bytes / 2**20:8.2f} {info.records:7d} "
-              f"{info.frames:7d} {info.videos:7d}  {labels}")
+        print(
+            f"{os.path.basename(path):40s} {info.bytes / 2**20:8.2f} {info.records:7d} "
+            f"{info.frames:7d} {info.videos:7d}  {labels}"
+        )
     if os.path.isdir(args.data):
         entries = read_manifest(args.data)
         videos = sum(len(e.get("videos", [])) for e in entries)
@@ -37,14 +39,18 @@ def _stats(args) -> int:
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0
-    print(f"shards {stats['shards']}  size {stats['bytes'] / 2**20:.2f} MiB  "
-          f"videos {stats['videos']}  tracks {stats['tracks']}  frames {stats['frames']}  "
-          f"tracks with SSIM masks {stats['with_masks']}")
+    print(
+        f"shards {stats['shards']}  size {stats['bytes'] / 2**20:.2f} MiB  "
+        f"videos {stats['videos']}  tracks {stats['tracks']}  frames {stats['frames']}  "
+        f"tracks with SSIM masks {stats['with_masks']}"
+    )
     for key in ("label", "dataset", "split"):
         print(f"by {key}:")
         for value, c in stats[f"by_{key}"].items():
-            print(f"  {value:16s} videos {c['videos']:7d}  tracks {c['tracks']:7d}  "
-                  f"frames {c['frames']:8d}")
+            print(
+                f"  {value:16s} videos {c['videos']:7d}  tracks {c['tracks']:7d}  "
+                f"frames {c['frames']:8d}"
+            )
     return 0
 
 
@@ -52,14 +58,18 @@ def _validate(args) -> int:
     from tfrecords_tools.validate import validate_shards
 
     report = validate_shards(
-        args.data, check_images=not args.no_images, check_manifest=not args.no_manifest,
+        args.data,
+        check_images=not args.no_images,
+        check_manifest=not args.no_manifest,
         progress=(lambda p: print(f"checking {p}", file=sys.stderr)) if args.verbose else None,
     )
     for problem in report.problems:
         print(problem)
     status = "OK" if report.ok else f"{len(report.problems)} PROBLEM(S)"
-    print(f"{status}: {report.shards} shard(s), {report.records} readable track(s), "
-          f"{report.frames} frame(s)")
+    print(
+        f"{status}: {report.shards} shard(s), {report.records} readable track(s), "
+        f"{report.frames} frame(s)"
+    )
     return 0 if report.ok else 1
 
 

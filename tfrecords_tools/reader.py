@@ -140,8 +140,10 @@ def _checked_file(path, offsets, skip_corrupt: bool, stats: ReadStats | None):
     # and show up as a gap in the record numbers (a sentinel with index n_records marks the end).
     good = tf.data.TFRecordDataset(path).enumerate().map(parse).ignore_errors()
     example = good.element_spec[1]
-    blank = {k: tf.zeros([d if d is not None else 0 for d in s.shape], s.dtype)
-             for k, s in example.items()}
+    blank = {
+        k: tf.zeros([d if d is not None else 0 for d in s.shape], s.dtype)
+        for k, s in example.items()
+    }
     sentinel = tf.data.Dataset.from_tensors((n_records, blank))
 
     def check(expected, element):
@@ -152,9 +154,11 @@ def _checked_file(path, offsets, skip_corrupt: bool, stats: ReadStats | None):
             "Corrupt TFRecord {}: {} record(s) unreadable from record {} (byte offset {}) on "
             "(bad CRC, truncated, or not a track SequenceExample). Run `tfrecords-tools "
             "validate`, or read with skip_corrupt=True.",
-            (path, missing, expected, where), summarize=-1,
+            (path, missing, expected, where),
+            summarize=-1,
         )
         if skip_corrupt:
+
             def log_and_count():
                 ops = [tf.print("WARNING skipping:", message, output_stream=sys.stderr)]
                 if stats is not None:
@@ -202,8 +206,13 @@ def track_dataset(
             scans.append(scan_shard(f, strict=False))
             if stats is not None:
                 stats._add(tf.constant(1, tf.int64))
-    offsets = tf.ragged.constant([[o for o, _ in s] for s in scans], dtype=tf.int64,
-                                 ragged_rank=1, inner_shape=()) if files else None
+    offsets = (
+        tf.ragged.constant(
+            [[o for o, _ in s] for s in scans], dtype=tf.int64, ragged_rank=1, inner_shape=()
+        )
+        if files
+        else None
+    )
     ds = tf.data.Dataset.from_tensor_slices((files, offsets))
     if shuffle_files:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
@@ -220,8 +229,11 @@ def track_frames(track: dict[str, tf.Tensor]) -> tf.data.Dataset:
     n = tf.shape(track["image"])[0]
     per_frame = ("image", "frame_index", "box", "landmarks", "score", "mask")
     sliced = {k: track[k] for k in per_frame}
-    repeated = {k: tf.repeat(tf.expand_dims(v, 0), n, axis=0)
-                for k, v in track.items() if k not in per_frame}
+    repeated = {
+        k: tf.repeat(tf.expand_dims(v, 0), n, axis=0)
+        for k, v in track.items()
+        if k not in per_frame
+    }
     return tf.data.Dataset.from_tensor_slices({**repeated, **sliced})
 
 

@@ -27,8 +27,10 @@ def dump_samples(
     written = []
     for f in frames:
         label = {0: "real", 1: "fake"}.get(int(f["label"]), "unknown")
-        stem = (f"{f['video_id'].numpy().decode()}_t{int(f['track_id'])}"
-                f"_f{int(f['frame_index'])}_{label}")
+        stem = (
+            f"{f['video_id'].numpy().decode()}_t{int(f['track_id'])}"
+            f"_f{int(f['frame_index'])}_{label}"
+        )
         path = out / f"{stem}.png"
         tf.io.write_file(str(path), tf.io.encode_png(f["image"]))
         written.append(path)

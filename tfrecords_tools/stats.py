@@ -29,7 +29,8 @@ class ShardInfo:
 
 def _context_and_length(serialized: tf.Tensor) -> tuple[dict, tf.Tensor]:
     context, _, lengths = tf.io.parse_sequence_example(
-        serialized[None], context_features=CONTEXT_FEATURES,
+        serialized[None],
+        context_features=CONTEXT_FEATURES,
         sequence_features={"frame_index": tf.io.FixedLenSequenceFeature([], tf.int64)},
     )
     return {k: v[0] for k, v in context.items()}, lengths["frame_index"][0]
@@ -55,10 +56,18 @@ def collect_stats(data: DataSource) -> dict:
     "by_label": {name: {"tracks", "frames", "videos"}}, "by_dataset": ..., "by_split": ...}``.
     """
     files = list_shards(data)
-    total = {"shards": len(files), "bytes": sum(os.path.getsize(f) for f in files),
-             "tracks": 0, "frames": 0, "videos": 0, "with_masks": 0}
-    groups = {k: collections.defaultdict(lambda: {"tracks": 0, "frames": 0, "videos": set()})
-              for k in _COUNT_KEYS}
+    total = {
+        "shards": len(files),
+        "bytes": sum(os.path.getsize(f) for f in files),
+        "tracks": 0,
+        "frames": 0,
+        "videos": 0,
+        "with_masks": 0,
+    }
+    groups = {
+        k: collections.defaultdict(lambda: {"tracks": 0, "frames": 0, "videos": set()})
+        for k in _COUNT_KEYS
+    }
     videos = set()
     mask_spec = {"mask": tf.io.FixedLenSequenceFeature([], tf.string)}
     for path in files:

@@ -13,9 +13,7 @@ from tfrecords_tools.schema import LABEL_FAKE, LABEL_REAL, TrackRecord
 def _landmarks(size: int) -> np.ndarray:
     """Left eye, right eye, nose, mouth left, mouth right of the drawn face, in crop pixels."""
     s = float(size)
-    return np.array(
-        [0.38, 0.42, 0.62, 0.42, 0.5, 0.55, 0.42, 0.68, 0.58, 0.68], np.float32
-    ) * s
+    return np.array([0.38, 0.42, 0.62, 0.42, 0.5, 0.55, 0.42, 0.68, 0.58, 0.68], np.float32) * s
 
 
 def draw_face(size: int, rng: np.random.Generator, fake: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +98,7 @@ def write_synthetic_shards(
         for i in range(n_real + n_fake):
             label = LABEL_REAL if i < n_real else LABEL_FAKE
             vid = f"{'real' if label == LABEL_REAL else 'fake'}{i:04d}"
-            writer.write(synthetic_track(vid, label, frames=frames, size=size,
-                                         seed=seed + i, split=split))
+            writer.write(
+                synthetic_track(vid, label, frames=frames, size=size, seed=seed + i, split=split)
+            )
     return Path(out_dir)

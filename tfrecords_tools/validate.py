@@ -27,8 +27,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = self.path if self.record < 0 else (
-            f"{self.path}: record {self.record} (byte offset {self.offset})")
+        where = (
+            self.path
+            if self.record < 0
+            else (f"{self.path}: record {self.record} (byte offset {self.offset})")
+        )
         return f"{where}: [{self.kind}] {self.message}"
 
 
@@ -98,22 +101,40 @@ def validate_shard(path: str, check_images: bool = True) -> tuple[list[Problem],
         except StopIteration:
             break
         except tf.errors.DataLossError:
-            problems.append(Problem(path, index, offsets[index], "crc",
-                                    f"bad checksum; {len(records) - index - 1} record(s) after "
-                                    "it in this shard cannot be read either"))
+            problems.append(
+                Problem(
+                    path,
+                    index,
+                    offsets[index],
+                    "crc",
+                    f"bad checksum; {len(records) - index - 1} record(s) after "
+                    "it in this shard cannot be read either",
+                )
+            )
             break
         try:
             track = parse_track(serialized)
         except tf.errors.InvalidArgumentError as err:
-            problems.append(Problem(path, index, offsets[index], "schema",
-                                    "not a track SequenceExample: "
-                                    f"{err.message.splitlines()[0][:200]}"))
+            problems.append(
+                Problem(
+                    path,
+                    index,
+                    offsets[index],
+                    "schema",
+                    f"not a track SequenceExample: {err.message.splitlines()[0][:200]}",
+                )
+            )
             index += 1
             continue
         for kind, message in _check_track(track, check_images):
             problems.append(Problem(path, index, offsets[index], kind, message))
-        seen.append((track["video_id"].numpy().decode(), int(track["track_id"]),
-                     int(tf.shape(track["image"])[0])))
+        seen.append(
+            (
+                track["video_id"].numpy().decode(),
+                int(track["track_id"]),
+                int(tf.shape(track["image"])[0]),
+            )
+        )
         index += 1
     return problems, seen
 
@@ -123,8 +144,15 @@ def _check_manifest(folder: Path, shard_tracks: dict[str, list[tuple]]) -> list[
     problems = []
     manifest_path = folder / MANIFEST_NAME
     if not manifest_path.exists():
-        return [Problem(str(manifest_path), -1, -1, "manifest",
-                        "no manifest: a re-run cannot resume (shards not made by ShardedWriter?)")]
+        return [
+            Problem(
+                str(manifest_path),
+                -1,
+                -1,
+                "manifest",
+                "no manifest: a re-run cannot resume (shards not made by ShardedWriter?)",
+            )
+        ]
     try:
         entries = {e["shard"]: e for e in read_manifest(folder)}
     except ValueError as err:
@@ -137,18 +165,39 @@ def _check_manifest(folder: Path, shard_tracks: dict[str, list[tuple]]) -> list[
             continue
         listed = [(t["video_id"], t["track_id"]) for t in entry.get("tracks", [])]
         if listed != [(v, t) for v, t, _ in tracks]:
-            problems.append(Problem(path, -1, -1, "manifest",
-                                    f"manifest lists {len(listed)} track(s); {len(tracks)} "
-                                    "could be read, or their ids differ"))
+            problems.append(
+                Problem(
+                    path,
+                    -1,
+                    -1,
+                    "manifest",
+                    f"manifest lists {len(listed)} track(s); {len(tracks)} "
+                    "could be read, or their ids differ",
+                )
+            )
     for name in entries:
         if (folder / name).exists():
             continue  # a shard of this folder that was not asked for
-        problems.append(Problem(str(folder / name), -1, -1, "manifest",
-                                "listed in the manifest but the shard file is missing"))
+        problems.append(
+            Problem(
+                str(folder / name),
+                -1,
+                -1,
+                "manifest",
+                "listed in the manifest but the shard file is missing",
+            )
+        )
     for tmp in folder.glob(".*.tfrecord.tmp"):
-        problems.append(Problem(str(tmp), -1, -1, "leftover",
-                                "temporary of an unfinished or running writer (its tracks are "
-                                "not in the manifest and will be written again on resume)"))
+        problems.append(
+            Problem(
+                str(tmp),
+                -1,
+                -1,
+                "leftover",
+                "temporary of an unfinished or running writer (its tracks are "
+                "not in the manifest and will be written again on resume)",
+            )
+        )
     return problems
 
 
@@ -175,9 +224,15 @@ def validate_shards(
         for video_id, track_id, _ in seen:
             key = (video_id, track_id)
             if key in first_seen:
-                report.problems.append(Problem(path, -1, -1, "duplicate",
-                                               f"track {video_id}/{track_id} also in "
-                                               f"{first_seen[key]}"))
+                report.problems.append(
+                    Problem(
+                        path,
+                        -1,
+                        -1,
+                        "duplicate",
+                        f"track {video_id}/{track_id} also in {first_seen[key]}",
+                    )
+                )
             first_seen.setdefault(key, path)
     if check_manifest:
         for folder, shard_tracks in by_folder.items():

@@ -277,8 +277,15 @@ class ShardedWriter:
                 tracks.append(_summary(track, len(raw)))
                 if track.video_id not in videos:
                     videos.append(track.video_id)
-            self._append_manifest({
-                "shard": path.name, "schema_version": SCHEMA_VERSION, "records": len(tracks),
-                "bytes": path.stat().st_size, "videos": videos, "tracks": tracks,
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "adopted": True,
-            })
+            self._append_manifest(
+                {
+                    "shard": path.name,
+                    "schema_version": SCHEMA_VERSION,
+                    "records": len(tracks),
+                    "bytes": path.stat().st_size,
+                    "videos": videos,
+                    "tracks": tracks,
+                    "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "adopted": True,
+                }
+            )

@@ -63,8 +63,15 @@ def test_cutout_keeps_enough_manipulated_pixels_of_fakes():
     blanked_any = False
     for i in range(40):
         seed = tf.constant([5, i], tf.int64)
-        out = guided_cutout(state["image"], state["mask"], state["landmarks"], state["label"],
-                            state["has_mask"], seed, keep=0.6).numpy()
+        out = guided_cutout(
+            state["image"],
+            state["mask"],
+            state["landmarks"],
+            state["label"],
+            state["has_mask"],
+            seed,
+            keep=0.6,
+        ).numpy()
         cut = np.all(out == 0, axis=-1, keepdims=True) & lit
         blanked_any |= cut.any()
         assert (manipulated & ~cut).sum() >= 0.6 * before

@@ -23,8 +23,7 @@ from tfrecords_tools.writer import ShardedWriter
 
 B4 = get_preset("autoatt_b4_tiny")  # 32 px, margin 0.2
 LSTM = get_preset("resnet_lstm_tiny")  # 32 px, 8 frames
-LIGHT = AugmentConfig("light", (Step("flip", 0.5), Step("gaussian_noise", 0.5),
-                                Step("jpeg", 0.5)))
+LIGHT = AugmentConfig("light", (Step("flip", 0.5), Step("gaussian_noise", 0.5), Step("jpeg", 0.5)))
 
 
 def _tracks(folder):
@@ -61,15 +60,19 @@ def test_eval_frames_once_each_with_ids_and_inference_crop(shards):
             seen.append((vid, k))
             if k == 0:  # the training crop equals the inference crop of the same frame
                 decoded = t.crops[:1]  # decode_track returns the decoded JPEG crops
-                np.testing.assert_allclose(batch["images"][i].numpy(),
-                                           preset_images(decoded, 0.5, B4).numpy()[0], atol=1e-4)
+                np.testing.assert_allclose(
+                    batch["images"][i].numpy(),
+                    preset_images(decoded, 0.5, B4).numpy()[0],
+                    atol=1e-4,
+                )
     assert sorted(seen) == sorted((v, k) for v in tracks for k in range(10))
 
 
 def test_training_is_balanced_masked_and_seeded(shards):
     def first(seed, n=8):
-        ds = frame_dataset(shards, B4, batch_size=16, training=True, seed=seed, augment=LIGHT,
-                           with_masks=True)
+        ds = frame_dataset(
+            shards, B4, batch_size=16, training=True, seed=seed, augment=LIGHT, with_masks=True
+        )
         return [tuple(t.numpy() for t in b) for b in ds.take(n)]
 
     a, b = first(1), first(1)
@@ -89,10 +92,14 @@ def test_training_is_balanced_masked_and_seeded(shards):
 def test_per_replica_batch_and_file_sharding(shards):
     ids = []
     for worker in range(2):
-        ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=worker,
-                                         num_replicas_in_sync=4)
-        batches = list(frame_dataset(shards, B4, batch_size=8, training=False, input_context=ctx,
-                                     with_ids=True))
+        ctx = tf.distribute.InputContext(
+            num_input_pipelines=2, input_pipeline_id=worker, num_replicas_in_sync=4
+        )
+        batches = list(
+            frame_dataset(
+                shards, B4, batch_size=8, training=False, input_context=ctx, with_ids=True
+            )
+        )
         assert {b["images"].shape[0] for b in batches} == {2}  # 8 global / 4 replicas
         ids.append({v.decode() for b in batches for v in b["video_id"].numpy()})
     assert ids[0] and ids[1] and not ids[0] & ids[1] and len(ids[0] | ids[1]) == 8
@@ -103,19 +110,26 @@ def test_clip_indices():
     np.testing.assert_array_equal(clip_indices(10, 4, 3, True, seed, False), [0, 3, 6, 9])
     np.testing.assert_array_equal(clip_indices(10, 4, 1, False, seed, False), [0, 3, 6, 9])
     np.testing.assert_array_equal(clip_indices(3, 5, 1, True, seed, False), [0, 1, 2, 2, 2])
-    starts = {int(clip_indices(10, 4, 2, True, tf.constant([0, i], tf.int64), True)[0])
-              for i in range(30)}
+    starts = {
+        int(clip_indices(10, 4, 2, True, tf.constant([0, i], tf.int64), True)[0]) for i in range(30)
+    }
     assert starts == {0, 1, 2, 3}  # random start over every valid position
 
 
 def test_clip_dataset(shards):
-    batch = next(iter(clip_dataset(shards, LSTM, batch_size=2, training=False, clip_len=4,
-                                   stride=4, with_ids=True)))
+    batch = next(
+        iter(
+            clip_dataset(
+                shards, LSTM, batch_size=2, training=False, clip_len=4, stride=4, with_ids=True
+            )
+        )
+    )
     assert batch["images"].shape == (2, 4, 32, 32, 3)
     # Stored frames are every 3rd video frame; positions 0, 4, 8 and 12 -> 9 (padded).
     np.testing.assert_array_equal(batch["frame_index"][0], [0, 12, 24, 27])
-    clips, labels = next(iter(clip_dataset(shards, LSTM, batch_size=4, training=True,
-                                           augment=LIGHT, seed=3)))
+    clips, labels = next(
+        iter(clip_dataset(shards, LSTM, batch_size=4, training=True, augment=LIGHT, seed=3))
+    )
     assert clips.shape == (4, 8, 32, 32, 3) and labels.shape == (4, 1)
     with pytest.raises(ValueError, match="shorter than the 20 frames"):
         clip_dataset(shards, LSTM, batch_size=2, training=True, clip_len=20)
@@ -159,8 +173,7 @@ def test_undecodable_crop_raises_or_is_skipped(tmp_path):
         w.write(raw.SerializeToString())
     with pytest.raises(tf.errors.InvalidArgumentError):
         list(frame_dataset(tmp_path / "s", B4, batch_size=1, training=False))
-    kept = list(frame_dataset(tmp_path / "s", B4, batch_size=1, training=False,
-                              skip_corrupt=True))
+    kept = list(frame_dataset(tmp_path / "s", B4, batch_size=1, training=False, skip_corrupt=True))
     assert len(kept) == 2
 
 

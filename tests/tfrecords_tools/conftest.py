@@ -9,8 +9,10 @@ from tfrecords_tools.writer import ShardedWriter
 @pytest.fixture
 def tracks():
     """Six one-track videos (3 real, 3 fake with masks), 4 frames of 32 px each."""
-    return [synthetic_track(f"v{i}", int(i >= 3), seed=i, split="train" if i % 2 else "val")
-            for i in range(6)]
+    return [
+        synthetic_track(f"v{i}", int(i >= 3), seed=i, split="train" if i % 2 else "val")
+        for i in range(6)
+    ]
 
 
 @pytest.fixture

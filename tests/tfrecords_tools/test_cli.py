@@ -19,8 +19,10 @@ def test_inspect_and_stats_count_by_label_dataset_split(shard_dir, capsys):
     stats = json.loads(capsys.readouterr().out)
     assert stats["tracks"] == 6 and stats["frames"] == 24 and stats["with_masks"] == 3
     assert stats["by_label"]["real"]["videos"] == 3 and stats["by_label"]["fake"]["tracks"] == 3
-    assert stats["by_split"] == {"train": {"tracks": 3, "frames": 12, "videos": 3},
-                                 "val": {"tracks": 3, "frames": 12, "videos": 3}}
+    assert stats["by_split"] == {
+        "train": {"tracks": 3, "frames": 12, "videos": 3},
+        "val": {"tracks": 3, "frames": 12, "videos": 3},
+    }
     assert stats["by_dataset"]["synthetic"]["frames"] == 24
 
 

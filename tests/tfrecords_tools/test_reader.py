@@ -43,15 +43,19 @@ def test_round_trip_equals_what_was_written(shard_dir, tracks):
         t = got[want.video_id]
         crops = np.stack([tf.io.decode_jpeg(b).numpy() for b in t["image"]])
         # JPEG is lossy: the crops equal the written crops after one JPEG round trip.
-        expected = np.stack([tf.io.decode_jpeg(tf.io.encode_jpeg(c, quality=95)).numpy()
-                             for c in want.crops])
+        expected = np.stack(
+            [tf.io.decode_jpeg(tf.io.encode_jpeg(c, quality=95)).numpy() for c in want.crops]
+        )
         np.testing.assert_array_equal(crops, expected)
         np.testing.assert_array_equal(t["frame_index"], want.frame_index)
         np.testing.assert_allclose(t["landmarks"], want.landmarks)
         assert int(t["label"]) == want.label and t["split"].numpy().decode() == want.split
     # Masks are PNG: lossless.
-    back = decode_track(next(iter(tf.data.TFRecordDataset(
-        sorted(str(p) for p in shard_dir.glob("*.tfrecord"))[-1]))).numpy())
+    back = decode_track(
+        next(
+            iter(tf.data.TFRecordDataset(sorted(str(p) for p in shard_dir.glob("*.tfrecord"))[-1]))
+        ).numpy()
+    )
     want = next(t for t in tracks if t.video_id == back.video_id)
     np.testing.assert_array_equal(back.masks, want.masks)
 
@@ -70,8 +74,9 @@ def test_input_context_shards_files(shard_dir):
     ids = []
     for i in range(2):
         ctx = tf.distribute.InputContext(num_input_pipelines=2, input_pipeline_id=i)
-        ids.append({t["video_id"].numpy() for t in reader.track_dataset(shard_dir,
-                                                                        input_context=ctx)})
+        ids.append(
+            {t["video_id"].numpy() for t in reader.track_dataset(shard_dir, input_context=ctx)}
+        )
     assert ids[0] and ids[1] and not ids[0] & ids[1] and len(ids[0] | ids[1]) == 6
     ctx = tf.distribute.InputContext(num_input_pipelines=3, input_pipeline_id=0)
     with pytest.raises(ValueError, match="input pipelines"):
@@ -87,7 +92,7 @@ def test_bad_crc_names_file_and_record_or_is_skipped_and_counted(shard_dir, tmp_
     stats = reader.ReadStats()
     got = list(reader.track_dataset(bad.parent, skip_corrupt=True, stats=stats))
     assert len(got) == 1 and stats.skipped == n - 1
-    assert f"WARNING skipping: \"Corrupt TFRecord \\\"{bad}" in capfd.readouterr().err
+    assert f'WARNING skipping: "Corrupt TFRecord \\"{bad}' in capfd.readouterr().err
 
 
 def test_bad_protobuf_is_named_and_skipped(shard_dir, tmp_path):

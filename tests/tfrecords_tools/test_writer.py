@@ -62,8 +62,9 @@ _CRASH_SCRIPT = textwrap.dedent("""
 
 
 def test_killed_run_leaves_only_whole_shards_and_resume_rewrites_the_open_one(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", _CRASH_SCRIPT, str(tmp_path)],
-                          capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CRASH_SCRIPT, str(tmp_path)], capture_output=True, timeout=120
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     shards = sorted(tmp_path.glob("*.tfrecord"))
     leftovers = list(tmp_path.glob(".*.tfrecord.tmp"))

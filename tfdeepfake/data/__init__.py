@@ -11,7 +11,16 @@ from tfdeepfake.data.crops import normalise, preset_images, recrop
 from tfdeepfake.data.pipelines import clip_dataset, clip_indices, frame_dataset, triplet_dataset
 
 __all__ = [
-    "AUGMENT_PRESETS", "AugmentConfig", "Step", "apply_augment", "clip_dataset", "clip_indices",
-    "frame_dataset", "normalise", "preset_images", "recrop", "shuffle_buffer_size",
+    "AUGMENT_PRESETS",
+    "AugmentConfig",
+    "Step",
+    "apply_augment",
+    "clip_dataset",
+    "clip_indices",
+    "frame_dataset",
+    "normalise",
+    "preset_images",
+    "recrop",
+    "shuffle_buffer_size",
     "triplet_dataset",
 ]

@@ -87,7 +87,8 @@ def iso_noise(state: State, seed, color_shift=(0.01, 0.05), intensity=(0.1, 0.5)
     lum = tf.nn.relu(lam + tf.sqrt(lam) * tf.random.stateless_normal(shape, seeds[2])) / 255.0
     v = tf.clip_by_value(hsv[..., 2] + lum * (1.0 - hsv[..., 2]), 0.0, 1.0)
     h = tf.math.floormod(
-        hsv[..., 0] + tf.random.stateless_normal(shape, seeds[3], 0.0, 1.0) * shift * power, 1.0)
+        hsv[..., 0] + tf.random.stateless_normal(shape, seeds[3], 0.0, 1.0) * shift * power, 1.0
+    )
     return {**state, "image": tf.image.hsv_to_rgb(tf.stack([h, hsv[..., 1], v], -1))}
 
 
@@ -143,24 +144,44 @@ def shift_scale_rotate(state: State, seed, shift=0.1, scale=0.2, rotate=10.0) ->
 
     def warp(x):
         return tf.raw_ops.ImageProjectiveTransformV3(
-            images=x[None], transforms=transform, output_shape=[size, size],
-            fill_value=0.0, interpolation="BILINEAR", fill_mode="CONSTANT")[0]
+            images=x[None],
+            transforms=transform,
+            output_shape=[size, size],
+            fill_value=0.0,
+            interpolation="BILINEAR",
+            fill_mode="CONSTANT",
+        )[0]
 
     return {**state, "image": warp(state["image"]), "mask": warp(state["mask"])}
 
 
 def cutout(state: State, seed, keep=0.3) -> State:
     """The DFDC winner's landmark/mask-guided cut-out (``tfdeepfake.data.cutout``)."""
-    image = guided_cutout(state["image"], state["mask"], state["landmarks"], state["label"],
-                          state["has_mask"], seed, keep)
+    image = guided_cutout(
+        state["image"],
+        state["mask"],
+        state["landmarks"],
+        state["label"],
+        state["has_mask"],
+        seed,
+        keep,
+    )
     return {**state, "image": image}
 
 
 OPS: dict[str, Callable[..., State]] = {
-    "downscale": downscale, "flip": flip, "brightness_contrast": brightness_contrast,
-    "hsv": hue_saturation_value, "fancy_pca": fancy_pca, "iso_noise": iso_noise,
-    "gaussian_noise": gaussian_noise, "jpeg": jpeg, "blur": blur, "to_grey": to_grey,
-    "shift_scale_rotate": shift_scale_rotate, "cutout": cutout,
+    "downscale": downscale,
+    "flip": flip,
+    "brightness_contrast": brightness_contrast,
+    "hsv": hue_saturation_value,
+    "fancy_pca": fancy_pca,
+    "iso_noise": iso_noise,
+    "gaussian_noise": gaussian_noise,
+    "jpeg": jpeg,
+    "blur": blur,
+    "to_grey": to_grey,
+    "shift_scale_rotate": shift_scale_rotate,
+    "cutout": cutout,
 }
 
 
@@ -192,27 +213,39 @@ class AugmentConfig:
 
 
 PRESETS: dict[str, AugmentConfig] = {
-    "b4": AugmentConfig("b4", (
-        Step("downscale", 0.5, {"scale": (0.5, 0.5)}),
-        Step("flip", 0.5),
-        Step("one_of", 0.5, choices=(Step("brightness_contrast"),
-                                     Step("hsv", params={"hue": 10, "saturation": 30,
-                                                         "value": 20}))),
-        Step("one_of", 0.5, choices=(Step("iso_noise"), Step("gaussian_noise"))),
-        Step("downscale", 0.5, {"scale": (0.7, 0.9)}),
-        Step("jpeg", 0.5, {"quality": (50, 99)}),
-    )),
-    "b7": AugmentConfig("b7", (
-        Step("cutout", 0.7),
-        Step("jpeg", 0.5, {"quality": (60, 100)}),
-        Step("gaussian_noise", 0.1),
-        Step("blur", 0.05),
-        Step("flip", 0.5),
-        Step("one_of", 0.7, choices=(Step("brightness_contrast"), Step("fancy_pca"),
-                                     Step("hsv"))),
-        Step("to_grey", 0.2),
-        Step("shift_scale_rotate", 0.5, {"shift": 0.1, "scale": 0.2, "rotate": 10.0}),
-    )),
+    "b4": AugmentConfig(
+        "b4",
+        (
+            Step("downscale", 0.5, {"scale": (0.5, 0.5)}),
+            Step("flip", 0.5),
+            Step(
+                "one_of",
+                0.5,
+                choices=(
+                    Step("brightness_contrast"),
+                    Step("hsv", params={"hue": 10, "saturation": 30, "value": 20}),
+                ),
+            ),
+            Step("one_of", 0.5, choices=(Step("iso_noise"), Step("gaussian_noise"))),
+            Step("downscale", 0.5, {"scale": (0.7, 0.9)}),
+            Step("jpeg", 0.5, {"quality": (50, 99)}),
+        ),
+    ),
+    "b7": AugmentConfig(
+        "b7",
+        (
+            Step("cutout", 0.7),
+            Step("jpeg", 0.5, {"quality": (60, 100)}),
+            Step("gaussian_noise", 0.1),
+            Step("blur", 0.05),
+            Step("flip", 0.5),
+            Step(
+                "one_of", 0.7, choices=(Step("brightness_contrast"), Step("fancy_pca"), Step("hsv"))
+            ),
+            Step("to_grey", 0.2),
+            Step("shift_scale_rotate", 0.5, {"shift": 0.1, "scale": 0.2, "rotate": 10.0}),
+        ),
+    ),
 }
 
 
@@ -229,8 +262,10 @@ def resolve_augment(augment: None | bool | str | AugmentConfig, preset) -> Augme
         return PRESETS[augment]
     if isinstance(augment, AugmentConfig):
         return augment
-    raise TypeError(f"augment must be None, a bool, a preset name or an AugmentConfig, "
-                    f"got {type(augment).__name__}.")
+    raise TypeError(
+        f"augment must be None, a bool, a preset name or an AugmentConfig, "
+        f"got {type(augment).__name__}."
+    )
 
 
 def _run_step(step: Step, state: State, seed) -> State:
@@ -251,7 +286,9 @@ def apply_augment(config: AugmentConfig, state: State, seed) -> State:
         if step.p >= 1.0:
             state = _run_step(step, state, op_seed)
         elif step.p > 0.0:
-            state = tf.cond(_u(coin_seed) < step.p,
-                            lambda s=step, st=state, k=op_seed: _run_step(s, st, k),
-                            lambda st=state: st)
+            state = tf.cond(
+                _u(coin_seed) < step.p,
+                lambda s=step, st=state, k=op_seed: _run_step(s, st, k),
+                lambda st=state: st,
+            )
     return {**state, "image": tf.clip_by_value(state["image"], 0.0, 1.0)}

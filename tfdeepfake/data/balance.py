@@ -43,21 +43,25 @@ def scan_tracks(files: list[str]) -> list[dict]:
     sequence = {"frame_index": tf.io.FixedLenSequenceFeature([], tf.int64)}
 
     def summary(raw):
-        ctx, _, lengths = tf.io.parse_sequence_example(raw, context_features=context,
-                                                       sequence_features=sequence)
+        ctx, _, lengths = tf.io.parse_sequence_example(
+            raw, context_features=context, sequence_features=sequence
+        )
         return ctx["label"], lengths["frame_index"], tf.strings.length(raw)
 
     tracks = []
     for f in files:
         ds = tf.data.TFRecordDataset(f).batch(1024).map(summary).ignore_errors()
         for labels, frames, sizes in ds.as_numpy_iterator():
-            tracks += [{"label": int(a), "frames": int(b), "bytes": int(c), "shard": f}
-                       for a, b, c in zip(labels, frames, sizes)]
+            tracks += [
+                {"label": int(a), "frames": int(b), "bytes": int(c), "shard": f}
+                for a, b, c in zip(labels, frames, sizes)
+            ]
     return tracks
 
 
-def preflight(files: list[str], *, training: bool, balance: bool, min_frames: int = 1,
-              what: str = "data") -> dict:
+def preflight(
+    files: list[str], *, training: bool, balance: bool, min_frames: int = 1, what: str = "data"
+) -> dict:
     """Fail before training on label-free shards, a missing class, or too-short tracks.
 
     Reads the manifest when it lists the files; otherwise, in training, scans the shards
@@ -69,8 +73,13 @@ def preflight(files: list[str], *, training: bool, balance: bool, min_frames: in
     if tracks is None and training:
         tracks = scan_tracks(files)
     if tracks is None:
-        return {"tracks": None, "real": None, "fake": None, "short": None,
-                "bytes_per_frame": max(1, size // max(1, 32 * len(files)))}
+        return {
+            "tracks": None,
+            "real": None,
+            "fake": None,
+            "short": None,
+            "bytes_per_frame": max(1, size // max(1, 32 * len(files))),
+        }
     if training:
         unlabelled = sorted({Path(t["shard"]).name for t in tracks if t["label"] < 0})
         if unlabelled:
@@ -97,12 +106,21 @@ def preflight(files: list[str], *, training: bool, balance: bool, min_frames: in
         )
     frames = sum(t["frames"] for t in tracks)
     record_bytes = sum(t.get("bytes", 0) for t in tracks) or size
-    return {"tracks": len(tracks), "real": real, "fake": fake, "short": short,
-            "bytes_per_frame": max(1, record_bytes // max(1, frames))}
+    return {
+        "tracks": len(tracks),
+        "real": real,
+        "fake": fake,
+        "short": short,
+        "bytes_per_frame": max(1, record_bytes // max(1, frames)),
+    }
 
 
-def shuffle_buffer_size(bytes_per_element: int, memory_bytes: int = DEFAULT_SHUFFLE_MEMORY,
-                        min_elements: int = 16, max_elements: int = 100_000) -> int:
+def shuffle_buffer_size(
+    bytes_per_element: int,
+    memory_bytes: int = DEFAULT_SHUFFLE_MEMORY,
+    min_elements: int = 16,
+    max_elements: int = 100_000,
+) -> int:
     """Elements a shuffle buffer may hold within ``memory_bytes`` (see the module docstring)."""
     if bytes_per_element <= 0 or memory_bytes <= 0:
         raise ValueError("bytes_per_element and memory_bytes must be positive.")

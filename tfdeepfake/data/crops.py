@@ -30,17 +30,19 @@ def recrop_fraction_tf(stored_margin: tf.Tensor, wanted_margin: float) -> tf.Ten
     """``schema.recrop_fraction`` in the graph; fails naming both margins when too small."""
     stored_margin = tf.cast(stored_margin, tf.float32)
     check = tf.debugging.assert_less_equal(
-        tf.constant(wanted_margin, tf.float32), stored_margin + 1e-4,
+        tf.constant(wanted_margin, tf.float32),
+        stored_margin + 1e-4,
         message=f"The shards' crop_margin is smaller than the model's face_margin "
-                f"{wanted_margin:.3f}; re-extract with `tfdeepfake extract --margin "
-                f"{wanted_margin}` or larger.",
+        f"{wanted_margin:.3f}; re-extract with `tfdeepfake extract --margin "
+        f"{wanted_margin}` or larger.",
     )
     with tf.control_dependencies([check]):
         return (1.0 + 2.0 * wanted_margin) / (1.0 + 2.0 * stored_margin)
 
 
-def recrop(images: tf.Tensor, fraction: tf.Tensor, size: int,
-           method: str = "bilinear") -> tf.Tensor:
+def recrop(
+    images: tf.Tensor, fraction: tf.Tensor, size: int, method: str = "bilinear"
+) -> tf.Tensor:
     """Centre-crop ``fraction`` of (N, S, S, C) images and resize to (N, size, size, C) float32."""
     n = tf.shape(images)[0]
     boxes = tf.tile(crop_box(fraction, tf.shape(images)[1], size)[None], [n, 1])
@@ -49,8 +51,9 @@ def recrop(images: tf.Tensor, fraction: tf.Tensor, size: int,
     )
 
 
-def recrop_landmarks(landmarks: tf.Tensor, fraction: tf.Tensor, stored_size: tf.Tensor,
-                     size: int) -> tf.Tensor:
+def recrop_landmarks(
+    landmarks: tf.Tensor, fraction: tf.Tensor, stored_size: tf.Tensor, size: int
+) -> tf.Tensor:
     """Landmarks (..., 10) in stored-crop pixels -> pixels of the re-cropped, resized crop."""
     stored_size = tf.cast(stored_size, tf.float32)
     fraction = tf.cast(fraction, tf.float32)

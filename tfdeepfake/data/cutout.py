@@ -39,23 +39,38 @@ def cutout_region(size: int, landmarks: tf.Tensor, kind: tf.Tensor, seed: tf.Ten
     eye_dist = tf.norm(eye_r - eye_l)
     mouth_dist = tf.norm(mouth_r - mouth_l)
     side = tf.random.stateless_uniform([], seed, 0, 4, dtype=tf.int32)
-    half = tf.switch_case(side, [
-        lambda: _block(size, 0.0, 0.5, 0.0, 1.0), lambda: _block(size, 0.5, 1.0, 0.0, 1.0),
-        lambda: _block(size, 0.0, 1.0, 0.0, 0.5), lambda: _block(size, 0.0, 1.0, 0.5, 1.0),
-    ])
+    half = tf.switch_case(
+        side,
+        [
+            lambda: _block(size, 0.0, 0.5, 0.0, 1.0),
+            lambda: _block(size, 0.5, 1.0, 0.0, 1.0),
+            lambda: _block(size, 0.0, 1.0, 0.0, 0.5),
+            lambda: _block(size, 0.0, 1.0, 0.5, 1.0),
+        ],
+    )
     qy, qx = tf.cast(side // 2, tf.float32) / 2, tf.cast(side % 2, tf.float32) / 2
-    region = tf.switch_case(kind, [
-        lambda: _segment_band(size, eye_l, eye_r, eye_dist / 4),
-        lambda: _segment_band(size, mouth_l, mouth_r, mouth_dist / 3),
-        lambda: _segment_band(size, (eye_l + eye_r) / 2, nose, eye_dist / 4),
-        lambda: half,
-        lambda: _block(size, qy, qy + 0.5, qx, qx + 0.5),
-    ])
+    region = tf.switch_case(
+        kind,
+        [
+            lambda: _segment_band(size, eye_l, eye_r, eye_dist / 4),
+            lambda: _segment_band(size, mouth_l, mouth_r, mouth_dist / 3),
+            lambda: _segment_band(size, (eye_l + eye_r) / 2, nose, eye_dist / 4),
+            lambda: half,
+            lambda: _block(size, qy, qy + 0.5, qx, qx + 0.5),
+        ],
+    )
     return region[..., None]
 
 
-def guided_cutout(image: tf.Tensor, mask: tf.Tensor, landmarks: tf.Tensor, label: tf.Tensor,
-                  has_mask: tf.Tensor, seed: tf.Tensor, keep: float = 0.3) -> tf.Tensor:
+def guided_cutout(
+    image: tf.Tensor,
+    mask: tf.Tensor,
+    landmarks: tf.Tensor,
+    label: tf.Tensor,
+    has_mask: tf.Tensor,
+    seed: tf.Tensor,
+    keep: float = 0.3,
+) -> tf.Tensor:
     """Blank one landmark- or block-region of ``image`` (H, W, C); see the module docstring.
 
     ``mask`` is the SSIM mask (H, W, 1) in [0, 1]; ``label`` 1 = fake. Returns the image.

@@ -50,7 +50,9 @@ def _base_seed(seed: int, input_context) -> tf.Tensor:
 def _check_label(label: tf.Tensor, shard: tf.Tensor) -> tf.Tensor:
     message = tf.strings.format(
         "Training data {} holds a track without a label (-1, written for inference); "
-        "re-extract it with labels or remove it.", (shard,))
+        "re-extract it with labels or remove it.",
+        (shard,),
+    )
     check = tf.debugging.Assert(label >= 0, [message])
     with tf.control_dependencies([check]):
         return tf.identity(label)
@@ -65,8 +67,11 @@ def _decode_and_crop(frame: dict, preset, need_mask: bool) -> dict:
     if need_mask:
         has_mask = tf.strings.length(frame["mask"]) > 0
         stored = tf.shape(image)[:2]
-        raw = tf.cond(has_mask, lambda: tf.io.decode_png(frame["mask"], channels=1),
-                      lambda: tf.zeros(tf.concat([stored, [1]], 0), tf.uint8))
+        raw = tf.cond(
+            has_mask,
+            lambda: tf.io.decode_png(frame["mask"], channels=1),
+            lambda: tf.zeros(tf.concat([stored, [1]], 0), tf.uint8),
+        )
         out["mask"] = recrop(raw[None], fraction, size)[0] / 255.0
         out["has_mask"] = has_mask
         out["landmarks"] = recrop_landmarks(frame["landmarks"], fraction, stored[0], size)
@@ -74,16 +79,22 @@ def _decode_and_crop(frame: dict, preset, need_mask: bool) -> dict:
 
 
 def _augment(crop: dict, label, config: AugmentConfig, seed) -> dict:
-    state = {"image": crop["image"] / 255.0, "mask": crop["mask"], "landmarks": crop["landmarks"],
-             "label": label, "has_mask": crop["has_mask"]}
+    state = {
+        "image": crop["image"] / 255.0,
+        "mask": crop["mask"],
+        "landmarks": crop["landmarks"],
+        "label": label,
+        "has_mask": crop["has_mask"],
+    }
     state = apply_augment(config, state, seed)
     return {**crop, "image": state["image"] * 255.0, "mask": state["mask"]}
 
 
 def _stream(files, *, label, training, seed, skip_corrupt, stats, to_elements, buffer):
     """Elements of one class (``label`` 0/1) or of all (None); shuffled and endless in training."""
-    ds = reader.track_dataset(files, shuffle_files=training, seed=seed,
-                              skip_corrupt=skip_corrupt, stats=stats)
+    ds = reader.track_dataset(
+        files, shuffle_files=training, seed=seed, skip_corrupt=skip_corrupt, stats=stats
+    )
     if label is not None:
         ds = ds.filter(lambda t: tf.equal(t["label"], label))
     ds = to_elements(ds)
@@ -96,18 +107,25 @@ def _mapped(ds, prepare, base, skip_errors: bool = False):
     """Enumerate (for per-element seeds) and prepare in parallel, in a deterministic order.
 
     ``skip_errors`` drops (and logs) elements whose crop or mask does not decode."""
-    ds = ds.enumerate().map(lambda i, x: prepare(x, tf.random.experimental.stateless_fold_in(
-        base, i)), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.enumerate().map(
+        lambda i, x: prepare(x, tf.random.experimental.stateless_fold_in(base, i)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
     return ds.ignore_errors(log_warning=True) if skip_errors else ds
 
 
 def _setup(data, preset, *, batch_size, training, balance, input_context, min_frames, what):
     files = reader.shard_files(reader.list_shards(data), input_context)
-    info = bal.preflight(files, training=training, balance=balance, min_frames=min_frames,
-                         what=f"{what} {data}")
+    info = bal.preflight(
+        files, training=training, balance=balance, min_frames=min_frames, what=f"{what} {data}"
+    )
     if info["short"]:
-        print(f"WARNING {what}: {info['short']} track(s) shorter than {min_frames} frames are "
-              "left out of the clips.", file=sys.stderr)
+        print(
+            f"WARNING {what}: {info['short']} track(s) shorter than {min_frames} frames are "
+            "left out of the clips.",
+            file=sys.stderr,
+        )
     return files, info, _replica_batch(batch_size, input_context)
 
 
@@ -120,8 +138,10 @@ def _frame_preparer(preset, config, training, with_masks, with_ids):
         crop = _decode_and_crop(frame, preset, need_mask)
         if config is not None:
             crop = _augment(crop, label, config, seed)
-        out = {"images": normalise(crop["image"], preset),
-               "labels": tf.cast(label, tf.float32)[None]}
+        out = {
+            "images": normalise(crop["image"], preset),
+            "labels": tf.cast(label, tf.float32)[None],
+        }
         if with_masks:
             out["masks"] = crop["mask"]
         if with_ids:
@@ -164,11 +184,20 @@ def frame_dataset(
         shuffle_memory: bytes the shuffle buffer(s) may hold (``balance`` module docstring).
     """
     if preset.sequence:
-        raise ValueError(f"Model {preset.name!r} takes clips of {preset.frames} frames: use "
-                         "clip_dataset, not frame_dataset.")
-    files, info, per_replica = _setup(data, preset, batch_size=batch_size, training=training,
-                                      balance=balance, input_context=input_context,
-                                      min_frames=1, what="frame_dataset")
+        raise ValueError(
+            f"Model {preset.name!r} takes clips of {preset.frames} frames: use "
+            "clip_dataset, not frame_dataset."
+        )
+    files, info, per_replica = _setup(
+        data,
+        preset,
+        batch_size=batch_size,
+        training=training,
+        balance=balance,
+        input_context=input_context,
+        min_frames=1,
+        what="frame_dataset",
+    )
     config = resolve_augment(augment, preset) if training else None
     budget = shuffle_memory // (2 if training and balance else 1)
     buffer = bal.shuffle_buffer_size(info["bytes_per_frame"], budget)
@@ -176,9 +205,16 @@ def frame_dataset(
     base = _base_seed(seed, input_context)
 
     def frames(label):
-        return _stream(files, label=label, training=training, seed=seed, stats=stats,
-                       skip_corrupt=skip_corrupt, buffer=buffer,
-                       to_elements=lambda d: d.flat_map(reader.track_frames))
+        return _stream(
+            files,
+            label=label,
+            training=training,
+            seed=seed,
+            stats=stats,
+            skip_corrupt=skip_corrupt,
+            buffer=buffer,
+            to_elements=lambda d: d.flat_map(reader.track_frames),
+        )
 
     ds = bal.balanced(frames(0), frames(1), seed) if training and balance else frames(None)
     ds = _mapped(ds, prepare, base, skip_corrupt)
@@ -193,8 +229,9 @@ def _finish(ds, per_replica, training, as_dict, with_masks):
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def clip_indices(n: tf.Tensor, clip_len: int, stride: int, contiguous: bool, seed,
-                 random_start: bool) -> tf.Tensor:
+def clip_indices(
+    n: tf.Tensor, clip_len: int, stride: int, contiguous: bool, seed, random_start: bool
+) -> tf.Tensor:
     """Frame positions of one clip in a track of ``n`` frames.
 
     Contiguous: ``start + stride * [0..T)``, ``start`` uniform over the valid starts when
@@ -204,8 +241,7 @@ def clip_indices(n: tf.Tensor, clip_len: int, stride: int, contiguous: bool, see
     """
     n = tf.cast(n, tf.int32)
     if not contiguous:
-        return tf.cast(tf.round(tf.linspace(0.0, tf.cast(n - 1, tf.float32), clip_len)),
-                       tf.int32)
+        return tf.cast(tf.round(tf.linspace(0.0, tf.cast(n - 1, tf.float32), clip_len)), tf.int32)
     span = (clip_len - 1) * stride + 1
     start = tf.constant(0, tf.int32)
     if random_start:
@@ -242,15 +278,24 @@ def clip_dataset(
     (sequence models have no attention output).
     """
     if with_masks:
-        raise ValueError("clip_dataset yields no SSIM masks: sequence models have no attention "
-                         "output; set the mask loss weight to 0.")
+        raise ValueError(
+            "clip_dataset yields no SSIM masks: sequence models have no attention "
+            "output; set the mask loss weight to 0."
+        )
     clip_len = int(clip_len or preset.frames)
     if clip_len <= 0 or stride <= 0:
         raise ValueError(f"clip_len and stride must be positive, got {clip_len}, {stride}.")
     need = ((clip_len - 1) * stride + 1 if contiguous else clip_len) if training else 1
-    files, info, per_replica = _setup(data, preset, batch_size=batch_size, training=training,
-                                      balance=balance, input_context=input_context,
-                                      min_frames=need, what="clip_dataset")
+    files, info, per_replica = _setup(
+        data,
+        preset,
+        batch_size=batch_size,
+        training=training,
+        balance=balance,
+        input_context=input_context,
+        min_frames=need,
+        what="clip_dataset",
+    )
     config = resolve_augment(augment, preset) if training else None
     budget = shuffle_memory // (2 if training and balance else 1)
     buffer = bal.shuffle_buffer_size(info["bytes_per_frame"] * max(need, 1), budget)
@@ -260,19 +305,25 @@ def clip_dataset(
 
     def prepare(track, element_seed):
         label = _check_label(track["label"], track["shard"]) if training else track["label"]
-        pick = clip_indices(tf.shape(track["image"])[0], clip_len, stride, contiguous,
-                            element_seed, training)
+        pick = clip_indices(
+            tf.shape(track["image"])[0], clip_len, stride, contiguous, element_seed, training
+        )
 
         def one_frame(i):
-            frame = {"image": track["image"][i], "mask": track["mask"][i],
-                     "landmarks": track["landmarks"][i], "crop_margin": track["crop_margin"]}
+            frame = {
+                "image": track["image"][i],
+                "mask": track["mask"][i],
+                "landmarks": track["landmarks"][i],
+                "crop_margin": track["crop_margin"],
+            }
             crop = _decode_and_crop(frame, preset, config is not None)
             if config is not None:
                 crop = _augment(crop, label, config, element_seed)  # same draw for the clip
             return normalise(crop["image"], preset)
 
-        clips = tf.map_fn(one_frame, pick, fn_output_signature=tf.TensorSpec(
-            (size, size, 3), tf.float32))
+        clips = tf.map_fn(
+            one_frame, pick, fn_output_signature=tf.TensorSpec((size, size, 3), tf.float32)
+        )
         out = {"images": clips, "labels": tf.cast(label, tf.float32)[None]}
         if with_ids:
             out.update({k: track[k] for k in _ID_KEYS if k != "frame_index"})
@@ -280,8 +331,16 @@ def clip_dataset(
         return out
 
     def tracks(label):
-        return _stream(files, label=label, training=training, seed=seed, stats=stats,
-                       skip_corrupt=skip_corrupt, buffer=buffer, to_elements=enough)
+        return _stream(
+            files,
+            label=label,
+            training=training,
+            seed=seed,
+            stats=stats,
+            skip_corrupt=skip_corrupt,
+            buffer=buffer,
+            to_elements=enough,
+        )
 
     ds = bal.balanced(tracks(0), tracks(1), seed) if training and balance else tracks(None)
     ds = _mapped(ds, prepare, base, skip_corrupt)
@@ -318,19 +377,36 @@ def triplet_dataset(
     images = batch_size if batch_size is not None else 3 * triplets_per_batch
     per_replica = _replica_batch(images, input_context)
     if images % 3 or per_replica % 3:
-        raise ValueError(f"Triplet batches need a multiple of 3 images per replica; got "
-                         f"{images} global, {per_replica} per replica.")
-    files, info, _ = _setup(data, preset, batch_size=images, training=True, balance=True,
-                            input_context=input_context, min_frames=1, what="triplet_dataset")
+        raise ValueError(
+            f"Triplet batches need a multiple of 3 images per replica; got "
+            f"{images} global, {per_replica} per replica."
+        )
+    files, info, _ = _setup(
+        data,
+        preset,
+        batch_size=images,
+        training=True,
+        balance=True,
+        input_context=input_context,
+        min_frames=1,
+        what="triplet_dataset",
+    )
     config = resolve_augment(augment, preset) if training else None
     buffer = bal.shuffle_buffer_size(info["bytes_per_frame"], shuffle_memory // 2)
     prepare = _frame_preparer(preset, config, True, False, False)
     base = _base_seed(seed, input_context)
 
     def frames(label):
-        return _stream(files, label=label, training=True, seed=seed, stats=stats,
-                       skip_corrupt=skip_corrupt, buffer=buffer,
-                       to_elements=lambda d: d.flat_map(reader.track_frames))
+        return _stream(
+            files,
+            label=label,
+            training=True,
+            seed=seed,
+            stats=stats,
+            skip_corrupt=skip_corrupt,
+            buffer=buffer,
+            to_elements=lambda d: d.flat_map(reader.track_frames),
+        )
 
     # Index 0 = real, 1 = fake: (fake, fake, real), (real, real, fake), repeated.
     pattern = tf.data.Dataset.from_tensor_slices(tf.constant(TRIPLET_PATTERN, tf.int64))
