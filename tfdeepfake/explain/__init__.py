@@ -1,22 +1,27 @@
-"""Where the detectors look: attention maps, Grad-CAM, and heatmap overlays on video."""
+"""Where the detectors look: attention maps, Grad-CAM, and heatmap overlays on video.
 
-from tfdeepfake.explain.attention import attention_heatmap
-from tfdeepfake.explain.gradcam import gradcam
-from tfdeepfake.explain.heatmaps import face_heatmaps, has_attention
-from tfdeepfake.explain.overlay import (
-    colorize,
-    face_region,
-    overlay_on_frame,
-    write_heatmap_video,
-)
+Names are imported lazily, so the overlay functions (numpy + OpenCV) do not load Keras.
+"""
 
-__all__ = [
-    "attention_heatmap",
-    "colorize",
-    "face_heatmaps",
-    "face_region",
-    "gradcam",
-    "has_attention",
-    "overlay_on_frame",
-    "write_heatmap_video",
-]
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "attention_heatmap": "tfdeepfake.explain.attention",
+    "gradcam": "tfdeepfake.explain.grad_cam",
+    "face_heatmaps": "tfdeepfake.explain.heatmaps",
+    "has_attention": "tfdeepfake.explain.heatmaps",
+    "colorize": "tfdeepfake.explain.overlay",
+    "face_region": "tfdeepfake.explain.overlay",
+    "overlay_on_frame": "tfdeepfake.explain.overlay",
+    "write_heatmap_video": "tfdeepfake.explain.overlay",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tfdeepfake.explain' has no attribute {name!r}")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from tfdeepfake.explain.attention import attention_heatmap
-from tfdeepfake.explain.gradcam import gradcam
+from tfdeepfake.explain.grad_cam import gradcam
 
 METHODS = ("auto", "attention", "gradcam")
 
