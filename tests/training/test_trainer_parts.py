@@ -63,3 +63,16 @@ def test_strategy_factory(monkeypatch):
         make_strategy("multi_worker")
     with pytest.raises(ValueError, match="choose default, mirrored, multi_worker or tpu"):
         make_strategy("horovod")
+
+
+def test_triplet_loss_uses_the_features_output(tmp_path):
+    trainer = Trainer(_config(tmp_path, loss={"name": "triplet", "triplet_margin": 1.0}),
+                      _no_data)
+    trainer._build()
+    outputs = trainer.model(tf.random.normal((6, 32, 32, 3)), training=False)
+    labels = tf.constant([[1.0], [1.0], [0.0], [0.0], [0.0], [1.0]])  # two triplets
+    from tfdeepfake.training import losses
+
+    expected = float(losses.stacked_triplet_loss(outputs["features"], 1.0))
+    assert float(trainer.compute_loss(outputs, labels, None)) == pytest.approx(expected)
+    assert expected > 0

@@ -52,10 +52,12 @@ def _configure_coordination(resolver, heartbeat_timeout_s: int = 600) -> None:
     """Start TF's coordination service as ``MultiWorkerMirroredStrategy`` would, but with a long
     heartbeat timeout: a worker busy tracing on an oversubscribed CPU for more than the default
     few seconds otherwise aborts the collectives with DEADLINE_EXCEEDED."""
-    from tensorflow.core.protobuf import coordination_config_pb2
+    # TF-internal modules (TensorFlow is pinned to 2.21): the strategy's own proto import.
+    from tensorflow.python.distribute import collective_all_reduce_strategy as tf_strategy
     from tensorflow.python.distribute import multi_worker_util
     from tensorflow.python.eager import context
 
+    coordination_config_pb2 = tf_strategy.coordination_config_pb2
     spec = resolver.cluster_spec()
     if context.context().coordination_service is not None or resolver.task_type not in (
             "chief", "worker"):
