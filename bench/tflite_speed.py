@@ -119,7 +119,7 @@ def bench_model(name: str, args, work: Path) -> list[dict]:
     weights = work / f"{name}.weights.h5"
     np.save(work / f"{name}.faces.npy", faces)
     if not args.weights:
-        recalibrate_batchnorm(model, model.preset, faces)  # random init: realistic activations
+        recalibrate_batchnorm(model, model.preset, faces[:16])  # random init: real activations
     model.save_weights(weights)
     rows, files = [], []
     quantizations = list(args.quantize)
