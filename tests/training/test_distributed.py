@@ -49,6 +49,7 @@ def test_multi_worker_two_processes_end_identical_and_learn(tmp_path):
     for s in summaries:
         assert (s["workers"], s["replicas"], s["steps"]) == (2, 2, 20)
     assert summaries[0]["losses"] == summaries[1]["losses"]  # the all-reduced global loss
+    # every trainable weight identical (gradients all-reduced; BN moving statistics are not)
     w0, w1 = np.load(tmp_path / "w0.npz"), np.load(tmp_path / "w1.npz")
     assert len(w0.files) > 10
     for key in w0.files:

@@ -96,7 +96,8 @@ def main() -> int:
     trainer = Trainer(config, train_fn, val_fn)
     summary = trainer.run()
     if args.weights:
-        np.savez(args.weights, *[np.asarray(w) for w in trainer.model.get_weights()])
+        # Trainable weights (all-reduced). BatchNorm moving statistics are each worker's own.
+        np.savez(args.weights, *[np.asarray(v) for v in trainer.model.trainable_variables])
     print("SUMMARY " + json.dumps(summary), flush=True)
     return 0
 
