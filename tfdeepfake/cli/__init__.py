@@ -33,13 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:  # TEMPORARY while sub-commands land; removed before release
-            module = importlib.import_module(f"tfdeepfake.cli.{name}")
-        except ModuleNotFoundError as err:
-            if err.name != f"tfdeepfake.cli.{name}":
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(f"tfdeepfake.cli.{name}").register(subparsers)
     return parser
 
 
