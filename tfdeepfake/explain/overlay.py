@@ -28,11 +28,11 @@ def colorize(heatmap: np.ndarray) -> np.ndarray:
 
 def face_region(box: Sequence[float], margin: float) -> tuple[float, float, float, float]:
     """The square the face crop covers: side ``(1 + 2 * margin) * max(w, h)`` around the box
-    centre (the crop rule of ``tfrecords_tools.schema``). Pass it to ``overlay_on_frame``."""
-    x0, y0, x1, y1 = (float(v) for v in box)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    half = (1 + 2 * margin) * max(x1 - x0, y1 - y0) / 2
-    return cx - half, cy - half, cx + half, cy + half
+    centre (``faces.crop_region`` in square mode). Pass it to ``overlay_on_frame``."""
+    from tfdeepfake.faces.crop import crop_region
+
+    x0, y0, x1, y1 = (float(v) for v in crop_region(box, margin, "square"))
+    return x0, y0, x1, y1
 
 
 def overlay_on_frame(
