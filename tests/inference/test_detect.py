@@ -67,7 +67,7 @@ def test_cli_batch_with_bad_inputs_csv_json_and_report(
     code = main([
         "detect", video, str(sample_media["no_face.mp4"]), str(empty), str(text), str(missing),
         "--weights", tiny_runs, "--frames", "3", "--csv", str(out_csv), "--json", str(out_json),
-        "--report", str(report), "--quiet",
+        "--report", str(report), "--quiet", "--workers", "2",
     ])
     assert code == 1  # some inputs failed, the batch still ran to the end
 

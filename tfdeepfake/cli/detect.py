@@ -31,6 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("--report", metavar="DIR",
                    help="write score plots, heatmap videos and an index.html here")
     p.add_argument("--batch-size", type=int, default=16, help="faces per forward pass")
+    p.add_argument("--workers", type=int, default=1,
+                   help="N > 1: find faces in the next N-1 inputs while the models score")
     p.add_argument("--runtime", choices=("keras", "tflite"), default="keras",
                    help="tflite: run the .tflite files in --weights with LiteRT")
     p.add_argument("--allow-untrained", action="store_true",
@@ -58,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"WARNING: {', '.join(untrained)} run on random weights (--allow-untrained): "
               "every verdict is labelled UNTRAINED and means nothing.", file=sys.stderr)
     paths = expand_inputs(args.paths)
-    results = detector.predict(paths, progress=not args.quiet, report_dir=args.report)
+    results = detector.predict(paths, progress=not args.quiet, report_dir=args.report,
+                               workers=args.workers)
     info = detector.run_info()
     if args.csv:
         write_csv(results, detector.model_names, args.csv)

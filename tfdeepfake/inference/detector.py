@@ -112,37 +112,84 @@ class Detector:
         return self._face_detector
 
     def predict(
-        self, paths: Iterable[str], progress: bool = False, report_dir: str | None = None
+        self,
+        paths: Iterable[str],
+        progress: bool = False,
+        report_dir: str | None = None,
+        workers: int = 1,
     ) -> list[VideoResult]:
         """Score every input; a failing input gets an ERROR/NO_FACE result, never an exception.
 
         With ``report_dir``, each scored input also gets a score plot and heatmap videos
         there (see ``tfdeepfake.inference.report``); the caller writes the index page.
+        ``workers > 1`` decodes and finds faces in the next ``workers - 1`` inputs on
+        threads while the models score the current one (TensorFlow and OpenCV release the
+        GIL); at most ``workers`` extracted inputs are held in memory.
         """
         paths = list(paths)
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}.")
+        bar = None
         if progress:
             from tqdm import tqdm
 
-            paths = tqdm(paths, desc="detect", unit="input")
+            bar = tqdm(total=len(paths), desc="detect", unit="input")
         results = []
-        for index, path in enumerate(paths):
+        for index, (path, extracted) in enumerate(self._extractions(paths, workers)):
             folder = None
             if report_dir:
                 folder = report_folder(report_dir, VideoResult(str(path)), index)
-            results.append(self.predict_video(path, report_folder=folder))
+            results.append(self.predict_video(path, report_folder=folder, extracted=extracted))
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         return results
 
-    def predict_video(self, path: str | os.PathLike, report_folder=None) -> VideoResult:
+    def _extractions(self, paths: list[str], workers: int):
+        """``(path, (faces or the exception, seconds))`` in order, ``workers`` in flight."""
+        if workers == 1:
+            for path in paths:
+                yield path, None
+            return
+        from collections import deque
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers - 1, thread_name_prefix="extract") as pool:
+            pending = deque()
+            for path in paths:
+                pending.append((path, pool.submit(self._extract_outcome, path)))
+                if len(pending) >= workers:
+                    done_path, future = pending.popleft()
+                    yield done_path, future.result()
+            while pending:
+                done_path, future = pending.popleft()
+                yield done_path, future.result()
+
+    def _extract_outcome(self, path) -> tuple:
+        """``(faces or the exception raised, seconds)``: errors travel to ``predict_video``."""
+        start = time.perf_counter()
+        try:
+            return self.extract(path, _kind(path)), time.perf_counter() - start
+        except Exception as err:  # re-raised in predict_video, where it becomes a result
+            return err, time.perf_counter() - start
+
+    def predict_video(
+        self, path: str | os.PathLike, report_folder=None, extracted: tuple | None = None
+    ) -> VideoResult:
         """Score one video or image. Errors are reported in the result, not raised.
 
         With ``report_folder``, a scored input also gets its plot and heatmap videos there.
+        ``extracted``: ``(faces or exception, seconds)`` already computed for ``path``.
         """
         start = time.perf_counter()
-        kind = "image" if str(path).lower().endswith(IMAGE_SUFFIXES) else "video"
+        kind = _kind(path)
         result = VideoResult(path=str(path), kind=kind, untrained=self.untrained)
         try:
-            faces = self.extract(path, kind)
-            result.timings["faces"] = time.perf_counter() - start
+            faces, seconds = extracted or self._extract_outcome(path)
+            result.timings["faces"] = seconds
+            if isinstance(faces, Exception):
+                raise faces
             self.score_faces(faces, result)
             if report_folder is not None:
                 began = time.perf_counter()
@@ -158,6 +205,8 @@ class Detector:
             result.verdict = ERROR
             result.error = f"error: {type(err).__name__}: {err}"
         result.seconds = time.perf_counter() - start
+        if extracted is not None:  # extraction ran earlier, on a worker thread
+            result.seconds += result.timings.get("faces", 0.0)
         return result
 
     def extract(self, path, kind: str = "video"):
@@ -268,6 +317,10 @@ def model_inputs(crops: np.ndarray, stored_margin: float, preset) -> np.ndarray:
     from tfdeepfake.data import preset_images
 
     return np.asarray(preset_images(crops, stored_margin, preset))
+
+
+def _kind(path) -> str:
+    return "image" if str(path).lower().endswith(IMAGE_SUFFIXES) else "video"
 
 
 def centre_crops(crops: np.ndarray, stored_margin: float, preset) -> np.ndarray:
