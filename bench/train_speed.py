@@ -57,23 +57,35 @@ def main() -> None:
     from tfdeepfake.training import TrainConfig, train
 
     names = args.models or (FULL if args.full else TINY)
-    print(f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU(s), batch {args.batch_size}, "
-          f"{args.steps} steps, mixed precision {args.mixed_precision}")
+    print(
+        f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU(s), batch {args.batch_size}, "
+        f"{args.steps} steps, mixed precision {args.mixed_precision}"
+    )
     print(f"{'model':<20} {'first step s':>12} {'images/s':>10} {'wall s':>8}")
     for name in names:
         preset = get_preset(name)
         with tempfile.TemporaryDirectory() as out:
-            config = TrainConfig.from_dict({
-                "model": {"name": name}, "out": out, "steps": args.steps, "val_every": 0,
-                "progress": False, "log_every": 10**9, "mixed_precision": args.mixed_precision,
-                "data": {"batch_size": args.batch_size},
-                "checkpoint": {"every_steps": 10**9, "data_state": False},
-            })
+            config = TrainConfig.from_dict(
+                {
+                    "model": {"name": name},
+                    "out": out,
+                    "steps": args.steps,
+                    "val_every": 0,
+                    "progress": False,
+                    "log_every": 10**9,
+                    "mixed_precision": args.mixed_precision,
+                    "data": {"batch_size": args.batch_size},
+                    "checkpoint": {"every_steps": 10**9, "data_state": False},
+                }
+            )
             start = time.perf_counter()
             summary = train(config, in_memory(preset, args.batch_size))
             wall = time.perf_counter() - start
-        print(f"{name:<20} {summary['first_step_seconds']:>12.1f} "
-              f"{summary['images_per_second']:>10.1f} {wall:>8.1f}", flush=True)
+        print(
+            f"{name:<20} {summary['first_step_seconds']:>12.1f} "
+            f"{summary['images_per_second']:>10.1f} {wall:>8.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

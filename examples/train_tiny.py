@@ -7,10 +7,11 @@ passed through a low-resolution "generator" (down- and up-sampling, as face-swap
 output small faces), colour-matched to the target and pasted with a feathered elliptical
 mask. Each face becomes a short "video" track of jittered frames, real and fake alike.
 
-Identities are split: the held-out set's targets *and* sources are faces the model never
-saw in training. We write TFRecord shards, train ``autoatt_b4_tiny`` on CPU for a few hundred
-steps with ``tfdeepfake.training.train``, reload the best weights with ``load_run`` and
-measure the held-out frame-level AUC.
+Identities are split three ways: 60 lfw faces train, 10 pick the best checkpoint
+(validation), and the held-out set's targets *and* sources (30 lfw faces, the astronaut and
+Grace Hopper) are faces the model never saw. We write TFRecord shards, train
+``b7_ssim_tiny`` on CPU for a few hundred steps with ``tfdeepfake.training.train``, reload the
+best weights with ``load_run`` and measure the held-out frame- and video-level AUC.
 
 Run:  python examples/train_tiny.py --out /tmp/train_tiny   (about 2-4 minutes on 2 cores)
 """
@@ -30,6 +31,7 @@ MODEL = "b7_ssim_tiny"  # 48 px input; its SSIM branch compares the face with a 
 CROP_SIZE = 48  # stored crop side = the model's input (no resize blurs the evidence away)
 FRAMES = 4  # frames per track
 HELD_OUT = 30  # lfw identities kept for the held-out set (plus astronaut and Grace Hopper)
+VAL = 10  # lfw identities that pick the best checkpoint (neither trained on nor tested)
 STEPS = 300
 BATCH_SIZE = 16
 LEARNING_RATE = 1e-3
@@ -47,7 +49,7 @@ def _square_crop(image: np.ndarray, box, margin: float, size: int) -> np.ndarray
     x1, y1 = int(round(cx + side / 2)), int(round(cy + side / 2))
     pad = max(0, -x0, -y0, x1 - image.shape[1], y1 - image.shape[0])
     padded = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REFLECT)
-    crop = padded[y0 + pad:y1 + pad, x0 + pad:x1 + pad]
+    crop = padded[y0 + pad : y1 + pad, x0 + pad : x1 + pad]
     return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
 
 
@@ -62,8 +64,10 @@ def real_faces(size: int = CROP_SIZE) -> dict[str, np.ndarray]:
         rgb = np.repeat((grey * 255).astype(np.uint8)[..., None], 3, axis=-1)
         faces[f"lfw{i:03d}"] = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_CUBIC)
     hopper = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    images = {"astronaut": skimage.data.astronaut(),
-              "grace_hopper": cv2.cvtColor(cv2.imread(str(hopper)), cv2.COLOR_BGR2RGB)}
+    images = {
+        "astronaut": skimage.data.astronaut(),
+        "grace_hopper": cv2.cvtColor(cv2.imread(str(hopper)), cv2.COLOR_BGR2RGB),
+    }
     for name, box in COLOUR_FACES.items():
         faces[name] = _square_crop(images[name], box, margin=0.0, size=size)
     return faces
@@ -79,8 +83,9 @@ def feathered_ellipse(size: int, rng: np.random.Generator) -> np.ndarray:
     return cv2.GaussianBlur(mask, (0, 0), sigmaX=size / 16)
 
 
-def face_swap(target: np.ndarray, source: np.ndarray, rng: np.random.Generator
-              ) -> tuple[np.ndarray, np.ndarray]:
+def face_swap(
+    target: np.ndarray, source: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Paste ``source``'s inner face on ``target``: (fake uint8 RGB, SSIM mask uint8).
 
     The source goes through a low-resolution generator stand-in (resized to 30-45 % and back),
@@ -91,8 +96,11 @@ def face_swap(target: np.ndarray, source: np.ndarray, rng: np.random.Generator
 
     size = target.shape[0]
     low = max(6, int(size * rng.uniform(0.3, 0.45)))
-    generated = cv2.resize(cv2.resize(source, (low, low), interpolation=cv2.INTER_AREA),
-                           (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    generated = cv2.resize(
+        cv2.resize(source, (low, low), interpolation=cv2.INTER_AREA),
+        (size, size),
+        interpolation=cv2.INTER_LINEAR,
+    ).astype(np.float32)
     alpha = feathered_ellipse(size, rng)[..., None]
     inside = alpha[..., 0] > 0.5
     tgt = target.astype(np.float32)
@@ -120,8 +128,14 @@ def jittered_frames(face: np.ndarray, rng: np.random.Generator, frames: int) -> 
     return np.stack(out)
 
 
-def write_split(folder: str, faces: dict[str, np.ndarray], split: str, seed: int,
-                frames: int = FRAMES, margin: float = 0.2) -> int:
+def write_split(
+    folder: str,
+    faces: dict[str, np.ndarray],
+    split: str,
+    seed: int,
+    frames: int = FRAMES,
+    margin: float = 0.2,
+) -> int:
     """One real and one fake track per identity (the fake's source: another identity of the
     same split); returns the number of tracks written. ``margin`` is the face margin the
     crops are recorded with (the model's, so the pipeline uses them whole)."""
@@ -138,30 +152,47 @@ def write_split(folder: str, faces: dict[str, np.ndarray], split: str, seed: int
             fake, mask = face_swap(faces[name], faces[source], rng)
             for label, face, vid in ((0, faces[name], name), (1, fake, f"{name}_x_{source}")):
                 track_rng = np.random.default_rng(rng.integers(2**31))
-                writer.write(TrackRecord(
-                    video_id=vid, crops=jittered_frames(face, track_rng, frames),
-                    frame_index=np.arange(frames), boxes=np.tile([0, 0, size, size], (frames, 1)),
-                    landmarks=np.zeros((frames, 10)), scores=np.ones(frames), label=label,
-                    dataset="package_faces", split=split, crop_margin=margin,
-                    original_id=name if label else "",
-                    masks=np.repeat(mask[None], frames, 0) if label else None))
+                writer.write(
+                    TrackRecord(
+                        video_id=vid,
+                        crops=jittered_frames(face, track_rng, frames),
+                        frame_index=np.arange(frames),
+                        boxes=np.tile([0, 0, size, size], (frames, 1)),
+                        landmarks=np.zeros((frames, 10)),
+                        scores=np.ones(frames),
+                        label=label,
+                        dataset="package_faces",
+                        split=split,
+                        crop_margin=margin,
+                        original_id=name if label else "",
+                        masks=np.repeat(mask[None], frames, 0) if label else None,
+                    )
+                )
                 n += 1
     return n
 
 
-def build_dataset(root: str, held_out: int = HELD_OUT, size: int = CROP_SIZE,
-                  margin: float = 0.2) -> dict:
-    """Write ``root/train`` and ``root/heldout`` shards (identities disjoint); counts."""
+def build_dataset(
+    root: str,
+    held_out: int = HELD_OUT,
+    size: int = CROP_SIZE,
+    margin: float = 0.2,
+    val: int = VAL,
+) -> dict:
+    """Write ``root/train``, ``root/val`` (model selection) and ``root/heldout`` shards, with
+    disjoint identities; the track counts."""
     faces = real_faces(size)
     lfw = sorted(k for k in faces if k.startswith("lfw"))
     test_ids = set(lfw[-held_out:]) | set(COLOUR_FACES)
-    train = {k: v for k, v in faces.items() if k not in test_ids}
-    test = {k: v for k, v in faces.items() if k in test_ids}
+    val_ids = set(lfw[-held_out - val : -held_out])
+    splits = {
+        "train": {k: v for k, v in faces.items() if k not in test_ids | val_ids},
+        "val": {k: v for k, v in faces.items() if k in val_ids},
+        "heldout": {k: v for k, v in faces.items() if k in test_ids},
+    }
     return {
-        "train_tracks": write_split(os.path.join(root, "train"), train, "train", 0,
-                                    margin=margin),
-        "heldout_tracks": write_split(os.path.join(root, "heldout"), test, "test", 1,
-                                      margin=margin),
+        f"{name}_tracks": write_split(os.path.join(root, name), split, name, seed, margin=margin)
+        for seed, (name, split) in enumerate(splits.items())
     }
 
 
@@ -181,36 +212,63 @@ def heldout_auc(run_dir: str, data: str) -> dict[str, float]:
     per_video: dict[str, list] = {}
     for v, z, y in zip(videos, logits, labels):
         per_video.setdefault(v, [y, []])[1].append(z)
-    return {"frame_auc": roc_auc(labels, logits),
-            "video_auc": roc_auc([y for y, _ in per_video.values()],
-                                 [np.mean(z) for _, z in per_video.values()]),
-            "frames": len(labels), "videos": len(per_video)}
+    return {
+        "frame_auc": roc_auc(labels, logits),
+        "video_auc": roc_auc(
+            [y for y, _ in per_video.values()], [np.mean(z) for _, z in per_video.values()]
+        ),
+        "frames": len(labels),
+        "videos": len(per_video),
+    }
 
 
-def main(out: str, steps: int = STEPS, batch_size: int = BATCH_SIZE, progress: bool = True,
-         model: str = MODEL, size: int = CROP_SIZE, learning_rate: float = LEARNING_RATE) -> dict:
+def main(
+    out: str,
+    steps: int = STEPS,
+    batch_size: int = BATCH_SIZE,
+    progress: bool = True,
+    model: str = MODEL,
+    size: int = CROP_SIZE,
+    learning_rate: float = LEARNING_RATE,
+) -> dict:
     """Build the data, train, and return the held-out AUCs and timings."""
     from tfdeepfake.models import get_preset
     from tfdeepfake.training import resolve_config, train
 
     start = time.perf_counter()
-    counts = build_dataset(os.path.join(out, "data"), size=size,
-                           margin=get_preset(model).face_margin)
-    config = resolve_config(model, overrides={
-        "data": {"train": os.path.join(out, "data", "train"), "batch_size": batch_size,
-                 "augment": False},
-        "out": os.path.join(out, "run"), "steps": steps, "val_every": 0, "progress": progress,
-        "optimizer": {"name": "adam", "learning_rate": learning_rate, "schedule": "cosine"},
-        "loss": {"name": "bce", "label_clip": 0.0, "mask_weight": 0.0},
-        "checkpoint": {"every_steps": 100},
-    })
+    counts = build_dataset(
+        os.path.join(out, "data"), size=size, margin=get_preset(model).face_margin
+    )
+    config = resolve_config(
+        model,
+        overrides={
+            "data": {
+                "train": os.path.join(out, "data", "train"),
+                "val": os.path.join(out, "data", "val"),
+                "batch_size": batch_size,
+                "augment": False,
+            },
+            "out": os.path.join(out, "run"),
+            "steps": steps,
+            "val_every": 50,
+            "progress": progress,
+            "optimizer": {"name": "adam", "learning_rate": learning_rate, "schedule": "cosine"},
+            "loss": {"name": "bce", "label_clip": 0.0, "mask_weight": 0.0},
+            "checkpoint": {"every_steps": 100},
+        },
+    )
     built = time.perf_counter()
     summary = train(config)
     trained = time.perf_counter()
     result = heldout_auc(config.out, os.path.join(out, "data", "heldout"))
-    return {**counts, **result, "final_loss": summary["final_loss"],
-            "data_seconds": built - start, "train_seconds": trained - built,
-            "images_per_second": summary["images_per_second"]}
+    return {
+        **counts,
+        **result,
+        "final_loss": summary["final_loss"],
+        "data_seconds": built - start,
+        "train_seconds": trained - built,
+        "images_per_second": summary["images_per_second"],
+    }
 
 
 if __name__ == "__main__":

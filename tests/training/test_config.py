@@ -19,15 +19,33 @@ def test_preset_defaults_then_file_then_flags(tmp_path):
     base = resolve_config("b7_ssim_tiny", overrides={"data": {"train": "d"}, "out": "o"})
     # the DFDC winner's recipe comes from the family defaults
     assert (base.optimizer.name, base.optimizer.schedule, base.loss.name) == (
-        "sgd", "poly", "balanced_bce")
+        "sgd",
+        "poly",
+        "balanced_bce",
+    )
     assert base.loss.label_clip == 0.01 and base.data.batch_size == 12
     assert base.optimizer.weight_decay == 1e-4 and base.optimizer.nesterov
 
     yaml_file = tmp_path / "run.yaml"
-    yaml_file.write_text("optimizer:\n  learning_rate: 0.05\n  schedule: cosine\n"
-                         "data:\n  batch_size: 6\nsteps: 77\n")
-    args = _parse(["--model", "b7_ssim_tiny", "--data", "d", "--out", "o", "--config",
-                   str(yaml_file), "--batch-size", "4", "--set", "loss.mask_weight=0.5"])
+    yaml_file.write_text(
+        "optimizer:\n  learning_rate: 0.05\n  schedule: cosine\ndata:\n  batch_size: 6\nsteps: 77\n"
+    )
+    args = _parse(
+        [
+            "--model",
+            "b7_ssim_tiny",
+            "--data",
+            "d",
+            "--out",
+            "o",
+            "--config",
+            str(yaml_file),
+            "--batch-size",
+            "4",
+            "--set",
+            "loss.mask_weight=0.5",
+        ]
+    )
     config = resolve_config(args.model, args.config, train_cli.overrides_from_args(args))
     assert config.data.batch_size == 4  # flag beats file
     assert config.optimizer.learning_rate == 0.05  # file beats preset
@@ -38,29 +56,47 @@ def test_preset_defaults_then_file_then_flags(tmp_path):
 
     json_file = tmp_path / "run.json"
     json_file.write_text(json.dumps({"optimizer": {"name": "adamw"}, "data": {"augment": False}}))
-    args = _parse(["--model", "autoatt_b4_tiny", "--data", "d", "--out", "o", "--config",
-                   str(json_file), "--optimizer", "adam", "--no-balance"])
+    args = _parse(
+        [
+            "--model",
+            "autoatt_b4_tiny",
+            "--data",
+            "d",
+            "--out",
+            "o",
+            "--config",
+            str(json_file),
+            "--optimizer",
+            "adam",
+            "--no-balance",
+        ]
+    )
     config = resolve_config(args.model, args.config, train_cli.overrides_from_args(args))
     assert config.optimizer.name == "adam" and config.optimizer.schedule == "plateau"
     assert config.data.augment is False and config.data.balance is False
 
 
 def test_saved_config_round_trips(tmp_path):
-    config = resolve_config("resnet_lstm_tiny", overrides={
-        "data": {"train": "d"}, "out": "o", "model": {"overrides": {"dropout": 0.1}}})
+    config = resolve_config(
+        "resnet_lstm_tiny",
+        overrides={"data": {"train": "d"}, "out": "o", "model": {"overrides": {"dropout": 0.1}}},
+    )
     config.save(str(tmp_path / "config.json"))
     again = TrainConfig.from_dict(json.loads((tmp_path / "config.json").read_text()))
     assert again == config and again.model.overrides == {"dropout": 0.1}
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"optimizer": {"nmae": "adam"}}, "unknown setting.*nmae.*OptimizerConfig"),
-    ({"optimizer": {"name": "rmsprop"}}, "optimizer.name must be one of adam, sgd, adamw"),
-    ({"strategy": "horovod"}, "strategy must be one of default, mirrored"),
-    ({"steps": "many"}, "steps must be a number"),
-    ({"data": {"augment": "maybe"}}, "augment must be true or false"),
-    ({"loss": {"label_clip": 0.7}}, r"label_clip must be in \[0, 0.5\)"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"optimizer": {"nmae": "adam"}}, "unknown setting.*nmae.*OptimizerConfig"),
+        ({"optimizer": {"name": "rmsprop"}}, "optimizer.name must be one of adam, sgd, adamw"),
+        ({"strategy": "horovod"}, "strategy must be one of default, mirrored"),
+        ({"steps": "many"}, "steps must be a number"),
+        ({"data": {"augment": "maybe"}}, "augment must be true or false"),
+        ({"loss": {"label_clip": 0.7}}, r"label_clip must be in \[0, 0.5\)"),
+    ],
+)
 def test_bad_settings_name_the_setting(values, message):
     with pytest.raises(ValueError, match=message):
         resolve_config("autoatt_b4_tiny", overrides={"data": {"train": "d"}, "out": "o", **values})

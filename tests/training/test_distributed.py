@@ -19,7 +19,7 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KERAS_BACKEND": "tensorflow"}
 def _summary(stdout: str) -> dict:
     lines = [line for line in stdout.splitlines() if line.startswith("SUMMARY ")]
     assert lines, f"no summary in the output:\n{stdout[-3000:]}"
-    return json.loads(lines[-1][len("SUMMARY "):])
+    return json.loads(lines[-1][len("SUMMARY ") :])
 
 
 def _free_port() -> int:
@@ -38,10 +38,29 @@ def test_multi_worker_two_processes_end_identical_and_learn(tmp_path):
     procs = []
     for index in range(2):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        cmd = [sys.executable, SCRIPT, str(tmp_path / "run"), "20", "--strategy", "multi_worker",
-               "--weights", str(tmp_path / f"w{index}.npz"), "--every", "10", "--data-state", "0"]
-        procs.append(subprocess.Popen(cmd, env={**ENV, "TF_CONFIG": tf_config}, text=True,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        cmd = [
+            sys.executable,
+            SCRIPT,
+            str(tmp_path / "run"),
+            "20",
+            "--strategy",
+            "multi_worker",
+            "--weights",
+            str(tmp_path / f"w{index}.npz"),
+            "--every",
+            "10",
+            "--data-state",
+            "0",
+        ]
+        procs.append(
+            subprocess.Popen(
+                cmd,
+                env={**ENV, "TF_CONFIG": tf_config},
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        )
     outputs = [p.communicate(timeout=1800) for p in procs]
     for p, (_out, err) in zip(procs, outputs):
         assert p.returncode == 0, err[-3000:]
@@ -64,11 +83,26 @@ def test_multi_worker_two_processes_end_identical_and_learn(tmp_path):
 
 def test_mirrored_two_logical_cpus_resumes_exactly_after_sigkill(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, SCRIPT, str(out), "12", "--strategy", "mirrored",
-           "--logical-cpus", "2", "--every", "5"]
+    cmd = [
+        sys.executable,
+        SCRIPT,
+        str(out),
+        "12",
+        "--strategy",
+        "mirrored",
+        "--logical-cpus",
+        "2",
+        "--every",
+        "5",
+    ]
     # First run: slowed to 1 s per step after the trace, killed with SIGKILL after step 7.
-    proc = subprocess.Popen(cmd, env={**ENV, "STEP_SLEEP": "1.0"}, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd,
+        env={**ENV, "STEP_SLEEP": "1.0"},
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     killed_log = []
     for line in proc.stderr:
         killed_log.append(line)

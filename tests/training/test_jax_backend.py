@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-SCRIPT = r'''
+SCRIPT = r"""
 import json
 import numpy as np
 import keras
@@ -28,17 +28,22 @@ for name in ("autoatt_b4_tiny", "b7_ssim_tiny", "resnet_lstm_tiny"):
     history = model.fit(x, {"logit": y}, batch_size=8, epochs=6, verbose=0, shuffle=False)
     results[name] = history.history["loss"]
 print("RESULT " + json.dumps(results))
-'''
+"""
 
 
 def test_tiny_models_fit_under_jax():
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=1800)
+    env = {
+        **os.environ,
+        "KERAS_BACKEND": "jax",
+        "JAX_PLATFORMS": "cpu",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=1800
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")][-1]
-    results = json.loads(line[len("RESULT "):])
+    results = json.loads(line[len("RESULT ") :])
     assert sorted(results) == ["autoatt_b4_tiny", "b7_ssim_tiny", "resnet_lstm_tiny"]
     for name, losses in results.items():
         assert len(losses) == 6

@@ -16,7 +16,7 @@ def test_tiny_model_learns_package_faces_vs_face_swaps(tmp_path):
     spec.loader.exec_module(example)
     result = example.main(str(tmp_path), progress=False)
     print(result)
-    assert result["train_tracks"] == 140 and result["heldout_tracks"] == 64
+    assert (result["train_tracks"], result["val_tracks"], result["heldout_tracks"]) == (120, 20, 64)
     assert result["frames"] == 256 and result["videos"] == 64
     assert result["frame_auc"] >= 0.9, result
     assert result["video_auc"] >= 0.9, result

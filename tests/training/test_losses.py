@@ -85,10 +85,12 @@ def test_schedules_follow_their_formulas():
     assert _value(poly(50)) == pytest.approx(0.01 * 0.5**0.9, rel=1e-5)
     assert _value(poly(100)) == pytest.approx(0.0, abs=1e-9)
     warm = learning_rate_schedule(
-        OptimizerConfig(learning_rate=0.01, schedule="poly", warmup_steps=10), 110)
+        OptimizerConfig(learning_rate=0.01, schedule="poly", warmup_steps=10), 110
+    )
     assert _value(warm(4)) == pytest.approx(0.005)
     cosine = learning_rate_schedule(
-        OptimizerConfig(learning_rate=0.1, schedule="cosine", end_learning_rate=0.0), 100)
+        OptimizerConfig(learning_rate=0.1, schedule="cosine", end_learning_rate=0.0), 100
+    )
     assert _value(cosine(50)) == pytest.approx(0.05, rel=1e-4)
     assert learning_rate_schedule(OptimizerConfig(learning_rate=0.3), 10) == 0.3
 

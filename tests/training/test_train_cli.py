@@ -18,25 +18,53 @@ from tfrecords_tools.writer import ShardedWriter
 def shards(tmp_path_factory):
     root = tmp_path_factory.mktemp("shards")
     write_synthetic_shards(root / "train", n_real=4, n_fake=4, frames=4, size=32, seed=0)
-    write_synthetic_shards(root / "val", n_real=2, n_fake=2, frames=4, size=32, seed=100,
-                           split="val")
+    write_synthetic_shards(
+        root / "val", n_real=2, n_fake=2, frames=4, size=32, seed=100, split="val"
+    )
     return root
 
 
 def test_train_writes_run_folder_and_load_run_restores_best(shards, tmp_path, capsys):
     run = tmp_path / "run"
-    argv = ["train", "--model", "autoatt_b4_tiny", "--data", str(shards / "train"),
-            "--val-data", str(shards / "val"), "--out", str(run), "--steps", "6",
-            "--batch-size", "4", "--val-every", "3", "--checkpoint-every", "3", "--lr", "1e-3",
-            "--no-progress", "--set", "log_every=2"]
+    argv = [
+        "train",
+        "--model",
+        "autoatt_b4_tiny",
+        "--data",
+        str(shards / "train"),
+        "--val-data",
+        str(shards / "val"),
+        "--out",
+        str(run),
+        "--steps",
+        "6",
+        "--batch-size",
+        "4",
+        "--val-every",
+        "3",
+        "--checkpoint-every",
+        "3",
+        "--lr",
+        "1e-3",
+        "--no-progress",
+        "--set",
+        "log_every=2",
+    ]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["steps"] == 6 and summary["start_step"] == 0
     assert summary["data"]["train"] == {"shards": 1, "tracks": 8, "real": 4, "fake": 4}
     assert [v["step"] for v in summary["validations"]] == [3, 6]
     assert all(v["examples"] == 16 for v in summary["validations"])  # 4 tracks x 4 frames
-    for name in ("config.json", "preset.json", "best.json", "best.weights.h5",
-                 "last.weights.h5", "summary.json", "checkpoints/ckpt-6.index"):
+    for name in (
+        "config.json",
+        "preset.json",
+        "best.json",
+        "best.weights.h5",
+        "last.weights.h5",
+        "summary.json",
+        "checkpoints/ckpt-6.index",
+    ):
         assert (run / name).exists(), name
     config = json.loads((run / "config.json").read_text())
     assert config["optimizer"]["learning_rate"] == 1e-3  # the flag, saved
@@ -85,8 +113,10 @@ def test_bad_data_fails_before_training(case, shards, tmp_path, capsys):
         _write(data, [synthetic_track("v0", LABEL_UNKNOWN, frames=2, seed=1)])
         expected = "carry no labels"
     elif case == "margin":
-        _write(data, [synthetic_track(f"v{i}", i % 2, frames=2, seed=i, crop_margin=0.1)
-                      for i in range(2)])
+        _write(
+            data,
+            [synthetic_track(f"v{i}", i % 2, frames=2, seed=i, crop_margin=0.1) for i in range(2)],
+        )
         expected = "cut with margin 0.100 but the model wants 0.200; re-extract"
     else:
         model, data = "resnet_lstm_tiny", shards / "train"  # 4-frame tracks, clips of 8
@@ -104,7 +134,8 @@ def test_resume_refuses_a_different_model(shards, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text(json.dumps({"model": {"name": "b7_ssim_tiny"}}))
-    code = main(["train", "--model", "autoatt_b4_tiny", "--data", str(shards / "train"),
-                 "--out", str(run)])
+    code = main(
+        ["train", "--model", "autoatt_b4_tiny", "--data", str(shards / "train"), "--out", str(run)]
+    )
     assert code == 2
     assert "holds a run of model 'b7_ssim_tiny'" in capsys.readouterr().err

@@ -11,8 +11,9 @@ from tfdeepfake.training.trainer import binary_metrics, unpack_batch
 
 
 def _config(tmp_path, **values):
-    return TrainConfig.from_dict({"model": {"name": "autoatt_b4_tiny"}, "out": str(tmp_path),
-                                  "progress": False, **values})
+    return TrainConfig.from_dict(
+        {"model": {"name": "autoatt_b4_tiny"}, "out": str(tmp_path), "progress": False, **values}
+    )
 
 
 def _no_data(ctx, seed):
@@ -66,8 +67,7 @@ def test_strategy_factory(monkeypatch):
 
 
 def test_triplet_loss_uses_the_features_output(tmp_path):
-    trainer = Trainer(_config(tmp_path, loss={"name": "triplet", "triplet_margin": 1.0}),
-                      _no_data)
+    trainer = Trainer(_config(tmp_path, loss={"name": "triplet", "triplet_margin": 1.0}), _no_data)
     trainer._build()
     outputs = trainer.model(tf.random.normal((6, 32, 32, 3)), training=False)
     labels = tf.constant([[1.0], [1.0], [0.0], [0.0], [0.0], [1.0]])  # two triplets

@@ -76,7 +76,8 @@ def main() -> int:
     if args.logical_cpus:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
-            cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus)
+            cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus
+        )
 
     import numpy as np
 
@@ -85,14 +86,21 @@ def main() -> int:
 
     batch_size = 8
     train_fn, val_fn = dataset_fns(get_preset(args.model).input_size, batch_size)
-    config = TrainConfig.from_dict({
-        "model": {"name": args.model}, "out": args.out, "steps": args.steps,
-        "strategy": args.strategy, "val_every": 0, "progress": False, "log_every": 1,
-        "mixed_precision": args.mixed_precision,
-        "data": {"batch_size": batch_size},
-        "optimizer": {"name": "adam", "learning_rate": 3e-3},
-        "checkpoint": {"every_steps": args.every, "data_state": bool(args.data_state)},
-    })
+    config = TrainConfig.from_dict(
+        {
+            "model": {"name": args.model},
+            "out": args.out,
+            "steps": args.steps,
+            "strategy": args.strategy,
+            "val_every": 0,
+            "progress": False,
+            "log_every": 1,
+            "mixed_precision": args.mixed_precision,
+            "data": {"batch_size": batch_size},
+            "optimizer": {"name": "adam", "learning_rate": 3e-3},
+            "checkpoint": {"every_steps": args.every, "data_state": bool(args.data_state)},
+        }
+    )
     trainer = Trainer(config, train_fn, val_fn)
     summary = trainer.run()
     if args.weights:

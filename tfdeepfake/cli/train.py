@@ -36,10 +36,12 @@ _FLAG_KEYS = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `train` sub-command."""
     p = subparsers.add_parser(
-        "train", help="train a detector on TFRecord shards (tf.distribute, resumable)",
+        "train",
+        help="train a detector on TFRecord shards (tf.distribute, resumable)",
         description="Train or fine-tune a detector on shards written by `tfdeepfake extract`. "
         "Settings: preset defaults < --config FILE < flags. Re-running the same command after "
-        "a crash resumes from the last checkpoint in --out.")
+        "a crash resumes from the last checkpoint in --out.",
+    )
     p.add_argument("--model", required=True, help="preset name (see `tfdeepfake models`)")
     p.add_argument("--data", help="folder (or glob) of training shards")
     p.add_argument("--val-data", help="folder (or glob) of validation shards")
@@ -47,8 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", help="YAML or JSON file of settings (see docs/training.md)")
     p.add_argument("--strategy", choices=("default", "mirrored", "multi_worker", "tpu"))
     p.add_argument("--tpu", help="TPU name or grpc:// address for --strategy tpu")
-    p.add_argument("--mixed-precision", action="store_const", const=True,
-                   help="mixed_float16 on GPU (loss scaling), mixed_bfloat16 on CPU/TPU")
+    p.add_argument(
+        "--mixed-precision",
+        action="store_const",
+        const=True,
+        help="mixed_float16 on GPU (loss scaling), mixed_bfloat16 on CPU/TPU",
+    )
     p.add_argument("--steps", type=int, help="total optimiser steps")
     p.add_argument("--batch-size", type=int, help="global batch size")
     p.add_argument("--lr", type=float, help="(peak) learning rate")
@@ -62,12 +68,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="seed of shuffling and augmentation")
     p.add_argument("--no-augment", dest="augment", action="store_const", const=False)
     p.add_argument("--no-balance", dest="balance", action="store_const", const=False)
-    p.add_argument("--skip-corrupt", action="store_const", const=True,
-                   help="skip and count corrupt records instead of stopping")
+    p.add_argument(
+        "--skip-corrupt",
+        action="store_const",
+        const=True,
+        help="skip and count corrupt records instead of stopping",
+    )
     p.add_argument("--no-progress", dest="progress", action="store_const", const=False)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="any setting by its dotted name, e.g. optimizer.weight_decay=1e-4 "
-                   "(VALUE is read as JSON, else as a string); repeatable")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any setting by its dotted name, e.g. optimizer.weight_decay=1e-4 "
+        "(VALUE is read as JSON, else as a string); repeatable",
+    )
     p.set_defaults(func=run)
 
 
@@ -91,8 +106,11 @@ def _nest(dotted: dict[str, Any]) -> dict[str, Any]:
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The nested overrides dict of the flags the user gave (flags left out are absent)."""
-    dotted = {key: getattr(args, dest) for dest, key in _FLAG_KEYS.items()
-              if getattr(args, dest, None) is not None}
+    dotted = {
+        key: getattr(args, dest)
+        for dest, key in _FLAG_KEYS.items()
+        if getattr(args, dest, None) is not None
+    }
     for item in args.set:
         if "=" not in item:
             raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. loss.label_clip=0.01.")

@@ -37,14 +37,19 @@ class RunCheckpoints:
         worker, workers: this worker's index and the number of workers.
     """
 
-    def __init__(self, run_dir: str, objects: dict[str, Any], keep: int = 3, worker: int = 0,
-                 workers: int = 1):
+    def __init__(
+        self,
+        run_dir: str,
+        objects: dict[str, Any],
+        keep: int = 3,
+        worker: int = 0,
+        workers: int = 1,
+    ):
         self.run_dir, self.keep, self.worker = run_dir, keep, worker
         self.chief = worker == 0
         self.checkpoint = tf.train.Checkpoint(**objects)
         self.main_dir = os.path.join(run_dir, CHECKPOINT_DIR)
-        write_dir = self.main_dir if self.chief else os.path.join(
-            run_dir, f".tmp_worker_{worker}")
+        write_dir = self.main_dir if self.chief else os.path.join(run_dir, f".tmp_worker_{worker}")
         self.manager = tf.train.CheckpointManager(self.checkpoint, write_dir, max_to_keep=keep)
         self.data_dir = os.path.join(run_dir, DATA_STATE_DIR, f"worker_{worker}")
         self._data_checkpoint: tf.train.Checkpoint | None = None
@@ -68,7 +73,8 @@ class RunCheckpoints:
         if trackables:
             self._data_checkpoint = tf.train.Checkpoint(**trackables)
             self._data_manager = tf.train.CheckpointManager(
-                self._data_checkpoint, self.data_dir, max_to_keep=self.keep + 1)
+                self._data_checkpoint, self.data_dir, max_to_keep=self.keep + 1
+            )
 
     def restore_data(self, step: int) -> bool:
         """Restore the data state saved at ``step``; False when there is none for that step."""

@@ -202,8 +202,11 @@ class TrainConfig:
             raise ValueError("No training data given: pass --data DIR (a folder of shards).")
         if not self.out:
             raise ValueError("No run folder given: pass --out RUN_DIR.")
-        for field, value in (("steps", self.steps), ("data.batch_size", self.data.batch_size),
-                             ("checkpoint.every_steps", self.checkpoint.every_steps)):
+        for field, value in (
+            ("steps", self.steps),
+            ("data.batch_size", self.data.batch_size),
+            ("checkpoint.every_steps", self.checkpoint.every_steps),
+        ):
             if value < 1:
                 raise ValueError(f"{field} must be at least 1; got {value}.")
         if not 0.0 <= self.loss.label_clip < 0.5:
@@ -219,21 +222,37 @@ class TrainConfig:
 FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "autoatt_b4": {  # icpr2020dfdc: Adam 1e-5, ReduceLROnPlateau(0.1, 10), batch 32, BCE
         "data": {"batch_size": 32},
-        "optimizer": {"name": "adam", "learning_rate": 1e-5, "schedule": "plateau",
-                      "plateau_factor": 0.1, "plateau_patience": 10},
+        "optimizer": {
+            "name": "adam",
+            "learning_rate": 1e-5,
+            "schedule": "plateau",
+            "plateau_factor": 0.1,
+            "plateau_patience": 10,
+        },
         "loss": {"name": "bce"},
         "val_every": 500,
     },
     "b7_ssim": {  # DFDC winner: SGD nesterov 0.01 poly, wd 1e-4, clip 0.01, balanced BCE
         "data": {"batch_size": 12},
-        "optimizer": {"name": "sgd", "learning_rate": 0.01, "momentum": 0.9, "nesterov": True,
-                      "weight_decay": 1e-4, "schedule": "poly", "poly_power": 0.9},
+        "optimizer": {
+            "name": "sgd",
+            "learning_rate": 0.01,
+            "momentum": 0.9,
+            "nesterov": True,
+            "weight_decay": 1e-4,
+            "schedule": "poly",
+            "poly_power": 0.9,
+        },
         "loss": {"name": "balanced_bce", "label_clip": 0.01, "mask_weight": 0.1},
     },
     "resnet_lstm": {  # the ResNeXt-LSTM reference: Adam 1e-5, batch 4 clips, BCE
         "data": {"batch_size": 4, "balance": True},
-        "optimizer": {"name": "adam", "learning_rate": 1e-5, "weight_decay": 1e-3,
-                      "schedule": "constant"},
+        "optimizer": {
+            "name": "adam",
+            "learning_rate": 1e-5,
+            "weight_decay": 1e-3,
+            "schedule": "constant",
+        },
         "loss": {"name": "bce"},
     },
 }
@@ -283,9 +302,11 @@ def resolve_config(
     from tfdeepfake.models import get_preset
 
     file_values = load_config_file(config_file) if config_file else {}
-    name = (overrides or {}).get("model", {}).get("name") or file_values.get("model", {}).get(
-        "name"
-    ) or model
+    name = (
+        (overrides or {}).get("model", {}).get("name")
+        or file_values.get("model", {}).get("name")
+        or model
+    )
     family = get_preset(name).family
     values = merge(FAMILY_DEFAULTS.get(family, {}), {"model": {"name": name}})
     values = merge(values, file_values)

@@ -35,8 +35,13 @@ def _first_records(files: list[str]) -> list[dict[str, Any]]:
     for path in files:
         for serialized in tf.data.TFRecordDataset(path).take(1):
             track = parse_track(serialized)
-            out.append({"label": int(track["label"]), "frames": int(tf.shape(track["image"])[0]),
-                        "shard": Path(path).name})
+            out.append(
+                {
+                    "label": int(track["label"]),
+                    "frames": int(tf.shape(track["image"])[0]),
+                    "shard": Path(path).name,
+                }
+            )
     return out
 
 
@@ -115,15 +120,22 @@ def _check_margin(path: str, preset: Any, flag: str, data: str) -> None:
 
 def worker_context(worker: int, workers: int) -> tf.distribute.InputContext:
     """An input context of one pipeline per worker whose 'replica' batch is the worker's batch."""
-    return tf.distribute.InputContext(num_input_pipelines=workers, input_pipeline_id=worker,
-                                      num_replicas_in_sync=workers)
+    return tf.distribute.InputContext(
+        num_input_pipelines=workers, input_pipeline_id=worker, num_replicas_in_sync=workers
+    )
 
 
 class ExactFeeder:
     """Per-worker ``tf.data`` iterator split over local replicas; checkpointable (see module)."""
 
-    def __init__(self, strategy: tf.distribute.Strategy, dataset_fn: DatasetFn, seed: int,
-                 worker: int = 0, workers: int = 1):
+    def __init__(
+        self,
+        strategy: tf.distribute.Strategy,
+        dataset_fn: DatasetFn,
+        seed: int,
+        worker: int = 0,
+        workers: int = 1,
+    ):
         self.strategy = strategy
         self.local = strategy.num_replicas_in_sync // workers
         self.first_replica = worker * self.local
@@ -131,8 +143,7 @@ class ExactFeeder:
         # Ops with state outside tf.data (py_function, ...) are saved without that state
         # (with a warning) instead of failing the checkpoint.
         options = tf.data.Options()
-        options.experimental_external_state_policy = (
-            tf.data.experimental.ExternalStatePolicy.WARN)
+        options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.WARN
         self.iterator = iter(dataset.with_options(options))
 
     @property
@@ -156,7 +167,7 @@ class ExactFeeder:
 def _split(tensor: tf.Tensor, parts: int, index: int) -> tf.Tensor:
     n = tf.shape(tensor)[0]
     size = n // parts
-    return tensor[index * size:(index + 1) * size]
+    return tensor[index * size : (index + 1) * size]
 
 
 class DistributedFeeder:
@@ -171,4 +182,3 @@ class DistributedFeeder:
     def next(self) -> Any:
         """The next batch, as per-replica values."""
         return next(self.iterator)
-

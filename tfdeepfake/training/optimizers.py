@@ -19,8 +19,14 @@ from tfdeepfake.training.config import OptimizerConfig
 class WarmupPolynomialDecay(keras.optimizers.schedules.LearningRateSchedule):
     """Linear warm-up to ``peak`` over ``warmup_steps``, then poly decay ``(1 - t/T)^power``."""
 
-    def __init__(self, peak: float, total_steps: int, warmup_steps: int = 0, end: float = 0.0,
-                 power: float = 0.9):
+    def __init__(
+        self,
+        peak: float,
+        total_steps: int,
+        warmup_steps: int = 0,
+        end: float = 0.0,
+        power: float = 0.9,
+    ):
         self.peak, self.total_steps, self.warmup_steps = peak, total_steps, warmup_steps
         self.end, self.power = end, power
 
@@ -34,8 +40,13 @@ class WarmupPolynomialDecay(keras.optimizers.schedules.LearningRateSchedule):
         return keras.ops.where(step < self.warmup_steps, warming, decayed)
 
     def get_config(self):
-        return {"peak": self.peak, "total_steps": self.total_steps,
-                "warmup_steps": self.warmup_steps, "end": self.end, "power": self.power}
+        return {
+            "peak": self.peak,
+            "total_steps": self.total_steps,
+            "warmup_steps": self.warmup_steps,
+            "end": self.end,
+            "power": self.power,
+        }
 
 
 def learning_rate_schedule(config: OptimizerConfig, total_steps: int):
@@ -44,14 +55,19 @@ def learning_rate_schedule(config: OptimizerConfig, total_steps: int):
     if config.schedule in ("constant", "plateau"):
         return lr
     if config.schedule == "poly":
-        return WarmupPolynomialDecay(lr, total_steps, config.warmup_steps,
-                                     config.end_learning_rate, config.poly_power)
+        return WarmupPolynomialDecay(
+            lr, total_steps, config.warmup_steps, config.end_learning_rate, config.poly_power
+        )
     if config.schedule == "cosine":
         alpha = config.end_learning_rate / lr
         if config.warmup_steps > 0:
             return keras.optimizers.schedules.CosineDecay(
-                0.0, max(total_steps - config.warmup_steps, 1), alpha=alpha,
-                warmup_target=lr, warmup_steps=config.warmup_steps)
+                0.0,
+                max(total_steps - config.warmup_steps, 1),
+                alpha=alpha,
+                warmup_target=lr,
+                warmup_steps=config.warmup_steps,
+            )
         return keras.optimizers.schedules.CosineDecay(lr, max(total_steps, 1), alpha=alpha)
     raise ValueError(
         f"optimizer.schedule must be constant, plateau, poly or cosine; got {config.schedule!r}."
@@ -68,8 +84,9 @@ def build_optimizer(config: OptimizerConfig, total_steps: int) -> keras.optimize
     if config.name == "adamw":
         return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay or 0.004, **extra)
     if config.name == "sgd":
-        return keras.optimizers.SGD(lr, momentum=config.momentum, nesterov=config.nesterov,
-                                    weight_decay=wd, **extra)
+        return keras.optimizers.SGD(
+            lr, momentum=config.momentum, nesterov=config.nesterov, weight_decay=wd, **extra
+        )
     raise ValueError(f"optimizer.name must be adam, sgd or adamw; got {config.name!r}.")
 
 
@@ -81,8 +98,14 @@ class PlateauController(tf.Module):
     with the run and a resumed run keeps counting.
     """
 
-    def __init__(self, optimizer: keras.optimizers.Optimizer, factor: float = 0.1,
-                 patience: int = 10, min_lr: float = 0.0, higher_is_better: bool = True):
+    def __init__(
+        self,
+        optimizer: keras.optimizers.Optimizer,
+        factor: float = 0.1,
+        patience: int = 10,
+        min_lr: float = 0.0,
+        higher_is_better: bool = True,
+    ):
         super().__init__(name="plateau")
         self.optimizer, self.factor, self.patience = optimizer, factor, patience
         self.min_lr, self.sign = min_lr, 1.0 if higher_is_better else -1.0

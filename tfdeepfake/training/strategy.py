@@ -43,9 +43,7 @@ def make_strategy(name: str = "default", tpu: str = "") -> tf.distribute.Strateg
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
-    raise ValueError(
-        f"Unknown strategy {name!r}; choose default, mirrored, multi_worker or tpu."
-    )
+    raise ValueError(f"Unknown strategy {name!r}; choose default, mirrored, multi_worker or tpu.")
 
 
 def _configure_coordination(resolver, heartbeat_timeout_s: int = 600) -> None:
@@ -60,13 +58,21 @@ def _configure_coordination(resolver, heartbeat_timeout_s: int = 600) -> None:
     coordination_config_pb2 = tf_strategy.coordination_config_pb2
     spec = resolver.cluster_spec()
     if context.context().coordination_service is not None or resolver.task_type not in (
-            "chief", "worker"):
+        "chief",
+        "worker",
+    ):
         return
-    jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=spec.num_tasks(job))
-            for job in ("chief", "worker") if job in spec.jobs]
+    jobs = [
+        coordination_config_pb2.CoordinatedJob(name=job, num_tasks=spec.num_tasks(job))
+        for job in ("chief", "worker")
+        if job in spec.jobs
+    ]
     context.context().configure_coordination_service(
-        service_type="standalone", service_leader=multi_worker_util.coordination_leader(spec),
-        coordinated_jobs=jobs, heartbeat_timeout_in_ms=heartbeat_timeout_s * 1000)
+        service_type="standalone",
+        service_leader=multi_worker_util.coordination_leader(spec),
+        coordinated_jobs=jobs,
+        heartbeat_timeout_in_ms=heartbeat_timeout_s * 1000,
+    )
 
 
 def worker_info(strategy: tf.distribute.Strategy) -> tuple[int, int]:

@@ -89,8 +89,12 @@ class Trainer:
         val_data: the same for validation (finite dataset).
     """
 
-    def __init__(self, config: TrainConfig, train_data: DatasetFn | None = None,
-                 val_data: DatasetFn | None = None):
+    def __init__(
+        self,
+        config: TrainConfig,
+        train_data: DatasetFn | None = None,
+        val_data: DatasetFn | None = None,
+    ):
         from tfdeepfake.models import get_preset
 
         self.config = config.validate(require_data=train_data is None)
@@ -101,8 +105,9 @@ class Trainer:
             self.data_summary["train"] = check_data(config.data.train, self.preset)
             train_data = make_dataset_fn(config, self.preset, training=True)
         if val_data is None and config.data.val:
-            self.data_summary["val"] = check_data(config.data.val, self.preset,
-                                                  flag="--val-data", training=False)
+            self.data_summary["val"] = check_data(
+                config.data.val, self.preset, flag="--val-data", training=False
+            )
             val_data = make_dataset_fn(config, self.preset, training=False)
         self.train_data, self.val_data = train_data, val_data
 
@@ -147,23 +152,33 @@ class Trainer:
         self.plateau = None
         if config.optimizer.schedule == "plateau":
             self.plateau = PlateauController(
-                inner, config.optimizer.plateau_factor, config.optimizer.plateau_patience,
-                config.optimizer.end_learning_rate, config.checkpoint.best_metric == "auc")
-        objects = {"model": self.model, "optimizer": self.optimizer, "step": self.step,
-                   "rng": random_states(self.model)}
+                inner,
+                config.optimizer.plateau_factor,
+                config.optimizer.plateau_patience,
+                config.optimizer.end_learning_rate,
+                config.checkpoint.best_metric == "auc",
+            )
+        objects = {
+            "model": self.model,
+            "optimizer": self.optimizer,
+            "step": self.step,
+            "rng": random_states(self.model),
+        }
         if self.plateau is not None:
             objects["plateau"] = self.plateau
         self.best = tf.Variable(float("nan"), trainable=False, name="best_metric")
         objects["best"] = self.best
-        self.checkpoints = RunCheckpoints(config.out, objects, config.checkpoint.keep,
-                                          self.worker, self.workers)
+        self.checkpoints = RunCheckpoints(
+            config.out, objects, config.checkpoint.keep, self.worker, self.workers
+        )
 
     def _feeder(self, start_step: int):
         config = self.config
         exact = config.checkpoint.data_state and config.strategy != "tpu"
         if exact:
-            feeder = ExactFeeder(self.strategy, self.train_data, config.data.seed,
-                                 self.worker, self.workers)
+            feeder = ExactFeeder(
+                self.strategy, self.train_data, config.data.seed, self.worker, self.workers
+            )
             self.checkpoints.track_data(feeder.trackables)
             if start_step == 0 or self.checkpoints.restore_data(start_step):
                 return feeder, "exact"
@@ -194,7 +209,8 @@ class Trainer:
             masks = tf.cast(masks, tf.float32) / scale
             has_mask = tf.reduce_max(tf.reshape(masks, (tf.shape(masks)[0], -1)), axis=1)
             loss += cfg.mask_weight * losses.attention_mask_loss(
-                outputs["attention"], masks, has_mask)
+                outputs["attention"], masks, has_mask
+            )
         if self.model.losses:
             loss += tf.add_n([tf.cast(x, tf.float32) for x in self.model.losses])
         return loss
@@ -242,7 +258,8 @@ class Trainer:
         """Run the validation set once (every worker sees the gathered predictions)."""
         cfg = self.config.data
         dist = self.strategy.distribute_datasets_from_function(
-            lambda ctx: self.val_data(ctx, cfg.seed))
+            lambda ctx: self.val_data(ctx, cfg.seed)
+        )
         all_logits, all_labels = [], []
         for i, batch in enumerate(dist):
             if cfg.val_steps and i >= cfg.val_steps:
@@ -290,8 +307,12 @@ class Trainer:
         self._train_step = self._make_train_step()
         self._eval_step = self._make_eval_step() if self.val_data is not None else None
         writers = self._summary_writers()
-        history: dict[str, Any] = {"start_step": start, "data_position": data_mode,
-                                   "losses": [], "validations": []}
+        history: dict[str, Any] = {
+            "start_step": start,
+            "data_position": data_mode,
+            "losses": [],
+            "validations": [],
+        }
         window = collections.deque(maxlen=_AUC_WINDOW)
         frames = self.preset.frames if self.preset.sequence else 1
         bar = self._progress_bar(start)
@@ -310,7 +331,8 @@ class Trainer:
             self.step.assign(step)
             if not math.isfinite(loss):
                 raise FloatingPointError(
-                    f"Training loss became {loss} at step {step}; lower --lr or check the data.")
+                    f"Training loss became {loss} at step {step}; lower --lr or check the data."
+                )
             history["losses"].append(loss)
             window.extend(zip(logits.numpy().tolist(), labels.numpy().tolist()))
             if bar is not None or step % config.log_every == 0:
@@ -321,15 +343,23 @@ class Trainer:
                     bar.set_postfix(loss=f"{loss:.4f}", auc=f"{auc:.3f}", img_s=f"{rate:.1f}")
                     bar.update(1)
                 if step % config.log_every == 0:
-                    write_scalars(writers[0], step, {
-                        "loss": loss, "auc": auc, "images_per_second": rate,
-                        "learning_rate": self._learning_rate()})
+                    write_scalars(
+                        writers[0],
+                        step,
+                        {
+                            "loss": loss,
+                            "auc": auc,
+                            "images_per_second": rate,
+                            "learning_rate": self._learning_rate(),
+                        },
+                    )
                     tick, tick_step = now, step
                     if bar is None:
                         self._log(f"step {step} loss {loss!r} auc {auc:.4f} images/s {rate:.1f}")
             last = step == config.steps
             if self.val_data is not None and (
-                    last or (config.val_every and step % config.val_every == 0)):
+                last or (config.val_every and step % config.val_every == 0)
+            ):
                 history["validations"].append(self._validation(step, writers[1]))
             if step % config.checkpoint.every_steps == 0 or last:
                 self.checkpoints.save(step)
@@ -338,14 +368,24 @@ class Trainer:
         if self.chief:
             save_weights_atomic(self.model, os.path.join(config.out, LAST_WEIGHTS))
         timed = step - start - 1  # training steps after the first (which traces)
-        rate = (timed * config.data.batch_size * frames / step_seconds
-                if timed > 0 and step_seconds > 0 else None)
-        summary = {"steps": step, "start_step": start, "data_position": data_mode,
-                   "first_step_seconds": first_step_seconds, "images_per_second": rate,
-                   "first_loss": history["losses"][0] if history["losses"] else None,
-                   "final_loss": history["losses"][-1] if history["losses"] else None,
-                   "validations": history["validations"], "replicas": self.replicas,
-                   "workers": self.workers, "data": self.data_summary}
+        rate = (
+            timed * config.data.batch_size * frames / step_seconds
+            if timed > 0 and step_seconds > 0
+            else None
+        )
+        summary = {
+            "steps": step,
+            "start_step": start,
+            "data_position": data_mode,
+            "first_step_seconds": first_step_seconds,
+            "images_per_second": rate,
+            "first_loss": history["losses"][0] if history["losses"] else None,
+            "final_loss": history["losses"][-1] if history["losses"] else None,
+            "validations": history["validations"],
+            "replicas": self.replicas,
+            "workers": self.workers,
+            "data": self.data_summary,
+        }
         self._write_json("summary.json", summary)
         return {**summary, "losses": history["losses"]}
 
@@ -359,12 +399,16 @@ class Trainer:
                 save_weights_atomic(self.model, os.path.join(self.config.out, BEST_WEIGHTS))
             self._write_json("best.json", metrics)
         if self.plateau is not None and self.plateau.update(
-                metrics[self.config.checkpoint.best_metric]):
-            self._log(f"step {step}: validation plateau, learning rate -> "
-                      f"{self._learning_rate():.3g}")
-        self._log(f"step {step}: val auc {metrics['auc']:.4f} log loss "
-                  f"{metrics['log_loss']:.4f} acc {metrics['accuracy']:.4f} "
-                  f"({metrics['examples']} examples){' *best*' if improved else ''}")
+            metrics[self.config.checkpoint.best_metric]
+        ):
+            self._log(
+                f"step {step}: validation plateau, learning rate -> {self._learning_rate():.3g}"
+            )
+        self._log(
+            f"step {step}: val auc {metrics['auc']:.4f} log loss "
+            f"{metrics['log_loss']:.4f} acc {metrics['accuracy']:.4f} "
+            f"({metrics['examples']} examples){' *best*' if improved else ''}"
+        )
         return metrics
 
     def _learning_rate(self) -> float:
@@ -375,16 +419,25 @@ class Trainer:
         if not self.chief:
             return tf.summary.create_noop_writer(), tf.summary.create_noop_writer()
         logs = os.path.join(self.config.out, "logs")
-        return (tf.summary.create_file_writer(os.path.join(logs, "train")),
-                tf.summary.create_file_writer(os.path.join(logs, "val")))
+        return (
+            tf.summary.create_file_writer(os.path.join(logs, "train")),
+            tf.summary.create_file_writer(os.path.join(logs, "val")),
+        )
 
     def _progress_bar(self, start: int):
         if not (self.config.progress and self.chief):
             return None
         from tqdm import tqdm
 
-        return tqdm(total=self.config.steps, initial=start, desc="train", unit="step",
-                    file=sys.stderr, dynamic_ncols=True, mininterval=1.0)
+        return tqdm(
+            total=self.config.steps,
+            initial=start,
+            desc="train",
+            unit="step",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            mininterval=1.0,
+        )
 
 
 def random_states(model: keras.Model) -> dict[str, Any]:
@@ -433,15 +486,24 @@ def make_dataset_fn(config: TrainConfig, preset: Any, training: bool) -> Dataset
         reader = tfdata.frame_dataset
 
     def dataset_fn(input_context: tf.distribute.InputContext, seed: int) -> tf.data.Dataset:
-        return reader(source, preset, batch_size=batch_size, training=training, seed=seed,
-                      augment=cfg.augment and training, balance=cfg.balance and training,
-                      input_context=input_context, with_masks=with_masks and training,
-                      skip_corrupt=cfg.skip_corrupt)
+        return reader(
+            source,
+            preset,
+            batch_size=batch_size,
+            training=training,
+            seed=seed,
+            augment=cfg.augment and training,
+            balance=cfg.balance and training,
+            input_context=input_context,
+            with_masks=with_masks and training,
+            skip_corrupt=cfg.skip_corrupt,
+        )
 
     return dataset_fn
 
 
-def train(config: TrainConfig, train_data: DatasetFn | None = None,
-          val_data: DatasetFn | None = None) -> dict[str, Any]:
+def train(
+    config: TrainConfig, train_data: DatasetFn | None = None, val_data: DatasetFn | None = None
+) -> dict[str, Any]:
     """Train (or resume) the run described by ``config``; a summary dict (see ``Trainer``)."""
     return Trainer(config, train_data, val_data).run()
