@@ -39,11 +39,12 @@ TEST_DONORS = 2
 # Face-swap networks render faces at 64-256 px and scale them up; our fakes render the
 # pasted face this many pixels across (the artefact detectors learn to see).
 SWAP_RESOLUTION = 40
-# Real sample videos: name -> (person, clips to cut from it).
+# Real sample videos: name -> (person, clips to cut, frames to cut them from). Only
+# 640x360 and larger: the 176x144 carphone clip's real faces are as blurry as the fakes.
 SOURCES = {
-    "WolfgangLanger_Pexels.mp4": ("wolfgang", 10),
-    "carphone_pristine.mp4": ("carphone", 6),
-    "single_face.mp4": ("single_face", 4),
+    "WolfgangLanger_Pexels.mp4": ("wolfgang", 12, None),
+    "face_noface.mov": ("face_noface", 4, 80),  # the face leaves the frame after ~90
+    "single_face.mp4": ("single_face", 4, None),
 }
 TEST_PERSON = "single_face"  # held out: neither this person nor the test donors are trained on
 
@@ -60,6 +61,8 @@ class QuickstartOptions:
         batch_size: training batch size.
         offline: do not fetch the sample videos; use panned stills of packaged photos.
         models: the tiny presets to train and run.
+        max_clips: at most this many clips per source video (None: the defaults in SOURCES).
+        input_size: the tiny models' input side (their presets' 32-48 px lose the evidence).
     """
 
     out: str = "quickstart"
@@ -69,21 +72,23 @@ class QuickstartOptions:
     batch_size: int = 16
     offline: bool = False
     models: tuple[str, ...] = MODELS
+    max_clips: int | None = None
+    input_size: int = 64
 
 
-def real_sources(offline: bool, work: Path) -> tuple[dict[str, tuple[Path, str, int]], list]:
-    """(video name -> (path, person, clips), donor sources): the sample videos and photos,
-    or panned stills of the packaged photos when offline."""
+def real_sources(offline: bool, work: Path) -> tuple[dict[str, tuple], list]:
+    """(video name -> (path, person, clips, last frame), donor sources): the sample videos
+    and photos, or panned stills of the packaged photos when offline."""
     from tfdeepfake.samples import SampleMediaError, fetch_samples
 
     if not offline:
         try:
             media = fetch_samples()
-            videos = {n: (media[n], person, k) for n, (person, k) in SOURCES.items()}
+            videos = {n: (media[n], person, k, end) for n, (person, k, end) in SOURCES.items()}
             return videos, [*DONORS, *(str(media[n]) for n in SAMPLE_DONORS)]
         except SampleMediaError as err:
             print(f"Sample videos unavailable ({err}); using panned stills of packaged photos.")
-    videos = {f"{n}.mp4": (still_video(n, work / f"{n}.mp4"), n, 6) for n in DONORS}
+    videos = {f"{n}.mp4": (still_video(n, work / f"{n}.mp4"), n, 6, None) for n in DONORS}
     return videos, list(DONORS)
 
 
@@ -105,12 +110,14 @@ def still_video(name: str, out: Path, frames: int = 96, size: int = 256) -> Path
     return out
 
 
-def cut_clips(video: Path, count: int, clip_frames: int, out_dir: Path, stem: str) -> list[Path]:
-    """``count`` clips of ``clip_frames`` consecutive frames, spread over the video."""
+def cut_clips(video: Path, count: int, clip_frames: int, out_dir: Path, stem: str,
+              end: int | None = None) -> list[Path]:
+    """``count`` clips of ``clip_frames`` consecutive frames, spread over the first ``end``
+    frames of the video (all when None)."""
     capture = cv2.VideoCapture(str(video))
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     frames = []
-    while True:
+    while end is None or len(frames) < end:
         ok, frame = capture.read()
         if not ok:
             break
@@ -146,11 +153,12 @@ def build_videos(options: QuickstartOptions, root: Path) -> dict[str, Path]:
     donors = [load_donor(d, detector) for d in donor_sources]
     held_out = donors[-TEST_DONORS:] if len(donors) > 2 * TEST_DONORS else donors
     seen = donors[:-TEST_DONORS] if len(donors) > 2 * TEST_DONORS else donors
-    persons = [person for _, person, _ in sources.values()]
+    persons = [person for _, person, _, _ in sources.values()]
     test_person = TEST_PERSON if TEST_PERSON in persons else persons[0]
     rows: dict[str, list[tuple[str, str, str]]] = {"train": [], "val": [], "test": []}
-    for index, (path, person, count) in enumerate(sources.values()):
-        clips = cut_clips(path, count, options.clip_frames, root / "clips", person)
+    for index, (path, person, count, end) in enumerate(sources.values()):
+        count = min(count, options.max_clips or count)
+        clips = cut_clips(path, count, options.clip_frames, root / "clips", person, end)
         pool = held_out if person == test_person else seen
         others = [d for d in pool if d.name != person] or pool
         for k, clip in enumerate(clips):
@@ -194,7 +202,9 @@ def run_quickstart(options: QuickstartOptions | None = None) -> dict:
     labels = build_videos(options, videos)
 
     print(f"[2/5] Extracting faces into TFRecord shards -> {root / 'shards'}")
-    extract = ExtractOptions(frames=options.frames, crop_size=64)
+    # Crops are stored at 96 px so that each model's re-crop (margin 0.5 -> its own) still
+    # holds at least its input size: no up-sampling blur on top of the fakes' own.
+    extract = ExtractOptions(frames=options.frames, crop_size=96)
     shards = {}
     for split, csv_path in labels.items():
         shards[split] = root / "shards" / split
@@ -208,6 +218,7 @@ def run_quickstart(options: QuickstartOptions | None = None) -> dict:
         run_dir = root / "runs" / name
         print(f"[3/5] Training {name} for {options.steps} steps -> {run_dir}")
         config = resolve_config(name, overrides={
+            "model": {"overrides": {"input_size": options.input_size}},
             "out": str(run_dir), "steps": options.steps,
             "val_every": max(options.steps // 3, 1), "progress": False,
             # No augmentation: the references' downscale/blur/JPEG steps imitate the very
