@@ -15,7 +15,7 @@ from tfdeepfake.bench import machine, models, pipeline, report, scripts
 
 SUITES = ("models", "pipeline", "extract", "detect", "tflite")
 MODELS = ("autoatt_b4", "efficientnet_b7", "resnet_lstm")
-# Batches per model. B7 stops at 8: batch 8 already peaks near 14 GB RSS on CPU.
+# Batches per model. B7 stops at 8 (batch 32 does not fit a shared 24 GB host).
 FULL_BATCHES = {
     "autoatt_b4": [1, 32],
     "efficientnet_b7": [1, 8],
