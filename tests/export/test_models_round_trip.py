@@ -82,6 +82,7 @@ def test_clip_model_int8_is_refused_clearly():
     ],
 )  # fmt: skip
 def test_clip_model_quantized(quantize, tmp_path):
+    keras.utils.set_random_seed(0)  # the same random weights every run
     model = create_model("resnet_lstm_tiny")
     rng = np.random.default_rng(3)
     clips = np.concatenate([_pixels("resnet_lstm_tiny", model, rng) for _ in range(4)])
