@@ -11,7 +11,7 @@ from tfdeepfake import create_model
 from tfdeepfake.export.parity import parity_report, recalibrate_batchnorm
 from tfdeepfake.export.saved_model import export_saved_model
 from tfdeepfake.export.signatures import model_input
-from tfdeepfake.export.tflite import ConversionError, export_tflite
+from tfdeepfake.export.tflite import export_tflite
 from tfrecords_tools.synthetic import draw_face
 
 
@@ -93,9 +93,13 @@ def test_clip_model_quantized(quantize, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["b7_ssim_tiny", "ensemble_tiny"])
-def test_ssim_models_do_not_convert_to_tflite_yet(name, tmp_path):
-    """The SSIM branch's antialiased resize is tf.ScaleAndTranslate, which LiteRT lacks: the
-    error must say which op and point to the SavedModel. Fails (on purpose) once it converts."""
-    with pytest.raises(ConversionError, match="ScaleAndTranslate.*--format saved_model"):
-        export_tflite(create_model(name), tmp_path, "none")
+def test_ssim_model_converts_to_tflite_and_matches(tmp_path):
+    """The SSIM branch's smoothed copy uses ops LiteRT runs (box average + bilinear)."""
+    keras.utils.set_random_seed(0)
+    model = create_model("b7_ssim_tiny")
+    rng = np.random.default_rng(5)
+    faces = np.concatenate([_pixels("b7_ssim_tiny", model, rng) for _ in range(4)])
+    recalibrate_batchnorm(model, model.preset, faces)
+    [result] = export_tflite(model, tmp_path, "none")
+    report = parity_report(model, model.preset, result.path, faces)
+    assert report["within_tolerance"], report

@@ -51,7 +51,12 @@ class Unnormalize(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="tfdeepfake")
 class DownUpSample(keras.layers.Layer):
-    """A smoothed copy of an image: antialiased bilinear resize down by ``factor`` and back."""
+    """A smoothed copy of an image: ``factor`` x ``factor`` box average down, bilinear back up.
+
+    The box average is the antialiased down-sampling for an integer factor, written with ops
+    that LiteRT also runs (an antialiased resize becomes ``ScaleAndTranslate``, which it
+    does not).
+    """
 
     def __init__(self, factor: int = 2, **kwargs):
         super().__init__(**kwargs)
@@ -61,8 +66,7 @@ class DownUpSample(keras.layers.Layer):
 
     def call(self, x):
         height, width = x.shape[1], x.shape[2]
-        small = (max(1, height // self.factor), max(1, width // self.factor))
-        x = ops.image.resize(x, small, interpolation="bilinear", antialias=True)
+        x = ops.average_pool(x, self.factor, strides=self.factor, padding="same")
         return ops.image.resize(x, (height, width), interpolation="bilinear")
 
     def get_config(self) -> dict:
