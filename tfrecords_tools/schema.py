@@ -197,3 +197,11 @@ def recrop_fraction(stored_margin: float, wanted_margin: float) -> float:
             f"{wanted_margin:.3f}; re-extract with `tfdeepfake extract --margin {wanted_margin}`."
         )
     return (1 + 2 * wanted_margin) / (1 + 2 * stored_margin)
+
+
+def centre_crop(crops: np.ndarray, fraction: float) -> np.ndarray:
+    """The centre ``fraction`` of the side of square crops (..., S, S, C), still uint8."""
+    side = crops.shape[-2]
+    keep = max(1, int(round(side * fraction)))
+    start = (side - keep) // 2
+    return crops[..., start : start + keep, start : start + keep, :]

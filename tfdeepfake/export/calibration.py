@@ -20,7 +20,7 @@ import tensorflow as tf
 from tfdeepfake.export.signatures import resize_faces
 from tfdeepfake.models.presets import Preset
 from tfrecords_tools.reader import list_shards, track_dataset
-from tfrecords_tools.schema import LABEL_UNKNOWN, recrop_fraction
+from tfrecords_tools.schema import LABEL_UNKNOWN, centre_crop, recrop_fraction
 from tfrecords_tools.writer import SHARD_SUFFIX
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -47,19 +47,12 @@ def _resize(crops: np.ndarray, preset: Preset) -> np.ndarray:
     return tf.cast(tf.round(tf.clip_by_value(resized, 0, 255)), tf.uint8).numpy()
 
 
-def _centre_crop(crops: np.ndarray, fraction: float) -> np.ndarray:
-    side = crops.shape[-2]
-    keep = max(1, int(round(side * fraction)))
-    start = (side - keep) // 2
-    return crops[..., start : start + keep, start : start + keep, :]
-
-
 def faces_from_shards(data: str | os.PathLike, preset: Preset, limit: int = 256) -> FaceSet:
     """Up to ``limit`` faces (or clips for sequence presets) from TFRecord shards."""
     images, labels, skipped = [], [], []
     for track in track_dataset(data).as_numpy_iterator():
         crops = np.stack([tf.io.decode_jpeg(b, channels=3).numpy() for b in track["image"]])
-        crops = _centre_crop(
+        crops = centre_crop(
             crops, recrop_fraction(float(track["crop_margin"]), preset.face_margin)
         )
         crops = _resize(crops, preset)

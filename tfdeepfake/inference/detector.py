@@ -325,12 +325,10 @@ def _kind(path) -> str:
 
 def centre_crops(crops: np.ndarray, stored_margin: float, preset) -> np.ndarray:
     """The part of each stored crop the preset's margin covers, still uint8 at stored size."""
-    from tfrecords_tools.schema import recrop_fraction
+    from tfrecords_tools.schema import centre_crop, recrop_fraction
 
-    side = crops.shape[1]
-    keep = int(round(side * recrop_fraction(stored_margin, preset.face_margin)))
-    start = (side - keep) // 2
-    return np.ascontiguousarray(crops[:, start : start + keep, start : start + keep])
+    fraction = recrop_fraction(stored_margin, preset.face_margin)
+    return np.ascontiguousarray(centre_crop(crops, fraction))
 
 
 def _stored_size(preset) -> int:
