@@ -43,7 +43,7 @@ SWAP_RESOLUTION = 40
 # 640x360 and larger: the 176x144 carphone clip's real faces are as blurry as the fakes.
 SOURCES = {
     "WolfgangLanger_Pexels.mp4": ("wolfgang", 12, None),
-    "face_noface.mov": ("face_noface", 4, 80),  # the face leaves the frame after ~90
+    "face_noface.mov": ("face_noface", 4, 64),  # the face leaves the frame after ~80
     "single_face.mp4": ("single_face", 4, None),
 }
 TEST_PERSON = "single_face"  # held out: neither this person nor the test donors are trained on
@@ -145,6 +145,7 @@ def build_videos(options: QuickstartOptions, root: Path) -> dict[str, Path]:
     Returns split name -> its labels CSV (``path,label,original``, relative to the split
     folder), ready for ``extract_dataset(root / split, ..., labels=csv)``.
     """
+    from tfdeepfake.faces.errors import ExtractionError
     from tfdeepfake.faces.extraction import default_detector
     from tfdeepfake.faces.manipulate import load_donor, make_fake_video
 
@@ -168,8 +169,13 @@ def build_videos(options: QuickstartOptions, root: Path) -> dict[str, Path]:
             clip.replace(real)
             fake = root / split / "fake" / f"{clip.stem}__swap.mp4"
             blend = "seamless" if (k + index) % 2 else "feather"
-            make_fake_video(real, others[(k + index) % len(others)], fake, blend=blend,
-                            detect_every=4, detector=detector, resolution=SWAP_RESOLUTION)
+            try:
+                make_fake_video(real, others[(k + index) % len(others)], fake, blend=blend,
+                                detect_every=4, detector=detector, resolution=SWAP_RESOLUTION)
+            except ExtractionError as err:  # said, not hidden: the clip pair is left out
+                print(f"  left out {real.name}: {err}")
+                real.unlink()
+                continue
             rows[split] += [(f"real/{real.name}", "REAL", ""),
                             (f"fake/{fake.name}", "FAKE", f"real/{real.name}")]
     labels = {}

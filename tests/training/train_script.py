@@ -79,12 +79,15 @@ def main() -> int:
             cpu, [tf.config.LogicalDeviceConfiguration()] * args.logical_cpus
         )
 
+    import keras
     import numpy as np
 
     from tfdeepfake.models import get_preset
+
+    keras.utils.set_random_seed(0)  # the same initial weights on every run and worker
     from tfdeepfake.training import TrainConfig, Trainer
 
-    batch_size = 8
+    batch_size = 16
     train_fn, val_fn = dataset_fns(get_preset(args.model).input_size, batch_size)
     config = TrainConfig.from_dict(
         {
@@ -97,7 +100,7 @@ def main() -> int:
             "log_every": 1,
             "mixed_precision": args.mixed_precision,
             "data": {"batch_size": batch_size},
-            "optimizer": {"name": "adam", "learning_rate": 3e-3},
+            "optimizer": {"name": "adam", "learning_rate": 1e-2},
             "checkpoint": {"every_steps": args.every, "data_state": bool(args.data_state)},
         }
     )
