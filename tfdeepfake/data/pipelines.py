@@ -21,6 +21,7 @@ Elements (labels float32 (B, 1), 1 = fake):
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import tensorflow as tf
@@ -88,6 +89,15 @@ def _augment(crop: dict, label, config: AugmentConfig, seed) -> dict:
     }
     state = apply_augment(config, state, seed)
     return {**crop, "image": state["image"] * 255.0, "mask": state["mask"]}
+
+
+def _frame_streams(files, training, seed, stats, skip_corrupt, buffer):
+    """``label -> _stream`` of single frames (the frame and triplet datasets' element stream)."""
+    stream = functools.partial(
+        _stream, files, training=training, seed=seed, stats=stats, skip_corrupt=skip_corrupt,
+        buffer=buffer, to_elements=lambda d: d.flat_map(reader.track_frames),
+    )
+    return lambda label: stream(label=label)
 
 
 def _stream(files, *, label, training, seed, skip_corrupt, stats, to_elements, buffer):
@@ -204,18 +214,7 @@ def frame_dataset(
     prepare = _frame_preparer(preset, config, training, with_masks, with_ids)
     base = _base_seed(seed, input_context)
 
-    def frames(label):
-        return _stream(
-            files,
-            label=label,
-            training=training,
-            seed=seed,
-            stats=stats,
-            skip_corrupt=skip_corrupt,
-            buffer=buffer,
-            to_elements=lambda d: d.flat_map(reader.track_frames),
-        )
-
+    frames = _frame_streams(files, training, seed, stats, skip_corrupt, buffer)
     ds = bal.balanced(frames(0), frames(1), seed) if training and balance else frames(None)
     ds = _mapped(ds, prepare, base, skip_corrupt)
     return _finish(ds, per_replica, training, with_ids, with_masks)
@@ -396,18 +395,7 @@ def triplet_dataset(
     prepare = _frame_preparer(preset, config, True, False, False)
     base = _base_seed(seed, input_context)
 
-    def frames(label):
-        return _stream(
-            files,
-            label=label,
-            training=True,
-            seed=seed,
-            stats=stats,
-            skip_corrupt=skip_corrupt,
-            buffer=buffer,
-            to_elements=lambda d: d.flat_map(reader.track_frames),
-        )
-
+    frames = _frame_streams(files, True, seed, stats, skip_corrupt, buffer)
     # Index 0 = real, 1 = fake: (fake, fake, real), (real, real, fake), repeated.
     pattern = tf.data.Dataset.from_tensor_slices(tf.constant(TRIPLET_PATTERN, tf.int64))
     ds = tf.data.Dataset.choose_from_datasets([frames(0), frames(1)], pattern.repeat())
