@@ -33,6 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--batch-size", type=int, default=16, help="faces per forward pass")
     p.add_argument("--workers", type=int, default=1,
                    help="N > 1: find faces in the next N-1 inputs while the models score")
+    p.add_argument("--streams", type=int, default=None,
+                   help="forward passes at once (default 2 on TensorFlow, 1 = one by one)")
     p.add_argument("--runtime", choices=("keras", "tflite"), default="keras",
                    help="tflite: run the .tflite files in --weights with LiteRT")
     p.add_argument("--allow-untrained", action="store_true",
@@ -50,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         detector = Detector(
             args.models, args.weights, frames=args.frames, threshold=args.threshold,
             allow_untrained=args.allow_untrained, batch_size=args.batch_size,
+            streams=args.streams,
             runtime=args.runtime,
         )
     except (MissingWeightsError, FileNotFoundError, ValueError) as err:

@@ -47,6 +47,11 @@ class Detector:
         batch_size: faces per forward pass.
         runtime: ``"keras"`` or ``"tflite"`` (``weights`` is then a folder of ``.tflite``
             files from ``tfdeepfake export``; run by LiteRT, TensorFlow-free).
+        streams: forward passes run at once (default: 2 on the TensorFlow backend, else
+            1). The models of a track and the batches of a model are scored on this many
+            threads; two keep both cores of a small CPU busy (one pass alone leaves them
+            waiting on each other between ops). Per-model seconds in ``timings`` then
+            overlap.
 
     Example:
         >>> detector = Detector(weights="runs/")
@@ -66,9 +71,16 @@ class Detector:
         batch_size: int = 16,
         runtime: str = "keras",
         loaded: Sequence[LoadedModel] | None = None,
+        streams: int | None = None,
     ):
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold}.")
+        if streams is None:
+            import keras
+
+            streams = 2 if keras.backend.backend() == "tensorflow" else 1
+        if streams < 1:
+            raise ValueError(f"streams must be >= 1, got {streams}.")
         self.models = list(loaded) if loaded else load_models(
             models, weights, allow_untrained, runtime
         )
@@ -77,6 +89,7 @@ class Detector:
             raise ValueError(f"frames must be >= 1, got {frames}.")
         self.threshold = threshold
         self.batch_size = batch_size
+        self.streams = int(streams)
         self._face_detector = face_detector
         self.crop_size = max(_stored_size(m.preset) for m in self.models)
 
@@ -233,13 +246,13 @@ class Detector:
         }
         track_results, track_scores = [], []
         for track in faces.tracks:
+            scored = self._map(
+                lambda loaded, track=track: self._timed_score(loaded, track.crops, faces.margin),
+                self.models,
+            )
             model_scores, frame_scores = {}, {}
-            for loaded in self.models:
-                began = time.perf_counter()
-                video_score, frame_probs = self.score_track(loaded, track.crops, faces.margin)
-                result.timings[loaded.name] = (
-                    result.timings.get(loaded.name, 0.0) + time.perf_counter() - began
-                )
+            for loaded, (video_score, frame_probs, seconds) in zip(self.models, scored):
+                result.timings[loaded.name] = result.timings.get(loaded.name, 0.0) + seconds
                 model_scores[loaded.name] = video_score
                 frame_scores[loaded.name] = frame_probs
             verdict = ensemble(model_scores, self.threshold)
@@ -259,6 +272,24 @@ class Detector:
         result.score = verdict.probability
         result.confidence = verdict.confidence
         result.verdict = verdict.label
+
+    def _map(self, fn, items: Sequence) -> list:
+        """``[fn(item) for item in items]``, on ``streams`` threads when there are several.
+
+        Each call gets its own short-lived pool, so a model's batches (mapped from inside
+        a model's thread) never wait on a pool their own thread occupies.
+        """
+        if self.streams == 1 or len(items) < 2:
+            return [fn(item) for item in items]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(self.streams, len(items)), thread_name_prefix="score") as pool:
+            return list(pool.map(fn, items))
+
+    def _timed_score(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float):
+        began = time.perf_counter()
+        video, frames = self.score_track(loaded, crops, stored_margin)
+        return video, frames, time.perf_counter() - began
 
     def score_track(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float):
         """One model on one track: ``(video probability, per-frame probabilities)``.
@@ -294,11 +325,11 @@ class Detector:
                 video = aggregate(np.asarray(out["logit"]).reshape(-1), "sequence")
             probs[positions] = sigmoid(frame_logits)
             return float(video.probability), probs
-        logits = np.concatenate([
-            np.asarray(member.predict_on_batch(inputs[i : i + self.batch_size])["logit"])
-            .reshape(-1)
-            for i in range(0, len(inputs), self.batch_size)
-        ])
+        batches = [inputs[i : i + self.batch_size] for i in range(0, len(inputs), self.batch_size)]
+        logits = np.concatenate(self._map(
+            lambda batch: np.asarray(member.predict_on_batch(batch)["logit"]).reshape(-1),
+            batches,
+        ))
         return float(aggregate(logits, preset.aggregation).probability), sigmoid(logits)
 
     def _score_tflite(self, runner, preset, crops: np.ndarray, stored_margin: float):
