@@ -57,3 +57,17 @@ def test_no_face_video_raises_no_face(mtcnn, sample_media):
     with pytest.raises(ExtractionError) as info:
         extract_faces(sample_media["no_face.mp4"], frames=3)
     assert info.value.reason == "no_face"
+
+
+def test_mtcnn_streams_find_the_same_faces_as_one_stream(sample_media):
+    capture = cv2.VideoCapture(str(sample_media["single_face.mp4"]))
+    frames = [cv2.cvtColor(capture.read()[1], cv2.COLOR_BGR2RGB) for _ in range(6)]
+    capture.release()
+    one = MTCNNDetector(streams=1, batch_size=2).detect(frames)
+    two = MTCNNDetector(streams=2, batch_size=2).detect(frames)
+    assert len(one) == len(two) == 6
+    for a, b in zip(one, two):
+        assert len(a) == len(b) >= 1
+        np.testing.assert_allclose(a.boxes, b.boxes, atol=1e-3)
+    with pytest.raises(ValueError, match="streams"):
+        MTCNNDetector(streams=0)

@@ -157,3 +157,19 @@ def test_imported_resnext_lstm_runs_in_its_compatibility_mode(tmp_path, sample_m
     want = 1 / (1 + np.exp(-np.mean(logits)))
     got, _ = detector.score_track(detector.models[0], crops, faces.margin)
     assert got == pytest.approx(want, abs=1e-5)
+
+
+def test_streams_give_the_same_scores_as_one_by_one(tiny_runs, sample_media):
+    video = sample_media["single_face.mp4"]
+    one = Detector(weights=tiny_runs, frames=6, batch_size=2, streams=1).predict_video(video)
+    two = Detector(weights=tiny_runs, frames=6, batch_size=2, streams=2).predict_video(video)
+    assert one.verdict in ("REAL", "FAKE"), one.error
+    assert two.model_scores.keys() == one.model_scores.keys()
+    for name, score in one.model_scores.items():
+        assert two.model_scores[name] == pytest.approx(score, abs=1e-5)
+        np.testing.assert_allclose(
+            np.array(two.tracks[0].frame_scores[name], float),
+            np.array(one.tracks[0].frame_scores[name], float), atol=1e-5,
+        )
+    with pytest.raises(ValueError, match="streams"):
+        Detector(weights=tiny_runs, streams=0)
