@@ -30,7 +30,8 @@ def register(subparsers) -> None:
     p.add_argument("--json", metavar="FILE", help="write everything, per-frame scores included")
     p.add_argument("--report", metavar="DIR",
                    help="write score plots, heatmap videos and an index.html here")
-    p.add_argument("--batch-size", type=int, default=16, help="faces per forward pass")
+    p.add_argument("--batch-size", type=int, default=8,
+                   help="faces per forward pass (two run at once: see --streams)")
     p.add_argument("--workers", type=int, default=1,
                    help="N > 1: find faces in the next N-1 inputs while the models score")
     p.add_argument("--streams", type=int, default=None,

@@ -68,7 +68,7 @@ class Detector:
         threshold: float = 0.5,
         allow_untrained: bool = False,
         face_detector=None,
-        batch_size: int = 16,
+        batch_size: int = 8,
         runtime: str = "keras",
         loaded: Sequence[LoadedModel] | None = None,
         streams: int | None = None,
