@@ -56,6 +56,7 @@ JOBS = [
     ("b7_infer", "jax", "predict_on_batch"),
     ("b7_infer", "jax", "keras_applications"),
     ("b7_infer", "jax", "jit_b7_ssim"),
+    ("b7_infer", "jax", "jit_b7_ssim_bf16_policy"),
     ("b7_train", "torch", "channels_last"),
     ("b7_train", "jax", "jit"),
     ("lstm_infer", "torch", "channels_last"),
@@ -118,10 +119,10 @@ def run_jax(workload: str, variant: str, args, phase: _Phase) -> dict:
     if "tensorflow" in sys.modules:
         raise RuntimeError("tensorflow got imported on the JAX path: the GPU host has none.")
     keras.mixed_precision.set_dtype_policy(
-        "bfloat16" if variant == "jit_bf16_policy" else "mixed_bfloat16"
+        "bfloat16" if variant.endswith("bf16_policy") else "mixed_bfloat16"
     )
     name, batch, size, frames = _shape(workload, args.tiny)
-    if variant == "jit_b7_ssim":
+    if variant.startswith("jit_b7_ssim"):
         name = "b7_ssim_tiny" if args.tiny else "b7_ssim"
     if variant == "keras_applications":
         model = keras.applications.EfficientNetB7(
