@@ -103,3 +103,24 @@ def test_ssim_model_converts_to_tflite_and_matches(tmp_path):
     [result] = export_tflite(model, tmp_path, "none")
     report = parity_report(model, model.preset, result.path, faces)
     assert report["within_tolerance"], report
+
+
+@pytest.mark.slow
+def test_ensemble_converts_to_tflite_and_runs_clips(tmp_path):
+    """The whole ensemble as one .tflite: it takes clips, whatever its contract says."""
+    from tfdeepfake.export.runtime import TFLiteDetector
+
+    model = create_model("ensemble_tiny")
+    rng = np.random.default_rng(6)
+    clips = np.concatenate([_pixels("ensemble_tiny", model, rng) for _ in range(4)])
+    [result] = export_tflite(model, tmp_path, "none")
+    runner = TFLiteDetector(result.path)
+    assert runner.sequence and runner.frames == model.preset.frames
+    got = runner.predict(clips)
+    ref = _keras(model, clips)
+    np.testing.assert_allclose(got["logit"], ref["logit"].reshape(-1), atol=1e-4)
+    np.testing.assert_allclose(
+        got["member_probabilities"], ref["member_probabilities"], atol=1e-4
+    )
+    report = parity_report(model, model.preset, result.path, clips)
+    assert report["within_tolerance"], report

@@ -118,7 +118,11 @@ def _finish(images, labels, source: str, skipped: list[str], preset: Preset) -> 
 
 
 def load_faces(source: str | os.PathLike, preset: Preset, limit: int = 256) -> FaceSet:
-    """Faces from ``source``: a shard folder/file/glob, or a folder of images."""
+    """Faces from ``source``: a shard folder/file/glob, or a folder of images.
+
+    A folder whose shards sit in sub-folders (``train/``, ``val/``, ``test/`` as the
+    quickstart writes them) is read whole.
+    """
     path = Path(source)
     if not path.exists() and not any(c in str(source) for c in "*?["):
         raise FileNotFoundError(
@@ -128,6 +132,9 @@ def load_faces(source: str | os.PathLike, preset: Preset, limit: int = 256) -> F
     if path.is_file() or (path.is_dir() and any(path.glob(f"*{SHARD_SUFFIX}"))):
         return faces_from_shards(source, preset, limit)
     if path.is_dir():
+        nested = sorted(str(p) for p in path.rglob(f"*{SHARD_SUFFIX}") if p.is_file())
+        if nested:
+            return faces_from_shards(nested, preset, limit)
         return faces_from_images(source, preset, limit)
     list_shards(source)  # a glob: raises FileNotFoundError naming it when nothing matches
     return faces_from_shards(source, preset, limit)

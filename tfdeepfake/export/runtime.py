@@ -80,8 +80,13 @@ class TFLiteDetector:
         self.quantize: str = metadata.get("quantize", "unknown")
         self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
         self._runner = self.interpreter.get_signature_runner("serving_default")
-        batch = int(self.interpreter.get_input_details()[0]["shape_signature"][0])
-        self._fixed_batch = batch if batch > 0 else None  # clip models take one clip a call
+        signature = [int(d) for d in self.interpreter.get_input_details()[0]["shape_signature"]]
+        # The file decides what it takes: the ensemble's contract is a frame model's, but its
+        # graph takes clips (N, T, H, W, 3) like the sequence model inside it.
+        if len(signature) == 5:
+            self.sequence = True
+            self.frames = signature[1] if signature[1] > 0 else self.frames
+        self._fixed_batch = signature[0] if signature[0] > 0 else None  # clips: one a call
 
     def _prepare(self, images: np.ndarray) -> np.ndarray:
         images = np.asarray(images)
