@@ -81,6 +81,15 @@ def test_calibration_faces_from_shards(converted):
     assert faces.labelled and sorted(set(faces.labels.tolist())) == [0, 1]
 
 
+def test_calibration_reads_shards_in_split_sub_folders(converted, tmp_path):
+    import shutil
+
+    for split in ("train", "test"):
+        shutil.copytree(converted["root"] / "shards", tmp_path / split)
+    faces = load_faces(tmp_path, converted["model"].preset, limit=100)
+    assert len(faces.images) == 2 * len(converted["faces"].images)
+
+
 def test_float32_matches_keras(converted):
     result = converted["results"]["none"]
     assert result.path.name == "autoatt_b4_tiny.none.tflite" and not result.float_fallback
