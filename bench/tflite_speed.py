@@ -109,7 +109,7 @@ def bench_model(name: str, args, work: Path) -> list[dict]:
     """Convert, check parity and time one model; rows of the printed table."""
     from tfdeepfake import create_model
     from tfdeepfake.export.parity import parity_report, recalibrate_batchnorm
-    from tfdeepfake.export.tflite import ConversionError, export_tflite
+    from tfdeepfake.export.tflite import ConversionError, export_tflite, has_ssim_branch
 
     model = create_model(name)
     if args.weights:
@@ -123,9 +123,10 @@ def bench_model(name: str, args, work: Path) -> list[dict]:
     model.save_weights(weights)
     rows, files = [], []
     quantizations = list(args.quantize)
-    if model.preset.sequence and "int8" in quantizations:
+    if (model.preset.sequence or has_ssim_branch(model)) and "int8" in quantizations:
         quantizations.remove("int8")
-        rows.append({"model": name, "quantize": "int8", "error": "not available for clip models"})
+        kind = "clip models" if model.preset.sequence else "models with an SSIM branch"
+        rows.append({"model": name, "quantize": "int8", "error": f"not available for {kind}"})
     start = time.perf_counter()
     try:
         results = export_tflite(model, work, quantizations, faces)

@@ -71,6 +71,18 @@ def test_clip_model_int8_is_refused_clearly():
         export_tflite(model, "unused", "int8", clips)
 
 
+def test_ssim_model_int8_is_refused_clearly():
+    """int8 SSIM divides by values int8 rounds to zero: LiteRT's DIV fails at run time."""
+    from tfdeepfake.export.tflite import has_ssim_branch
+
+    model = create_model("b7_ssim_tiny")
+    assert has_ssim_branch(model) and has_ssim_branch(create_model("ensemble_tiny"))
+    assert not has_ssim_branch(create_model("autoatt_b4_tiny"))
+    faces = np.zeros((2, 48, 48, 3), np.uint8)
+    with pytest.raises(ValueError, match="SSIM branch.*use --quantize dynamic"):
+        export_tflite(model, "unused", "int8", faces)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "quantize",

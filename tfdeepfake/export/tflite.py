@@ -111,6 +111,19 @@ def _first_error(err: Exception) -> str:
     return found.group(1)[:200] if found else str(err).strip().splitlines()[-1][:200]
 
 
+def has_ssim_branch(model: keras.Model) -> bool:
+    """Whether ``model`` (or a model inside it) computes SSIM maps."""
+    from tfdeepfake.models.ssim import SSIM
+
+    stack = list(model.layers)
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, SSIM):
+            return True
+        stack.extend(getattr(layer, "layers", []))
+    return False
+
+
 def check_request(
     model: keras.Model, preset: Preset, quantize: str, calibration: np.ndarray | None
 ) -> None:
@@ -125,6 +138,13 @@ def check_request(
             f"{preset.name}: full-integer int8 is not available for clip models (TF "
             f"{tf.__version__}'s calibrator crashes on the LSTM); use --quantize dynamic "
             "(int8 weights) or fp16."
+        )
+    if has_ssim_branch(model):
+        raise ValueError(
+            f"{preset.name}: full-integer int8 is not available for models with an SSIM "
+            "branch: SSIM divides by a denominator that int8 rounds to zero, and LiteRT's "
+            "int8 division then fails at run time; use --quantize dynamic (int8 weights) or "
+            "fp16."
         )
     if calibration is None or len(calibration) == 0:
         raise ValueError(
