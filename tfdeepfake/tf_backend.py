@@ -7,9 +7,11 @@ natively and 115 ms through XLA, with identical outputs (max difference 0.0) and
 within float32 rounding. ResNeXt-LSTM's backbone is made of such convolutions.
 
 ``use_native_grouped_conv()`` routes 2-D channels-last grouped convolutions to
-``tf.nn.convolution`` once a probe shows the native kernel works on this machine; every
-other convolution still goes through Keras unchanged. ``tfdeepfake.models`` calls it on
-import when Keras runs on TensorFlow; other backends are not touched.
+``tf.nn.convolution`` when a probe shows the native kernel works on this machine; every
+other convolution still goes through Keras unchanged. The probe runs at the first grouped
+convolution, not on import: running any TensorFlow op initialises TensorFlow's context, and
+``MultiWorkerMirroredStrategy`` must be created before that. ``tfdeepfake.models`` calls it
+on import when Keras runs on TensorFlow; other backends are not touched.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ _STATE = {"done": False}
 
 
 def use_native_grouped_conv() -> bool:
-    """Route grouped 2-D convolutions to TensorFlow's kernel; True when it is in effect."""
+    """Route grouped 2-D convolutions to TensorFlow's kernel; True when the routing is in place.
+
+    Runs no TensorFlow op: the kernel probe waits for the first grouped convolution.
+    """
     if _STATE["done"]:
         return _STATE["native"]
     _STATE["done"], _STATE["native"] = True, False
@@ -30,7 +35,7 @@ def use_native_grouped_conv() -> bool:
     from keras.src.backend.tensorflow import nn as keras_tf_nn
 
     keras_conv = getattr(keras_tf_nn, "conv", None)
-    if keras_conv is None or not _native_grouped_conv_works(tf):
+    if keras_conv is None:
         return False
 
     def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
@@ -40,7 +45,7 @@ def use_native_grouped_conv() -> bool:
             and inputs.shape[-1] is not None
             and inputs.shape[-1] != kernel.shape[-2]
         )
-        if not grouped:
+        if not grouped or not _native_kernel_ok(tf):
             return keras_conv(inputs, kernel, strides, padding, data_format, dilation_rate)
         return tf.nn.convolution(
             inputs, kernel, strides, padding.upper(), data_format="NHWC", dilations=dilation_rate
@@ -49,6 +54,14 @@ def use_native_grouped_conv() -> bool:
     keras_tf_nn.conv = conv
     _STATE["native"] = True
     return True
+
+
+def _native_kernel_ok(tf) -> bool:
+    """The probe's answer, computed once, eagerly even when called while tracing."""
+    if "kernel_ok" not in _STATE:
+        with tf.init_scope():
+            _STATE["kernel_ok"] = _native_grouped_conv_works(tf)
+    return _STATE["kernel_ok"]
 
 
 def _native_grouped_conv_works(tf) -> bool:

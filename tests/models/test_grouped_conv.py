@@ -41,6 +41,21 @@ def test_grouped_conv_is_native_and_equals_per_group_convs():
     assert not any("_conv_xla" in n for n in names), names
 
 
+def test_importing_the_models_leaves_tensorflow_uninitialised():
+    """MultiWorkerMirroredStrategy must configure TensorFlow before its first op runs."""
+    import subprocess
+    import sys
+
+    code = (
+        "import tfdeepfake.models, tensorflow as tf\n"
+        "tf.config.threading.set_inter_op_parallelism_threads(1)  # raises once initialised\n"
+        "print('uninitialised')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)  # fmt: skip
+    assert out.returncode == 0 and "uninitialised" in out.stdout, out.stderr[-2000:]
+
+
 def test_grouped_conv_gradients_match_per_group_convs():
     import tensorflow as tf
 
