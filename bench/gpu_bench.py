@@ -24,7 +24,6 @@ import importlib.util
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,14 +72,9 @@ def _log(message: str) -> None:
 
 def _median_seconds(step, repeats: int, warmup: int) -> float:
     """Median wall seconds of ``step()`` (which must block until the device is done)."""
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    from tfdeepfake.bench.timing import median_seconds  # children have the repo on the path
+
+    return median_seconds(step, repeats, warmup)["median_s"]
 
 
 class _Phase:

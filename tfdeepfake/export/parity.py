@@ -41,12 +41,10 @@ def keras_outputs(
     return result
 
 
-def _batchnorm_layers(layer: keras.layers.Layer):
-    for sub in getattr(layer, "layers", []):
-        if isinstance(sub, keras.layers.BatchNormalization):
-            yield sub
-        else:
-            yield from _batchnorm_layers(sub)
+def _batchnorm_layers(model: keras.Model):
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            yield layer
 
 
 def recalibrate_batchnorm(model: keras.Model, preset: Preset, images: np.ndarray) -> int:

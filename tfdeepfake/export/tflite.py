@@ -115,13 +115,8 @@ def has_ssim_branch(model: keras.Model) -> bool:
     """Whether ``model`` (or a model inside it) computes SSIM maps."""
     from tfdeepfake.models.ssim import SSIM
 
-    stack = list(model.layers)
-    while stack:
-        layer = stack.pop()
-        if isinstance(layer, SSIM):
-            return True
-        stack.extend(getattr(layer, "layers", []))
-    return False
+    layers = model._flatten_layers(include_self=False, recursive=True)
+    return any(isinstance(layer, SSIM) for layer in layers)
 
 
 def check_request(
