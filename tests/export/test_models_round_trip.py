@@ -64,23 +64,75 @@ def test_saved_model_round_trip(name, tmp_path):
     _check_round_trip([name], tmp_path)
 
 
-def test_clip_model_int8_is_refused_clearly():
+def _op_dtypes(detector) -> set[tuple[str, str]]:
+    """(op name, output dtype) of every op in a converted file."""
+    interpreter = detector.interpreter
+    dtypes = {t["index"]: t["dtype"].__name__ for t in interpreter.get_tensor_details()}
+    return {(op["op_name"], dtypes[op["outputs"][0]]) for op in interpreter._get_ops_details()}
+
+
+def test_static_clip_copy_is_the_same_model_unrolled():
+    from tfdeepfake.export.tflite import static_clip_copy
+
     model = create_model("resnet_lstm_tiny")
-    clips = np.zeros((1, 8, 32, 32, 3), np.uint8)
-    with pytest.raises(ValueError, match="use --quantize dynamic"):
-        export_tflite(model, "unused", "int8", clips)
+    copy = static_clip_copy(model, model.preset)
+    assert copy.frames == model.preset.frames and copy.unroll and copy.inputs[0].shape[1] == 8
+    clips = _pixels("resnet_lstm_tiny", model, np.random.default_rng(4))
+    ref, got = _keras(model, clips), _keras(copy, clips)
+    for key in ("logit", "frame_logits"):
+        np.testing.assert_allclose(got[key], ref[key], atol=1e-5)
+    with pytest.raises(ValueError, match="exactly 8 frames; got 3"):
+        copy(model_input(clips[:, :3], model.preset))
 
 
-def test_ssim_model_int8_is_refused_clearly():
-    """int8 SSIM divides by values int8 rounds to zero: LiteRT's DIV fails at run time."""
+def test_clip_model_int8_runs_integer_lstm_steps(tmp_path):
+    """int8 of the clip model is converted from its static, unrolled copy: the LSTM becomes
+    int8 FULLY_CONNECTED / LOGISTIC / TANH steps, no fused LSTM op the calibrator cannot run."""
+    from tfdeepfake.export.runtime import TFLiteDetector
+
+    keras.utils.set_random_seed(0)
+    model = create_model("resnet_lstm_tiny")
+    rng = np.random.default_rng(3)
+    clips = np.concatenate([_pixels("resnet_lstm_tiny", model, rng) for _ in range(4)])
+    recalibrate_batchnorm(model, model.preset, clips)
+    [result] = export_tflite(model, tmp_path, "int8", clips)
+    assert not result.float_fallback and result.float_layers == ()
+    runner = TFLiteDetector(result.path)
+    ops = _op_dtypes(runner)
+    assert {("FULLY_CONNECTED", "int8"), ("TANH", "int8"), ("CONV_2D", "int8")} <= ops
+    assert not any("LSTM" in name for name, _ in ops)
+    assert runner.sequence and runner.frames == 8
+    got = runner.predict(clips)["logit"]
+    assert got.shape == (8,) and np.isfinite(got).all()
+
+
+def test_ssim_model_int8_keeps_the_ssim_branch_float(tmp_path):
+    """SSIM divides by values int8 rounds to zero (LiteRT's int8 DIV then fails at run time):
+    int8 files keep the SSIM branch float32 and everything else integer."""
+    from tfdeepfake.export.runtime import TFLiteDetector
     from tfdeepfake.export.tflite import has_ssim_branch
 
+    keras.utils.set_random_seed(0)
     model = create_model("b7_ssim_tiny")
     assert has_ssim_branch(model) and has_ssim_branch(create_model("ensemble_tiny"))
     assert not has_ssim_branch(create_model("autoatt_b4_tiny"))
-    faces = np.zeros((2, 48, 48, 3), np.uint8)
-    with pytest.raises(ValueError, match="SSIM branch.*use --quantize dynamic"):
-        export_tflite(model, "unused", "int8", faces)
+    faces = np.concatenate([_pixels("b7_ssim_tiny", model, np.random.default_rng(5))] * 2)
+    [result] = export_tflite(model, tmp_path, "int8", faces)
+    assert set(result.float_layers) == {"unnormalize", "self_reference", "ssim"}
+    runner = TFLiteDetector(result.path)
+    assert runner.metadata["float_layers"] == ["unnormalize", "self_reference", "ssim"]
+    ops = _op_dtypes(runner)
+    assert ("DIV", "float32") in ops and ("MIRROR_PAD", "float32") in ops
+    assert ("CONV_2D", "float32") not in ops and ("CONV_2D", "int8") in ops
+    got = runner.predict(faces)
+    assert np.isfinite(got["logit"]).all() and np.isfinite(got["attention"]).all()
+
+
+def test_ensemble_int8_is_refused_clearly():
+    model = create_model("ensemble_tiny")
+    clips = np.zeros((1, model.preset.frames, 48, 48, 3), np.uint8)
+    with pytest.raises(ValueError, match="export its members one by one"):
+        export_tflite(model, "unused", "int8", clips)
 
 
 @pytest.mark.slow

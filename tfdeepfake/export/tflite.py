@@ -6,7 +6,10 @@ The converted graph takes uint8 RGB faces already at the preset's size, (N, S, S
 ``frame_logits``, ``member_probabilities``), all float32. int8
 models are calibrated on real face crops (``calibration.load_faces``) and keep float32
 outputs; ops without an int8 kernel fall back to float only if a strict int8 conversion
-fails, and the result says so.
+fails, and the result says so. Two model parts are handled on purpose: an SSIM branch stays
+float32 (its division of near-zero int8 values fails in LiteRT; ``float_layers`` names it),
+and clip models are converted from a copy with the time axis fixed and the LSTM unrolled
+(the calibrator cannot run TFLite's fused LSTM op).
 
 Beside ``<name>.<quantize>.tflite`` a ``.json`` sidecar records the preset contract, which
 ``runtime.TFLiteDetector`` reads.
@@ -20,6 +23,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +48,7 @@ class TFLiteExport:
     quantize: str
     size_bytes: int
     float_fallback: bool = False
+    float_layers: tuple[str, ...] = ()
 
 
 def tflite_input_shape(model: keras.Model, preset: Preset) -> list[int | None]:
@@ -111,12 +116,31 @@ def _first_error(err: Exception) -> str:
     return found.group(1)[:200] if found else str(err).strip().splitlines()[-1][:200]
 
 
-def has_ssim_branch(model: keras.Model) -> bool:
-    """Whether ``model`` (or a model inside it) computes SSIM maps."""
+def ssim_branch_layers(model: keras.Model) -> list[str]:
+    """Names of the layers that compute SSIM maps (SSIM, its un-normalising and reference
+    layers), in ``model`` or a model inside it; empty for models without an SSIM branch."""
+    from tfdeepfake.models.efficientnet_ssim import DownUpSample, Unnormalize
     from tfdeepfake.models.ssim import SSIM
 
     layers = model._flatten_layers(include_self=False, recursive=True)
-    return any(isinstance(layer, SSIM) for layer in layers)
+    return [layer.name for layer in layers if isinstance(layer, SSIM | Unnormalize | DownUpSample)]
+
+
+def has_ssim_branch(model: keras.Model) -> bool:
+    """Whether ``model`` (or a model inside it) computes SSIM maps."""
+    return bool(ssim_branch_layers(model))
+
+
+def static_clip_copy(model: keras.Model, preset: Preset) -> keras.Model:
+    """The clip model with the time axis fixed to the exported clip length and the LSTM
+    unrolled into plain steps, same weights: the graph full-integer conversion can calibrate."""
+    from tfdeepfake.models.resnet_lstm import ResNetLSTM
+
+    frames = tflite_input_shape(model, preset)[1]
+    copy = ResNetLSTM.from_config({**model.get_config(), "frames": frames, "unroll": True})
+    copy.set_weights(model.get_weights())
+    copy.preset = preset
+    return copy
 
 
 def check_request(
@@ -128,18 +152,13 @@ def check_request(
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}; got {quantize!r}.")
     if quantize != "int8":
         return
-    if input_kind(model, preset) == "clip":
+    from tfdeepfake.models.resnet_lstm import ResNetLSTM
+
+    if input_kind(model, preset) == "clip" and not isinstance(model, ResNetLSTM):
         raise ValueError(
-            f"{preset.name}: full-integer int8 is not available for clip models (TF "
-            f"{tf.__version__}'s calibrator crashes on the LSTM); use --quantize dynamic "
-            "(int8 weights) or fp16."
-        )
-    if has_ssim_branch(model):
-        raise ValueError(
-            f"{preset.name}: full-integer int8 is not available for models with an SSIM "
-            "branch: SSIM divides by a denominator that int8 rounds to zero, and LiteRT's "
-            "int8 division then fails at run time; use --quantize dynamic (int8 weights) or "
-            "fp16."
+            f"{preset.name}: full-integer int8 for {type(model).__name__} is not available; "
+            "export its members one by one (`--model resnet_lstm`, `--model autoatt_b4`, ...) "
+            "or use --quantize dynamic or fp16 for the whole model."
         )
     if calibration is None or len(calibration) == 0:
         raise ValueError(
@@ -154,10 +173,48 @@ def check_request(
         )
 
 
+def _op_output_names(flatbuffer: bytes) -> list[str]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=flatbuffer)
+    tensors = {t["index"]: t["name"] for t in interpreter.get_tensor_details()}
+    ops = interpreter._get_ops_details()  # the only listing of ops LiteRT offers
+    return [tensors[i] for op in ops for i in op["outputs"] if i in tensors]
+
+
+def _int8_keeping_float(converter, float_layers: Sequence[str]) -> bytes:
+    """Full-integer int8 except the ops of ``float_layers``, which stay float32 (LiteRT's
+    selective quantization: calibrate once, then quantize with those ops deny-listed)."""
+    with warnings.catch_warnings():  # the debugger's own tf.lite.Interpreter is deprecated
+        warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter")
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=converter.representative_dataset
+        )
+    names = "|".join(map(re.escape, float_layers))
+    pattern = re.compile(rf"(^|/)({names})(_\d+)?/")
+    keep = [n for n in _op_output_names(debugger.calibrated_model) if pattern.search(n)]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter")
+        debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=keep)
+    return debugger.get_nondebug_quantized_model()
+
+
 def _convert_saved(
-    saved_model: str, name: str, quantize: str, calibration: np.ndarray | None
+    saved_model: str,
+    name: str,
+    quantize: str,
+    calibration: np.ndarray | None,
+    float_layers: Sequence[str] = (),
 ) -> tuple[bytes, bool]:
-    """Convert the float graph in ``saved_model``; returns ``(flatbuffer, float_fallback)``."""
+    """Convert the float graph in ``saved_model``; returns ``(flatbuffer, float_fallback)``.
+
+    ``float_layers`` (int8 only): layers whose ops stay float32 whatever happens."""
+    if quantize == "int8" and float_layers:
+        converter = _converter(saved_model, quantize, calibration, strict=False)
+        try:
+            return _int8_keeping_float(converter, float_layers), False
+        except Exception as err:
+            raise ConversionError(name, quantize, err) from err
     try:
         return _converter(saved_model, quantize, calibration, strict=True).convert(), False
     except Exception as err:  # the converter raises several types for missing kernels
@@ -182,14 +239,24 @@ def convert(
 ) -> dict[str, tuple[bytes, bool]]:
     """Convert ``model`` once per quantization: ``{quantize: (flatbuffer, float_fallback)}``.
 
-    The float graph is traced and saved once for all of them. ``calibration``: uint8 faces
-    (M, S, S, 3) at the preset size, required for ``int8`` (100-300 real face crops).
+    The float graph is traced and saved once for all of them (int8 of a clip model: once
+    more, from ``static_clip_copy``). ``calibration``: uint8 faces (M, S, S, 3) at the
+    preset size, or clips for clip models, required for ``int8`` (100-300 real face crops).
+    An SSIM branch stays float32 in int8 files (``ssim_branch_layers``).
     """
     for quantize in quantizations:
         check_request(model, preset, quantize, calibration)
+    float_layers = ssim_branch_layers(model)
+    results = {}
     with tempfile.TemporaryDirectory(prefix="tfdeepfake-tflite-") as tmp:
         _write_float_graph(model, preset, tmp)
-        return {q: _convert_saved(tmp, preset.name, q, calibration) for q in quantizations}
+        for q in quantizations:
+            graph = tmp
+            if q == "int8" and input_kind(model, preset) == "clip":
+                graph = os.path.join(tmp, "static_clips")
+                _write_float_graph(static_clip_copy(model, preset), preset, graph)
+            results[q] = _convert_saved(graph, preset.name, q, calibration, float_layers)
+    return results
 
 
 def tflite_metadata(
@@ -199,6 +266,7 @@ def tflite_metadata(
     quantize: str,
     float_fallback: bool,
     extra: dict[str, Any] | None = None,
+    float_layers: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The sidecar JSON: contract, input/outputs and conversion facts."""
     return {
@@ -207,6 +275,7 @@ def tflite_metadata(
         "contract": preset.contract(),
         "quantize": quantize,
         "float_fallback": float_fallback,
+        "float_layers": list(float_layers) if quantize == "int8" else [],
         "input": {"pixels": f"uint8 {tuple(tflite_input_shape(model, preset))} RGB in [0, 255]"},
         "outputs": output_names(model),
         "tensorflow_version": tf.__version__,
@@ -246,7 +315,8 @@ def export_tflite(
             print(f"Replacing {path}", file=sys.stderr)
         path.write_bytes(flatbuffer)
         meta_path = path.with_suffix(".json")
-        info = tflite_metadata(model, preset, name, q, fallback, extra_metadata)
+        kept = ssim_branch_layers(model) if q == "int8" else []
+        info = tflite_metadata(model, preset, name, q, fallback, extra_metadata, kept)
         meta_path.write_text(json.dumps(info, indent=2) + "\n")
-        results.append(TFLiteExport(path, meta_path, q, len(flatbuffer), fallback))
+        results.append(TFLiteExport(path, meta_path, q, len(flatbuffer), fallback, tuple(kept)))
     return results

@@ -123,6 +123,9 @@ class ResNetLSTM(keras.Model):
         block_counts, base_width: backbone depth per stage and stem width (tiny configs).
         backbone_weights: None (random), ``"imagenet"`` (Keras' ResNet50 weights; resnet50
             only) or a weights file of ``keras.applications.ResNet50(include_top=False)``.
+        frames: a fixed clip length, or None (any T). With ``unroll=True`` the LSTM becomes
+            T plain steps: what full-integer TFLite needs (``export.tflite``'s static copy).
+        unroll: unroll the LSTM over the ``frames`` steps (needs ``frames``).
 
     Attributes:
         feature_map_layer: name of the last conv layer (Grad-CAM target); its output has
@@ -144,6 +147,8 @@ class ResNetLSTM(keras.Model):
         block_counts: Sequence[int] = (3, 4, 6, 3),
         base_width: int = 64,
         backbone_weights: str | None = None,
+        frames: int | None = None,
+        unroll: bool = False,
         **kwargs: Any,
     ):
         check_model_kwargs(type(self), kwargs)
@@ -152,12 +157,19 @@ class ResNetLSTM(keras.Model):
             raise ValueError(f"lstm_units must be a positive integer; got {lstm_units}.")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1); got {dropout}.")
-        clips = keras.Input((None, input_size, input_size, 3), name="clips")
-        frames = FoldTime(name="fold_time")(clips)
-        feature_map = resnet_features(frames, backbone, block_counts, base_width)
+        if frames is not None and int(frames) < 1:
+            raise ValueError(f"frames must be a positive integer or None; got {frames}.")
+        if unroll and frames is None:
+            raise ValueError("unroll=True needs a fixed clip length: pass frames=T.")
+        frames = None if frames is None else int(frames)
+        clips = keras.Input((frames, input_size, input_size, 3), name="clips")
+        folded = FoldTime(name="fold_time")(clips)
+        feature_map = resnet_features(folded, backbone, block_counts, base_width)
         pooled = layers.GlobalAveragePooling2D(name="avg_pool")(feature_map)
         sequence = UnfoldTime(name="unfold_time")(pooled, clips)
-        steps = layers.LSTM(int(lstm_units), return_sequences=True, name="lstm")(sequence)
+        steps = layers.LSTM(
+            int(lstm_units), return_sequences=True, unroll=bool(unroll), name="lstm"
+        )(sequence)
         features = layers.GlobalAveragePooling1D(name="temporal_pool")(steps)
         classifier = layers.Dense(1, name="classifier")
         logit = classifier(layers.Dropout(float(dropout), name="dropout")(features))
@@ -172,6 +184,8 @@ class ResNetLSTM(keras.Model):
         self.dropout = float(dropout)
         self.block_counts = tuple(block_counts)
         self.base_width = int(base_width)
+        self.frames = frames
+        self.unroll = bool(unroll)
         self.feature_map_layer = feature_map_layer_name(block_counts)
         if backbone_weights is not None:
             load_backbone_weights(self, backbone, backbone_weights)
@@ -179,6 +193,13 @@ class ResNetLSTM(keras.Model):
     def __call__(self, inputs, *args, **kwargs):
         # Checked before Keras' own input-spec check, whose message does not say the fix.
         validate_clip_input(inputs, self.input_size, self.name)
+        steps = ops.shape(inputs)[1]
+        if self.frames is not None and isinstance(steps, int) and steps != self.frames:
+            raise ValueError(
+                f"{self.name}: this copy is built for clips of exactly {self.frames} frames; "
+                f"got {steps}. Pass {self.frames}-frame clips, or use a model built with "
+                "frames=None."
+            )
         return super().__call__(inputs, *args, **kwargs)
 
     def get_config(self) -> dict[str, Any]:
@@ -193,6 +214,8 @@ class ResNetLSTM(keras.Model):
             "dropout": self.dropout,
             "block_counts": list(self.block_counts),
             "base_width": self.base_width,
+            "frames": self.frames,
+            "unroll": self.unroll,
         }
 
     @classmethod
