@@ -196,9 +196,9 @@ class ResNetLSTM(keras.Model):
         steps = ops.shape(inputs)[1]
         if self.frames is not None and isinstance(steps, int) and steps != self.frames:
             raise ValueError(
-                f"{self.name}: this copy is built for clips of exactly {self.frames} frames; "
-                f"got {steps}. Pass {self.frames}-frame clips, or use a model built with "
-                "frames=None."
+                f"{self.name}: built for clips of exactly {self.frames} frames "
+                f"(frames={self.frames}); got {steps}. Pass {self.frames}-frame clips, or "
+                "build the model with frames=None."
             )
         return super().__call__(inputs, *args, **kwargs)
 
