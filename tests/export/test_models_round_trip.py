@@ -81,7 +81,7 @@ def test_static_clip_copy_is_the_same_model_unrolled():
     ref, got = _keras(model, clips), _keras(copy, clips)
     for key in ("logit", "frame_logits"):
         np.testing.assert_allclose(got[key], ref[key], atol=1e-5)
-    with pytest.raises(ValueError, match="exactly 8 frames; got 3"):
+    with pytest.raises(ValueError, match=r"exactly 8 frames \(frames=8\); got 3"):
         copy(model_input(clips[:, :3], model.preset))
 
 
