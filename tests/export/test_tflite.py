@@ -168,3 +168,27 @@ def test_image_folder_with_labels_and_a_broken_file(converted, tmp_path):
     assert len(faces.skipped) == 1 and "broken.jpg" in faces.skipped[0]
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_faces(tmp_path / "nope", converted["model"].preset)
+
+
+def test_batchnorm_recalibration_in_batches_weights_every_face(converted):
+    """Batches of any size (here 3 + 3 + 2 faces) leave the first BatchNorm with the mean of
+    all faces, as one pass over all of them would: the first layer's input does not depend
+    on earlier statistics, so its moving mean is exactly comparable."""
+    import keras
+
+    faces = converted["faces"].images[:8]
+    model = create_model("autoatt_b4_tiny")
+    weights = model.get_weights()
+    means = {}
+    for batch_size in (8, 3):
+        model.set_weights(weights)
+        recalibrate_batchnorm(model, model.preset, faces, batch_size=batch_size)
+        first = next(
+            layer
+            for layer in model._flatten_layers(include_self=False, recursive=True)
+            if isinstance(layer, keras.layers.BatchNormalization)
+        )
+        means[batch_size] = keras.ops.convert_to_numpy(first.moving_mean)
+        assert first.momentum == 0.99  # restored
+    assert np.abs(means[8]).max() > 1e-3  # moved from the initial zeros
+    np.testing.assert_allclose(means[3], means[8], rtol=1e-4, atol=1e-6)
