@@ -137,7 +137,9 @@ def bench_model(name: str, args, work: Path) -> list[dict]:
         return [{"model": name, "quantize": ",".join(quantizations), "error": str(err)[:160]}]
     seconds = (time.perf_counter() - start) / len(results)
     for result in results:
-        report = parity_report(model, model.preset, result.path, faces, data_source=source)
+        report = parity_report(
+            model, model.preset, result.path, faces, data_source=source, batch_size=2
+        )
         files.append(str(result.path))
         rows.append(
             {

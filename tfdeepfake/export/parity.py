@@ -86,17 +86,19 @@ def parity_report(
     labels: np.ndarray | None = None,
     data_source: str = "",
     num_threads: int | None = None,
+    batch_size: int = 8,
 ) -> dict[str, Any]:
     """Compare the ``.tflite`` file with ``model`` on uint8 ``images`` at the preset size.
 
     Returns a JSON-able dict: max/mean absolute logit difference, the Keras logit range,
     their ratio, the attention difference (attention models), the AUC of both and their
     difference when ``labels`` hold both classes, and whether the ratio is within
-    ``TOLERANCES`` of the file's quantization.
+    ``TOLERANCES`` of the file's quantization. ``batch_size`` faces go through each model
+    at a time (smaller for the full B7 on a small machine).
     """
     detector = TFLiteDetector(tflite_path, num_threads=num_threads)
-    ref = keras_outputs(model, preset, images)
-    got = detector.predict(images)
+    ref = keras_outputs(model, preset, images, batch_size)
+    got = detector.predict(images, batch_size)
     diff = np.abs(ref["logit"] - got["logit"])
     logit_range = float(ref["logit"].max() - ref["logit"].min()) if len(diff) else 0.0
     relative = float(diff.max() / max(logit_range, 1e-6))
