@@ -185,18 +185,16 @@ def _op_output_names(flatbuffer: bytes) -> list[str]:
 def _int8_keeping_float(converter, float_layers: Sequence[str]) -> bytes:
     """Full-integer int8 except the ops of ``float_layers``, which stay float32 (LiteRT's
     selective quantization: calibrate once, then quantize with those ops deny-listed)."""
+    names = "|".join(map(re.escape, float_layers))
+    pattern = re.compile(rf"(^|/)({names})(_\d+)?/")
     with warnings.catch_warnings():  # the debugger's own tf.lite.Interpreter is deprecated
         warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter")
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=converter, debug_dataset=converter.representative_dataset
         )
-    names = "|".join(map(re.escape, float_layers))
-    pattern = re.compile(rf"(^|/)({names})(_\d+)?/")
-    keep = [n for n in _op_output_names(debugger.calibrated_model) if pattern.search(n)]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"\s*Warning: tf.lite.Interpreter")
+        keep = [n for n in _op_output_names(debugger.calibrated_model) if pattern.search(n)]
         debugger.options = tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=keep)
-    return debugger.get_nondebug_quantized_model()
+        return debugger.get_nondebug_quantized_model()
 
 
 def _convert_saved(
@@ -205,18 +203,19 @@ def _convert_saved(
     quantize: str,
     calibration: np.ndarray | None,
     float_layers: Sequence[str] = (),
-) -> tuple[bytes, bool]:
-    """Convert the float graph in ``saved_model``; returns ``(flatbuffer, float_fallback)``.
+) -> tuple[bytes, bool, tuple[str, ...]]:
+    """Convert the float graph in ``saved_model``; returns ``(flatbuffer, float_fallback,
+    float layers)``.
 
     ``float_layers`` (int8 only): layers whose ops stay float32 whatever happens."""
     if quantize == "int8" and float_layers:
         converter = _converter(saved_model, quantize, calibration, strict=False)
         try:
-            return _int8_keeping_float(converter, float_layers), False
+            return _int8_keeping_float(converter, float_layers), False, tuple(float_layers)
         except Exception as err:
             raise ConversionError(name, quantize, err) from err
     try:
-        return _converter(saved_model, quantize, calibration, strict=True).convert(), False
+        return _converter(saved_model, quantize, calibration, strict=True).convert(), False, ()
     except Exception as err:  # the converter raises several types for missing kernels
         if quantize != "int8":
             raise ConversionError(name, quantize, err) from err
@@ -226,7 +225,7 @@ def _convert_saved(
             file=sys.stderr,
         )
         try:
-            return _converter(saved_model, quantize, calibration, strict=False).convert(), True
+            return _converter(saved_model, quantize, calibration, strict=False).convert(), True, ()
         except Exception as err2:
             raise ConversionError(name, quantize, err2) from err2
 
@@ -236,8 +235,9 @@ def convert(
     preset: Preset,
     quantizations: Sequence[str] = ("none",),
     calibration: np.ndarray | None = None,
-) -> dict[str, tuple[bytes, bool]]:
-    """Convert ``model`` once per quantization: ``{quantize: (flatbuffer, float_fallback)}``.
+) -> dict[str, tuple[bytes, bool, tuple[str, ...]]]:
+    """Convert ``model`` once per quantization: ``{quantize: (flatbuffer, float_fallback,
+    names of the layers kept float32)}``.
 
     The float graph is traced and saved once for all of them (int8 of a clip model: once
     more, from ``static_clip_copy``). ``calibration``: uint8 faces (M, S, S, 3) at the
@@ -275,7 +275,7 @@ def tflite_metadata(
         "contract": preset.contract(),
         "quantize": quantize,
         "float_fallback": float_fallback,
-        "float_layers": list(float_layers) if quantize == "int8" else [],
+        "float_layers": list(float_layers),
         "input": {"pixels": f"uint8 {tuple(tflite_input_shape(model, preset))} RGB in [0, 255]"},
         "outputs": output_names(model),
         "tensorflow_version": tf.__version__,
@@ -309,14 +309,13 @@ def export_tflite(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results = []
-    for q, (flatbuffer, fallback) in converted.items():
+    for q, (flatbuffer, fallback, kept) in converted.items():
         path = out / f"{name}.{q}.tflite"
         if path.exists():
             print(f"Replacing {path}", file=sys.stderr)
         path.write_bytes(flatbuffer)
         meta_path = path.with_suffix(".json")
-        kept = ssim_branch_layers(model) if q == "int8" else []
         info = tflite_metadata(model, preset, name, q, fallback, extra_metadata, kept)
         meta_path.write_text(json.dumps(info, indent=2) + "\n")
-        results.append(TFLiteExport(path, meta_path, q, len(flatbuffer), fallback, tuple(kept)))
+        results.append(TFLiteExport(path, meta_path, q, len(flatbuffer), fallback, kept))
     return results

@@ -65,9 +65,12 @@ def check_model_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
         )
 
 
-def validate_clip_input(x: Any, size: int | None, model_name: str = "model") -> None:
+def validate_clip_input(
+    x: Any, size: int | None, model_name: str = "model", frames: int | None = None
+) -> None:
     """Raise a ``ValueError`` naming the expected (N, T, size, size, 3) float clip when ``x``
-    does not fit it. Unknown (None) dimensions of symbolic tensors pass."""
+    does not fit it (T = ``frames`` when the model fixes it). Unknown (None) dimensions of
+    symbolic tensors pass."""
     if isinstance(x, (list, tuple, dict)):
         raise ValueError(f"{model_name}: expected one clip tensor; got a {type(x).__name__}.")
     if not hasattr(x, "shape") or not hasattr(x, "dtype"):
@@ -86,6 +89,11 @@ def validate_clip_input(x: Any, size: int | None, model_name: str = "model") -> 
         raise ValueError(f"{where}; got rank {len(shape)} with shape {shape}.{hint}")
     if shape[1] == 0:
         raise ValueError(f"{where}; got 0 frames (shape {shape}). Give at least one frame.")
+    if frames is not None and shape[1] is not None and shape[1] != frames:
+        raise ValueError(
+            f"{model_name}: built for clips of exactly {frames} frames (frames={frames}); got "
+            f"{shape[1]}. Pass {frames}-frame clips, or build the model with frames=None."
+        )
     if shape[-1] is not None and shape[-1] != 3:
         raise ValueError(
             f"{where}; got {shape[-1]} channels (shape {shape}). Pass RGB face crops with the "
@@ -192,14 +200,7 @@ class ResNetLSTM(keras.Model):
 
     def __call__(self, inputs, *args, **kwargs):
         # Checked before Keras' own input-spec check, whose message does not say the fix.
-        validate_clip_input(inputs, self.input_size, self.name)
-        steps = ops.shape(inputs)[1]
-        if self.frames is not None and isinstance(steps, int) and steps != self.frames:
-            raise ValueError(
-                f"{self.name}: built for clips of exactly {self.frames} frames "
-                f"(frames={self.frames}); got {steps}. Pass {self.frames}-frame clips, or "
-                "build the model with frames=None."
-            )
+        validate_clip_input(inputs, self.input_size, self.name, self.frames)
         return super().__call__(inputs, *args, **kwargs)
 
     def get_config(self) -> dict[str, Any]:
