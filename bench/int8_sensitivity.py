@@ -36,7 +36,7 @@ GROUPS = (
     "weights",
     "input",
     "conv outputs",
-    "swish sigmoid",
+    "sigmoids",
     "swish outputs",
     "squeeze-excite",
     "multiplies",
@@ -102,7 +102,7 @@ def fake_quant_copy(model: keras.Model) -> tuple[keras.Model, list[FakeQuant], d
             return s
         if kind not in ("swish", "silu"):
             raise ValueError(f"{name}: activation {kind!r} is not simulated (EfficientNets only).")
-        out_group = "swish outputs" if group == "swish sigmoid" else group
+        out_group = "swish outputs" if group == "sigmoids" else group
         return point(layers.Multiply()([x, s]), out_group, f"{name}_fq_out")
 
     def clone(layer):
@@ -121,7 +121,7 @@ def fake_quant_copy(model: keras.Model) -> tuple[keras.Model, list[FakeQuant], d
         if layer.name == first:
             args = (point(args[0], "input", "input_fq"), *args[1:])
         if type(layer) is layers.Identity and layer.name in activation_of:
-            return activation(args[0], layer.name, activation_of[layer.name], "swish sigmoid")
+            return activation(args[0], layer.name, activation_of[layer.name], "sigmoids")
         y = layer(*args, **kwargs)
         name = layer.name
         if type(layer) in KERNEL_AXIS:
@@ -129,7 +129,7 @@ def fake_quant_copy(model: keras.Model) -> tuple[keras.Model, list[FakeQuant], d
             if name in followed_by_bn:
                 return y
             y = point(y, group_of(name), f"{name}_fq")
-            group = "squeeze-excite" if "_se_" in name else "swish sigmoid"
+            group = "squeeze-excite" if "_se_" in name else "sigmoids"
             return activation(y, name, activation_of[name], group)
         if isinstance(layer, layers.BatchNormalization):
             if id(args[0]) in last_kernel:
