@@ -171,14 +171,10 @@ def quantized_kernels(copy: keras.Model, folds: dict) -> dict[str, tuple[np.ndar
     return kernels
 
 
-def logits(model: keras.Model, faces: np.ndarray, preset, batch: int = 16) -> np.ndarray:
-    from tfdeepfake.export.signatures import model_input
+def logits(model: keras.Model, faces: np.ndarray, preset) -> np.ndarray:
+    from tfdeepfake.export.parity import keras_outputs
 
-    out = [
-        model(model_input(faces[i : i + batch], preset), training=False)["logit"]
-        for i in range(0, len(faces), batch)
-    ]
-    return np.concatenate([ops.convert_to_numpy(o) for o in out]).ravel()
+    return keras_outputs(model, preset, faces)["logit"]
 
 
 def error_row(name: str, got: np.ndarray, ref: np.ndarray) -> dict:
@@ -223,14 +219,12 @@ def sensitivity(model, preset, calibration: np.ndarray, faces: np.ndarray, liter
 
 def litert_row(model, preset, calibration, faces, reference) -> dict:
     """The real int8 file: its error, and a line fitted through its logits."""
-    from ai_edge_litert.interpreter import Interpreter
-
+    from tfdeepfake.export.runtime import TFLiteDetector
     from tfdeepfake.export.tflite import export_tflite
 
     with tempfile.TemporaryDirectory(prefix="int8-sensitivity-") as tmp:
         [result] = export_tflite(model, tmp, "int8", calibration, preset=preset)
-        runner = Interpreter(model_path=str(result.path)).get_signature_runner()
-        got = np.array([float(runner(pixels=face[None])["logit"].ravel()[0]) for face in faces])
+        got = TFLiteDetector(result.path).predict(faces)["logit"]
     row = error_row("LiteRT int8 file", got, reference)
     slope, intercept = np.polyfit(reference, got, 1)
     row.update(slope=float(slope), intercept=float(intercept))

@@ -110,12 +110,12 @@ def test_ssim_model_int8_keeps_the_ssim_branch_float(tmp_path):
     """SSIM divides by values int8 rounds to zero (LiteRT's int8 DIV then fails at run time):
     int8 files keep the SSIM branch float32 and everything else integer."""
     from tfdeepfake.export.runtime import TFLiteDetector
-    from tfdeepfake.export.tflite import has_ssim_branch
+    from tfdeepfake.export.tflite import ssim_branch_layers
 
     keras.utils.set_random_seed(0)
     model = create_model("b7_ssim_tiny")
-    assert has_ssim_branch(model) and has_ssim_branch(create_model("ensemble_tiny"))
-    assert not has_ssim_branch(create_model("autoatt_b4_tiny"))
+    assert ssim_branch_layers(model) and ssim_branch_layers(create_model("ensemble_tiny"))
+    assert not ssim_branch_layers(create_model("autoatt_b4_tiny"))
     faces = np.concatenate([_pixels("b7_ssim_tiny", model, np.random.default_rng(5))] * 2)
     [result] = export_tflite(model, tmp_path, "int8", faces)
     assert set(result.float_layers) == {"unnormalize", "self_reference", "ssim"}

@@ -126,11 +126,6 @@ def ssim_branch_layers(model: keras.Model) -> list[str]:
     return [layer.name for layer in layers if isinstance(layer, SSIM | Unnormalize | DownUpSample)]
 
 
-def has_ssim_branch(model: keras.Model) -> bool:
-    """Whether ``model`` (or a model inside it) computes SSIM maps."""
-    return bool(ssim_branch_layers(model))
-
-
 def static_clip_copy(model: keras.Model, preset: Preset) -> keras.Model:
     """The clip model with the time axis fixed to the exported clip length and the LSTM
     unrolled into plain steps, same weights: the graph full-integer conversion can calibrate."""
