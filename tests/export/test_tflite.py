@@ -12,6 +12,7 @@ from tfdeepfake import create_model
 from tfdeepfake.export.calibration import load_faces
 from tfdeepfake.export.parity import (
     TOLERANCES,
+    _batchnorm_layers,
     keras_outputs,
     parity_report,
     recalibrate_batchnorm,
@@ -183,11 +184,7 @@ def test_batchnorm_recalibration_in_batches_weights_every_face(converted):
     for batch_size in (8, 3):
         model.set_weights(weights)
         recalibrate_batchnorm(model, model.preset, faces, batch_size=batch_size)
-        first = next(
-            layer
-            for layer in model._flatten_layers(include_self=False, recursive=True)
-            if isinstance(layer, keras.layers.BatchNormalization)
-        )
+        first = next(_batchnorm_layers(model))  # the layers recalibrate_batchnorm sets
         means[batch_size] = keras.ops.convert_to_numpy(first.moving_mean)
         assert first.momentum == 0.99  # restored
     assert np.abs(means[8]).max() > 1e-3  # moved from the initial zeros
