@@ -16,6 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from tfdeepfake.evaluation.aggregation import sigmoid
 from tfdeepfake.evaluation.metrics import roc_auc
 from tfdeepfake.export.runtime import TFLiteDetector
 from tfdeepfake.export.signatures import model_input
@@ -114,7 +115,7 @@ def parity_report(
         "keras_logit_range": logit_range,
         "relative_logit_diff": relative,
         "max_abs_probability_diff": float(
-            np.abs(got["probability"] - 1 / (1 + np.exp(-ref["logit"]))).max()
+            np.abs(got["probability"] - sigmoid(ref["logit"])).max()
         ),
         "tolerance": tolerance,
         "within_tolerance": bool(relative <= tolerance),

@@ -57,15 +57,9 @@ def unpack_batch(batch: Any) -> tuple[Any, tf.Tensor, tf.Tensor | None]:
     )
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic function in numpy."""
-    x = np.asarray(x, np.float64)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
 def binary_metrics(labels: np.ndarray, logits: np.ndarray) -> dict[str, float]:
     """AUC and log loss of logits against 0/1 labels (AUC NaN with one class)."""
+    from tfdeepfake.evaluation.aggregation import sigmoid
     from tfdeepfake.evaluation.metrics import log_loss, roc_auc
 
     labels = np.asarray(labels).reshape(-1).astype(np.int64)
