@@ -2,6 +2,7 @@
 
 # Importing the model classes registers them with Keras, so keras.saving.load_model() finds them.
 from tfdeepfake.models import catalog  # noqa: F401  (registers the presets)
+from tfdeepfake.models.clip_vit import GenDDetector
 from tfdeepfake.models.efficientnet_autoatt import EfficientNetAutoAtt
 from tfdeepfake.models.efficientnet_ssim import EfficientNetSSIM
 from tfdeepfake.models.ensemble import DeepfakeEnsemble
@@ -18,6 +19,7 @@ __all__ = [
     "EfficientNetAutoAtt",
     "EfficientNetSSIM",
     "FacePreprocessor",
+    "GenDDetector",
     "Preset",
     "create_model",
     "get_preset",

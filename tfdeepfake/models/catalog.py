@@ -1,7 +1,7 @@
 """The registered presets. Full-size ones follow REFERENCES.md; ``*_tiny`` ones are for tests
 and the offline quickstart (a few blocks, 32-64 px)."""
 
-from tfdeepfake.models.presets import Preset, register_preset
+from tfdeepfake.models.presets import CLIP_MEAN, CLIP_STD, Preset, register_preset
 
 _B4 = {"width_coefficient": 1.4, "depth_coefficient": 1.8, "input_size": 224}
 _B7 = {"width_coefficient": 2.0, "depth_coefficient": 3.1, "input_size": 380}
@@ -69,3 +69,16 @@ register_preset(Preset(
     "ensemble_tiny", "ensemble", "The ensemble of the three tiny models",
     {"members": ("resnet_lstm_tiny", "autoatt_b4_tiny", "b7_ssim_tiny"), "threshold": 0.5},
     input_size=48, frames=8, aggregation="ensemble_mean"))
+
+# GenD (yermandy/GenD): CLIP ViT-L/14 vision tower + L2-normalised linear head, aligned faces.
+_GEND_FACES = {"frames": 32, "mean": CLIP_MEAN, "std": CLIP_STD, "crop_mode": "square",
+               "face_margin": 0.3, "aggregation": "mean_prob"}
+register_preset(Preset(
+    "gend_clip_l14", "gend",
+    "GenD: CLIP ViT-L/14 vision tower (LayerNorm-tuned) + L2-normalised linear head, 224 px",
+    {"input_size": 224, "patch_size": 14, "width": 1024, "depth": 24, "heads": 16,
+     "mlp_dim": 4096}, input_size=224, **_GEND_FACES))
+register_preset(Preset(
+    "gend_clip_tiny", "gend", "Tiny GenD (CLIP ViT: patch 8, 2 blocks, width 32) for tests, 32 px",
+    {"input_size": 32, "patch_size": 8, "width": 32, "depth": 2, "heads": 4, "mlp_dim": 64},
+    input_size=32, **_GEND_FACES))

@@ -13,12 +13,15 @@ from typing import Any
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)  # OpenAI CLIP's image statistics
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 # Family name -> "module:Class" of the Keras model that implements it (imported lazily).
 FAMILIES = {
     "autoatt_b4": "tfdeepfake.models.efficientnet_autoatt:EfficientNetAutoAtt",
     "b7_ssim": "tfdeepfake.models.efficientnet_ssim:EfficientNetSSIM",
     "resnet_lstm": "tfdeepfake.models.resnet_lstm:ResNetLSTM",
+    "gend": "tfdeepfake.models.clip_vit:GenDDetector",
     "ensemble": "tfdeepfake.models.ensemble:DeepfakeEnsemble",
 }
 

@@ -1,5 +1,8 @@
 """Read a PyTorch checkpoint into plain numpy arrays without executing pickled code.
 
+``.safetensors`` files (GenD's) are read with ``safetensors.numpy``: a JSON header and raw
+tensor bytes, nothing to execute and no PyTorch needed.
+
 ``torch.load(..., weights_only=True)`` unpickles only tensors and plain containers, so a
 checkpoint cannot run code on the reader's machine. Training wrappers such as
 ``{"epoch": ..., "state_dict": {...}, "bce_best": ...}`` and the ``module.`` prefix that
@@ -74,9 +77,11 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"Checkpoint {path!r} does not exist. Give the path of a downloaded .pth file, or "
-            "let `tfdeepfake weights download NAME` fetch and import it."
+            f"Checkpoint {path!r} does not exist. Give the path of a downloaded .pth or "
+            ".safetensors file, or let `tfdeepfake weights download NAME` fetch and import it."
         )
+    if path.endswith(".safetensors"):
+        return read_safetensors(path)
     torch = _import_torch()
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
@@ -94,3 +99,28 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
             tensor = tensor.float()
         arrays[name] = tensor.numpy()
     return arrays
+
+
+def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """All tensors of a ``.safetensors`` file as numpy arrays (floats as float32).
+
+    Raises:
+        CheckpointError: the file is not valid safetensors (truncated download, other format)
+            or holds a dtype numpy cannot represent (bfloat16).
+    """
+    from safetensors.numpy import load_file
+
+    path = os.fspath(path)
+    try:
+        arrays = load_file(path)
+    except Exception as err:  # SafetensorError, TypeError (bf16), OSError
+        raise CheckpointError(
+            f"Could not read {path!r} as safetensors ({err}). The file may be truncated "
+            "(download it again); bfloat16 files must be converted to float32 first."
+        ) from err
+    if not arrays:
+        raise CheckpointError(f"{path!r} holds no tensors.")
+    return {
+        name: a.astype(np.float32) if np.issubdtype(a.dtype, np.floating) else a
+        for name, a in arrays.items()
+    }

@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from tfdeepfake.weights.sources import ICPR_REPO, WINNER_REPO
+from tfdeepfake.weights.sources import GEND_REPO, ICPR_REPO, WINNER_REPO
 
 ICPR_BASE = "https://icpr2020.s3.amazonaws.com/"
 WINNER_BASE = f"https://github.com/{WINNER_REPO}/releases/download/0.0.1/"
@@ -81,13 +81,27 @@ def _winner(seed: str) -> Download:
     )
 
 
+# GenD's weights on the Hugging Face Hub, pinned to the commit whose LFS pointer gives the digest
+# (1,215,928,160 bytes, fp32).
+GEND_COMMIT = "9413725434bfe93ef069b7b4dcdf817cd83529b3"
+GEND_DOWNLOAD = Download(
+    "gend-clip-l14",
+    "gend",
+    f"https://huggingface.co/yermandy/GenD_CLIP_L_14/resolve/{GEND_COMMIT}/model.safetensors",
+    "GenD_CLIP_L_14.safetensors",
+    "d76f0bdfd74a29fe1b1c1b84a80ac92486993e426878e8c7a3944281fbb96833",
+)
 DOWNLOADS: dict[str, Download] = {
     d.name: d
-    for d in [*(_icpr(n, h) for n, h in _ICPR_FILES.items()), *map(_winner, _WINNER_SEEDS)]
+    for d in [
+        *(_icpr(n, h) for n, h in _ICPR_FILES.items()),
+        *map(_winner, _WINNER_SEEDS),
+        GEND_DOWNLOAD,
+    ]
 }
 # Names that stand for several files: each is imported into its own folder.
 GROUPS = {"dfdc-winner-b7-all": [n for n in DOWNLOADS if n.startswith("dfdc-winner-b7-")]}
-REFERENCES = {ICPR_REPO: "icpr2020dfdc", WINNER_REPO: "DFDC winner"}
+REFERENCES = {ICPR_REPO: "icpr2020dfdc", WINNER_REPO: "DFDC winner", GEND_REPO: "GenD"}
 
 
 def get_downloads(name: str) -> list[Download]:

@@ -33,7 +33,8 @@ class LayerSource:
         layer: the Keras layer name (unique in the model).
         prefix: the checkpoint key prefix, e.g. ``"efficientnet._blocks.3._depthwise_conv"``.
         kind: a key of ``CONVERTERS``: ``conv``, ``depthwise``, ``dense``, ``bn``, ``lstm``,
-            ``dense_2class`` (a 2-way softmax layer turned into one logit).
+            ``dense_2class`` (a 2-way softmax layer turned into one logit), ``layer_norm``,
+            ``clip_embeddings`` (CLIP's class token and position table).
         eps: the reference batch-norm epsilon (``bn`` only); checked against the layer's.
         options: extra converter arguments (e.g. ``{"flip_input_channels": True}``).
     """
@@ -94,6 +95,17 @@ def _bn(get: Callable[[str], np.ndarray], opts: Mapping) -> dict[str, np.ndarray
     }
 
 
+def _layer_norm(get: Callable[[str], np.ndarray], opts: Mapping) -> dict[str, np.ndarray]:
+    return {"gamma": get("weight"), "beta": get("bias")}
+
+
+def _clip_embeddings(get: Callable[[str], np.ndarray], opts: Mapping) -> dict[str, np.ndarray]:
+    return {
+        "class_embedding": get("class_embedding"),
+        "position_embedding": get("position_embedding.weight"),
+    }
+
+
 def _lstm(get: Callable[[str], np.ndarray], opts: Mapping) -> dict[str, np.ndarray]:
     # PyTorch and Keras both order the gates (input, forget, cell, output).
     out = {"kernel": get("weight_ih_l0").T, "recurrent_kernel": get("weight_hh_l0").T}
@@ -111,6 +123,8 @@ CONVERTERS: dict[str, Callable[[Callable[[str], np.ndarray], Mapping], dict[str,
     "dense_2class": _dense_2class,
     "bn": _bn,
     "lstm": _lstm,
+    "layer_norm": _layer_norm,
+    "clip_embeddings": _clip_embeddings,
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import keras
 
 from tfdeepfake.models.presets import IMAGENET_MEAN, IMAGENET_STD
+from tfdeepfake.weights.clip_keys import gend_sources
 from tfdeepfake.weights.efficientnet_keys import (
     efficientnet_pytorch_sources,
     timm_efficientnet_sources,
@@ -26,6 +27,11 @@ ICPR_LICENCE = "GPL-3.0 as the repository page states (unconfirmed: no LICENSE f
 WINNER_REPO = "selimsef/dfdc_deepfake_challenge"
 WINNER_LICENCE = "MIT (the repository's LICENSE, (c) 2020 Selim Seferbekov)"
 LSTM_REPO = "abhijitjadhav1998/Deepfake_detection_using_deep_learning"
+GEND_REPO = "yermandy/GenD"
+GEND_LICENCE = (
+    "MIT (the model card yermandy/GenD_CLIP_L_14 and the GenD repository; the CLIP ViT-L/14 "
+    "backbone is OpenAI's, MIT)"
+)
 LSTM_LICENCE = "GPL-3.0 as the repository page states (unconfirmed: no LICENSE file seen)"
 
 # icpr2020dfdc used efficientnet-pytorch, whose static "same" padding is computed for 380 px.
@@ -167,6 +173,26 @@ _SOURCES = [
         "was trained on are reproduced by reversing the preset mean/std and conv1's input "
         "channels; the 2-class head (index 0 = fake) becomes one logit z_fake - z_real.",
         compatibility="independent_frames",
+    ),
+    Source(
+        "gend",
+        "gend_clip_l14",
+        {},
+        gend_sources,
+        {
+            r"^feature_extractor\.visual_projection\.": "CLIP's image-text projection; GenD's "
+            "CLIPEncoder.forward returns vision_model(...).pooler_output and never applies it",
+            r"\.embeddings\.position_ids$": "the position index buffer (0..L-1) older "
+            "transformers versions saved; not a weight",
+        },
+        GEND_REPO,
+        GEND_LICENCE,
+        "GenD (WACV 2026): CLIP ViT-L/14, LayerNorm-tuned, L2-normalised linear head "
+        "(model.safetensors)",
+        notes="GenD's head is Linear(1024 -> 2) on the L2-normalised pooler_output with "
+        "P(fake) = softmax[:, 1]; it is imported as one logit z_fake - z_real, whose sigmoid is "
+        "exactly that probability. Faces: 5-point aligned crops at scale 1.3 (crop_mode "
+        "'aligned'), CLIP mean/std; the video score is the mean frame probability.",
     ),
 ]
 SOURCES: dict[str, Source] = {s.name: s for s in _SOURCES}
