@@ -98,11 +98,11 @@ def test_backbone_equals_keras_applications_with_the_same_weights():
     assert end_points["top"].shape[1:] == (1, 1, 320)
 
 
-def test_reference_padding_differs_from_keras_only_in_block3a_at_224():
+def test_pytorch_0_7_padding_differs_from_keras_only_in_block3a_at_224():
     # Padding depends on the spatial geometry, which every EfficientNet shares; B4's width
     # with one block per stage keeps this cheap (the full B4 runs in the slow test).
     keras_model, _ = _backbone(1.4, 0.1, 224, padding="keras")
-    ref_model, ref_points = _backbone(1.4, 0.1, 224, padding="reference", reference_size=380)
+    ref_model, ref_points = _backbone(1.4, 0.1, 224, padding="pytorch_0.7", reference_size=380)
     keras_pads, ref_pads = _pads(keras_model), _pads(ref_model)
     assert ref_pads["block3a_dwconv_pad"] == ((2, 2), (2, 2))
     assert keras_pads["block3a_dwconv_pad"] == ((1, 2), (1, 2))
@@ -111,10 +111,21 @@ def test_reference_padding_differs_from_keras_only_in_block3a_at_224():
     assert ref_points["stage3"].shape[1:] == (28, 28, 56)
 
 
-def test_reference_padding_equals_keras_at_the_reference_size():
+def test_pytorch_0_7_padding_equals_keras_at_the_reference_size():
     keras_model, _ = _backbone(0.25, 0.1, 380, padding="keras")
-    ref_model, _ = _backbone(0.25, 0.1, 380, padding="reference", reference_size=380)
+    ref_model, _ = _backbone(0.25, 0.1, 380, padding="pytorch_0.7", reference_size=380)
     assert _pads(keras_model) == _pads(ref_model)
+
+
+def test_pytorch_0_6_padding_equals_keras_at_224_and_not_at_odd_sides():
+    """0.6.x pads every conv for the global 380 px: TF "same" wherever stride-2 inputs are even."""
+    keras_model, _ = _backbone(1.4, 0.1, 224, padding="keras")
+    static_model, _ = _backbone(1.4, 0.1, 224, padding="pytorch_0.6", reference_size=380)
+    assert _pads(keras_model) == _pads(static_model)
+    keras_model, _ = _backbone(1.4, 0.1, 200, padding="keras")  # block4a sees 25, block6a 13
+    static_model, _ = _backbone(1.4, 0.1, 200, padding="pytorch_0.6", reference_size=380)
+    differing = sorted(n for n, p in _pads(keras_model).items() if _pads(static_model)[n] != p)
+    assert differing == ["block4a_dwconv_pad", "block6a_dwconv_pad"]
 
 
 def test_backbone_rejects_bad_arguments():
@@ -194,6 +205,6 @@ def test_full_size_backbones_match_keras_applications():
         print(f"{app.__name__} backbone parameters: {model.count_params():,}")
         assert model.count_params() == reference.count_params() - normalization
     keras_model, _ = _backbone(1.4, 1.8, 224, padding="keras")
-    ref_model, _ = _backbone(1.4, 1.8, 224, padding="reference", reference_size=380)
+    ref_model, _ = _backbone(1.4, 1.8, 224, padding="pytorch_0.7", reference_size=380)
     keras_pads, ref_pads = _pads(keras_model), _pads(ref_model)
     assert [n for n in keras_pads if keras_pads[n] != ref_pads[n]] == ["block3a_dwconv_pad"]

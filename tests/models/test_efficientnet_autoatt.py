@@ -70,12 +70,21 @@ def test_plain_and_st_variants():
     assert clone.get_config()["head"] == "bn_dense"
 
 
-def test_reference_padding_option_round_trips():
-    model = EfficientNetAutoAtt(0.25, 0.1, input_size=32, padding="reference", reference_size=60)
+def test_pytorch_padding_options_round_trip():
+    model = EfficientNetAutoAtt(0.25, 0.1, input_size=32, padding="pytorch_0.7", reference_size=60)
     # At 60 px block3a sees 15x15 (odd): 5x5 stride 2 pads (2, 2); keras pads (1, 2) at 8x8.
     assert model.get_layer("block3a_dwconv_pad").padding == ((2, 2), (2, 2))
     check_forward(model, random_batch(model))
-    assert check_config_round_trip(model).get_config()["padding"] == "reference"
+    assert check_config_round_trip(model).get_config()["padding"] == "pytorch_0.7"
+    # 0.6.x pads every stride-2 conv for the global 60 px: (1, 2) for a 5x5 kernel.
+    static = EfficientNetAutoAtt(0.25, 0.1, input_size=32, padding="pytorch_0.6", reference_size=60)
+    assert static.get_layer("block3a_dwconv_pad").padding == ((1, 2), (1, 2))
+    assert check_config_round_trip(static).get_config()["padding"] == "pytorch_0.6"
+
+
+def test_former_padding_name_is_read_as_pytorch_0_7():
+    model = EfficientNetAutoAtt(0.25, 0.1, input_size=32, padding="reference", reference_size=60)
+    assert model.get_config()["padding"] == "pytorch_0.7"
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,20 @@ import numpy as np
 import pytest
 
 from tfdeepfake.weights.checkpoint import read_state_dict, unwrap_state_dict
-from tfdeepfake.weights.download import ChecksumError, Download, fetch, get_downloads
+from tfdeepfake.weights.download import (
+    ChecksumError,
+    Download,
+    DownloadError,
+    fetch,
+    get_downloads,
+)
 from tfdeepfake.weights.mapping import LayerSource, MappingError, assign_strict
 
 PAYLOAD = b"not really a checkpoint" * 100
 
 
-def _item(sha256):
-    return Download("test", "EfficientNetB4", "https://example.invalid/x.pth", "x.pth", sha256)
+def _item(sha256, filename="x.pth"):
+    return Download("test", "EfficientNetB4", "polimi-ispl/icpr2020dfdc", filename, sha256)
 
 
 def _fake_fetcher(calls, payload=PAYLOAD):
@@ -45,18 +51,34 @@ def test_unpublished_checksum_is_recorded_then_enforced(tmp_path):
     recorded = path.with_name(path.name + ".sha256").read_text().strip()
     assert recorded == hashlib.sha256(PAYLOAD).hexdigest()
     path.write_bytes(b"corrupted")
-    with pytest.raises(ChecksumError, match="Delete it"):
+    with pytest.raises(ChecksumError, match=f"Delete {path} and {path}.sha256"):
         fetch(_item(None), tmp_path, _fake_fetcher([]))
 
 
-def test_file_url_download_with_progress(tmp_path):
+def test_failed_transfer_leaves_nothing_and_records_no_digest(tmp_path):
+    def dropped(url, dest):
+        dest.write_bytes(PAYLOAD[:10])
+        raise ConnectionResetError("connection reset by peer")
+
+    with pytest.raises(DownloadError, match="connection reset"):
+        fetch(_item(None), tmp_path, dropped)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mirror_url_comes_from_the_environment(monkeypatch):
+    [item] = get_downloads("EfficientNetAutoAttB4_DFDC")
+    assert item.url.startswith("https://f002.backblazeb2.com/file/icpr2020/")
+    monkeypatch.setenv("TFDEEPFAKE_ICPR_URL", "file:///mnt/weights")
+    assert item.url == f"file:///mnt/weights/{item.filename}"
+
+
+def test_file_url_download_with_progress(tmp_path, monkeypatch):
     from tfdeepfake.weights.download import urllib_fetch
 
     source = tmp_path / "published.pth"
     source.write_bytes(PAYLOAD)
-    item = Download(
-        "t", "EfficientNetB4", source.as_uri(), "copy.pth", hashlib.sha256(PAYLOAD).hexdigest()
-    )
+    monkeypatch.setenv("TFDEEPFAKE_ICPR_URL", tmp_path.as_uri())
+    item = _item(hashlib.sha256(PAYLOAD).hexdigest(), "published.pth")
     assert fetch(item, tmp_path / "cache", urllib_fetch).read_bytes() == PAYLOAD
 
 
@@ -131,3 +153,19 @@ def test_strict_mapping_lists_every_problem_and_changes_nothing():
     ):
         assert expected in message
     assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, model.weights))
+
+
+def test_http_short_body_and_404_fail_and_leave_nothing(tmp_path, monkeypatch, file_server):
+    from tfdeepfake.weights.download import urllib_fetch
+
+    monkeypatch.setenv("TFDEEPFAKE_ICPR_URL", file_server.url + "/file/icpr2020/")
+    file_server.files["/file/icpr2020/short.pth"] = PAYLOAD
+    file_server.misbehave["/file/icpr2020/short.pth"] = "truncate"
+    with pytest.raises(DownloadError, match="short.pth .*IncompleteRead|ended after"):
+        fetch(_item(None, "short.pth"), tmp_path, urllib_fetch)
+    with pytest.raises(DownloadError, match="missing.pth .*404"):
+        fetch(_item(None, "missing.pth"), tmp_path, urllib_fetch)
+    assert list(tmp_path.iterdir()) == []
+    file_server.misbehave.clear()
+    path = fetch(_item(None, "short.pth"), tmp_path, urllib_fetch)
+    assert path.read_bytes() == PAYLOAD

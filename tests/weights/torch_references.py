@@ -12,7 +12,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -20,16 +25,50 @@ from torch import nn
 
 # --------------------------------------------------------------------------- icpr2020dfdc
 
+# icpr2020dfdc trained its published weights with efficientnet-pytorch 0.6.3; the installed
+# package (the [torch] extra) is 0.7.x. .ci/run installs 0.6.3 into this folder; otherwise the
+# first parity run does (pip, --no-deps: the package is pure Python).
+EFFICIENTNET_063_DIR = Path(
+    os.environ.get("EFFICIENTNET_PYTORCH_063_DIR")
+    or Path.home() / ".cache" / "tfdeepfake" / "efficientnet-pytorch-0.6.3"
+)
+
+
+def efficientnet_pytorch_063():
+    """efficientnet-pytorch 0.6.3 imported as its own module, beside the installed 0.7.x."""
+    name = "efficientnet_pytorch_063"
+    if name in sys.modules:
+        return sys.modules[name]
+    init = EFFICIENTNET_063_DIR / "efficientnet_pytorch" / "__init__.py"
+    if not init.is_file():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+             str(EFFICIENTNET_063_DIR), "efficientnet-pytorch==0.6.3"],
+            check=True,
+        )
+    spec = importlib.util.spec_from_file_location(
+        name, init, submodule_search_locations=[str(init.parent)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    assert module.__version__ == "0.6.3", module.__version__
+    return module
+
+
 
 class IcprEfficientNet(nn.Module):
     """EfficientNetB4 / EfficientNetAutoAttB4 of icpr2020dfdc (keys ``efficientnet.*``,
-    ``classifier``); ``attention_block`` 9 = the last block of stage 3."""
+    ``classifier``); ``attention_block`` 9 = the last block of stage 3. ``package``: the
+    efficientnet_pytorch module to build with (default: the installed one); its version
+    decides the padding (0.6.x: TF "same" at 224 px; 0.7.x: per stage)."""
 
-    def __init__(self, attention: bool, attention_block: int = 9):
+    def __init__(self, attention: bool, attention_block: int = 9, package=None):
         super().__init__()
-        from efficientnet_pytorch import EfficientNet
+        if package is None:
+            import efficientnet_pytorch as package
 
-        self.efficientnet = EfficientNet.from_name("efficientnet-b4")
+        self.efficientnet = package.EfficientNet.from_name("efficientnet-b4")
         del self.efficientnet._fc
         self.attention_block = attention_block if attention else None
         if attention:
@@ -64,9 +103,9 @@ class IcprEfficientNet(nn.Module):
 class IcprSiamese(nn.Module):
     """EfficientNetB4ST / EfficientNetAutoAttB4ST: ``feat_ext.*`` + BN1d -> Linear head."""
 
-    def __init__(self, attention: bool):
+    def __init__(self, attention: bool, package=None):
         super().__init__()
-        self.feat_ext = IcprEfficientNet(attention)
+        self.feat_ext = IcprEfficientNet(attention, package=package)
         self.classifier = nn.Sequential(nn.BatchNorm1d(1792), nn.Linear(1792, 1))
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:

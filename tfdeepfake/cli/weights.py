@@ -45,10 +45,18 @@ def register(subparsers) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", help="another preset of the same architecture")
     parser.add_argument("--input-size", type=int, help="build the model for this input side")
+    parser.add_argument(
+        "--padding",
+        choices=("pytorch_0.6", "pytorch_0.7", "keras"),
+        help="icpr2020dfdc only: the network to build (default pytorch_0.6, which trained the "
+        "published weights; pytorch_0.7 = what the repository's notebooks compute on a new "
+        "install, efficientnet-pytorch 0.7.x)",
+    )
 
 
 def _overrides(args: argparse.Namespace) -> dict:
-    return {} if args.input_size is None else {"input_size": args.input_size}
+    chosen = {"input_size": args.input_size, "padding": args.padding}
+    return {key: value for key, value in chosen.items() if value is not None}
 
 
 def _sources(args: argparse.Namespace) -> int:

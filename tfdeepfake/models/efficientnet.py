@@ -13,10 +13,15 @@ Padding of the stride-2 convolutions:
 
 * ``"keras"``: TensorFlow "same" padding for the actual input size (what Keras and timm's
   ``tf_efficientnet_*`` do).
-* ``"reference"``: efficientnet-pytorch's static "same" padding, computed once for
-  ``reference_size`` (380 for B4) and then applied whatever the input size. At 224 px this
-  differs in one layer of B4 (``block3a_dwconv`` pads (2, 2) on each axis instead of (1, 2)),
-  which weights trained with that implementation (icpr2020dfdc) need.
+* ``"pytorch_0.6"``: efficientnet-pytorch <= 0.6.3's static "same" padding: every
+  convolution padded as if its input were ``reference_size`` (the model's global image size,
+  380 for B4) pixels. Wherever every stride-2 input side is even (224 px for B4) this equals
+  ``"keras"``. icpr2020dfdc trained and published its weights with 0.6.3.
+* ``"pytorch_0.7"``: efficientnet-pytorch 0.7.x's static padding, computed per stage from
+  ``reference_size`` (each stage's side at the global image size). At 224 px this differs
+  in one layer of B4 (``block3a_dwconv`` pads (2, 2) on each axis instead of (1, 2)); it is
+  what icpr2020dfdc's notebooks compute when re-run with a current install
+  (efficientnet-pytorch issue #262). ``"reference"`` is its former name, still read.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
-PADDINGS = ("keras", "reference")
+PADDINGS = ("keras", "pytorch_0.6", "pytorch_0.7")
+# Former names still found in preset.json files written by earlier imports.
+PADDING_ALIASES = {"reference": "pytorch_0.7"}
 BN_EPSILON = 1e-3
 ACTIVATION = "swish"
 
@@ -79,7 +86,7 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
 def _stride2_padding(
     x, kernel: int, padding: str, reference_size: int
 ) -> tuple[tuple[int, int], tuple[int, int]]:
-    if padding == "reference":
+    if padding != "keras":
         pad = same_padding(reference_size, kernel, 2)
         return pad, pad
     height, width = x.shape[1], x.shape[2]
@@ -89,6 +96,14 @@ def _stride2_padding(
             f"shape {tuple(x.shape)}. Build the model with a fixed input_size."
         )
     return same_padding(height, kernel, 2), same_padding(width, kernel, 2)
+
+
+def check_padding(padding: str) -> str:
+    """``padding`` with a former name resolved; a ValueError names the accepted values."""
+    padding = PADDING_ALIASES.get(padding, padding)
+    if padding not in PADDINGS:
+        raise ValueError(f"padding must be one of {PADDINGS}; got {padding!r}.")
+    return padding
 
 
 def _bn(name: str) -> layers.BatchNormalization:
@@ -110,8 +125,7 @@ def mbconv_block(
 ):
     """One MBConv block: expand 1x1, depthwise, squeeze-excite, project 1x1, drop-connect skip.
 
-    ``reference_size`` is the side this block's input would have at the reference image
-    size (used by ``padding="reference"`` only).
+    ``reference_size`` is the side the padding is computed for (``pytorch_*`` paddings only).
     """
     inputs = x
     filters = filters_in * expand_ratio
@@ -186,8 +200,8 @@ def build_efficientnet(
         width_coefficient, depth_coefficient: the compound scaling (B4: 1.4, 1.8; B7: 2.0, 3.1).
         drop_connect_rate: the largest drop-connect (drop-path) rate, reached linearly by the
             last block.
-        padding: ``"keras"`` or ``"reference"`` (see the module docstring).
-        reference_size: the image side for which ``"reference"`` padding is computed.
+        padding: ``"keras"``, ``"pytorch_0.6"`` or ``"pytorch_0.7"`` (module docstring).
+        reference_size: the global image side the ``pytorch_*`` paddings are computed for.
         stage_hooks: ``{stage: fn}``; ``fn(x)`` receives the output of stage ``stage`` (1-7)
             and returns the tensor the rest of the backbone continues on.
 
@@ -195,8 +209,7 @@ def build_efficientnet(
         ``{"stage1": ..., ..., "stage7": ..., "top": ...}``: each stage's last block output
         (before any hook) and the top activation (``top_activation``, 1280 x width channels).
     """
-    if padding not in PADDINGS:
-        raise ValueError(f"padding must be one of {PADDINGS}; got {padding!r}.")
+    padding = check_padding(padding)
     if not 0.0 <= drop_connect_rate < 1.0:
         raise ValueError(f"drop_connect_rate must be in [0, 1); got {drop_connect_rate}.")
     hooks = dict(stage_hooks or {})
@@ -239,7 +252,7 @@ def build_efficientnet(
                 stride=block_stride,
                 drop_rate=drop_connect_rate * index / total,
                 padding=padding,
-                reference_size=ref_side,
+                reference_size=reference_size if padding == "pytorch_0.6" else ref_side,
             )
             ref_side = -(-ref_side // block_stride)
             index += 1

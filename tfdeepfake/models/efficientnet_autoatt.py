@@ -13,7 +13,7 @@ import keras
 from keras import layers
 
 from tfdeepfake.models.base import ImageInputChecks, ImageSpec
-from tfdeepfake.models.efficientnet import PADDINGS, build_efficientnet, stage_block_names
+from tfdeepfake.models.efficientnet import build_efficientnet, check_padding, stage_block_names
 
 HEADS = ("dropout", "bn_dense")
 ATTENTION_STAGE = 3
@@ -45,9 +45,10 @@ class EfficientNetAutoAtt(ImageInputChecks, keras.Model):
         head: ``"dropout"`` or ``"bn_dense"``.
         dropout: dropout rate of the ``"dropout"`` head.
         drop_connect_rate: the largest drop-connect rate of the backbone blocks.
-        padding: ``"keras"`` (TF "same" for the actual size) or ``"reference"``
-            (efficientnet-pytorch's static padding for ``reference_size``).
-        reference_size: the image side ``padding="reference"`` is computed for.
+        padding: ``"keras"`` (TF "same" for the actual size), ``"pytorch_0.6"`` or
+            ``"pytorch_0.7"`` (efficientnet-pytorch's static paddings for
+            ``reference_size``; see ``tfdeepfake.models.efficientnet``).
+        reference_size: the global image side the ``pytorch_*`` paddings are computed for.
         backbone_weights: None (random) or ``"imagenet"`` (Keras' EfficientNet weights,
             downloaded once into ``~/.keras/models``; see ``tfdeepfake.models.imagenet``).
 
@@ -74,8 +75,7 @@ class EfficientNetAutoAtt(ImageInputChecks, keras.Model):
     ):
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}; got {head!r}.")
-        if padding not in PADDINGS:
-            raise ValueError(f"padding must be one of {PADDINGS}; got {padding!r}.")
+        padding = check_padding(padding)
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1); got {dropout}.")
         if int(input_size) < 16:

@@ -4,10 +4,16 @@
 tensor bytes, nothing to execute and no PyTorch needed.
 
 ``torch.load(..., weights_only=True)`` unpickles only tensors and plain containers, so a
-checkpoint cannot run code on the reader's machine. Training wrappers such as
-``{"epoch": ..., "state_dict": {...}, "bce_best": ...}`` and the ``module.`` prefix that
-``DataParallel`` adds are removed; what is returned is the flat tensor dict the reference
-model's ``load_state_dict`` would have received.
+checkpoint cannot run code on the reader's machine. The references' training wrappers are
+removed: icpr2020dfdc's snapshots ``{"net": state_dict, "opt": ..., "epoch": ..., ...}`` and
+the DFDC winner's ``{"epoch", "state_dict" (keys prefixed ``module.``), "bce_best"}``; what is
+returned is the flat tensor dict the reference model's ``load_state_dict`` would have received.
+
+``bce_best`` is sklearn's ``log_loss``, a numpy float64, which ``weights_only`` refuses by
+default. Exactly the globals that rebuild a numpy scalar (``numpy.core.multiarray.scalar``
+under its numpy 1 and numpy 2 names, ``numpy.dtype`` and the numeric dtype classes) are
+allowed, through ``torch.serialization.safe_globals``; nothing else is, and
+``weights_only=False`` is never used.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ TORCH_MISSING = (
     "command again. Detection with an already imported weights folder does not need it."
 )
 # Keys that hold the state dict inside a training checkpoint, in the order they are tried.
-WRAPPER_KEYS = ("state_dict", "model_state_dict", "model")
+WRAPPER_KEYS = ("state_dict", "net", "model_state_dict", "model")
+# The numpy scalar types a training loop stores beside the weights (losses, counters).
+NUMPY_SCALAR_TYPES = ("float64", "float32", "int64", "int32")
 
 
 class CheckpointError(ValueError):
@@ -37,6 +45,14 @@ def _import_torch() -> Any:
     except ImportError as err:
         raise ImportError(TORCH_MISSING) from err
     return torch
+
+
+def numpy_scalar_globals() -> list:
+    """The allow-list entries that let ``weights_only`` rebuild numpy scalars, nothing more."""
+    scalar = np._core.multiarray.scalar
+    dtype_classes = [type(np.dtype(name)) for name in NUMPY_SCALAR_TYPES]
+    # Files pickled under numpy 1 name the function by its former module path.
+    return [scalar, (scalar, "numpy.core.multiarray.scalar"), np.dtype, *dtype_classes]
 
 
 def unwrap_state_dict(obj: Any, path: str = "<checkpoint>") -> dict[str, Any]:
@@ -84,7 +100,8 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
         return read_safetensors(path)
     torch = _import_torch()
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(numpy_scalar_globals()):
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError...
         raise CheckpointError(
             f"Could not read {path!r} as a PyTorch checkpoint with weights_only=True ({err}). "

@@ -2,15 +2,20 @@
 
 icpr2020dfdc names each file after its SHA-256 (``..._bestval-<sha256>.pth``), which is
 checked. The DFDC winner's release files come without published checksums: their digest
-is recorded next to the file on first download (``<file>.sha256``) and checked on every
-later use, and the command says so. Downloads go to ``<file>.part`` first, so an
-interrupted download never looks complete.
+is recorded next to the file (``<file>.sha256``) once a download is complete, and checked on
+every later use. A download goes to ``<file>.part`` and becomes ``<file>`` only when every
+byte of its Content-Length arrived and the digest holds; any failure deletes the part, so the
+cache never holds a file that looks complete and is not.
+
+Where the files come from is configurable (a mirror, an air-gapped copy): each host's base URL
+is read from its environment variable (``HOSTS``) at download time; ``file://`` URLs work.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import http.client
 import os
 import urllib.request
 from collections.abc import Callable
@@ -18,8 +23,28 @@ from pathlib import Path
 
 from tfdeepfake.weights.sources import GEND_REPO, ICPR_REPO, WINNER_REPO
 
-ICPR_BASE = "https://icpr2020.s3.amazonaws.com/"
-WINNER_BASE = f"https://github.com/{WINNER_REPO}/releases/download/0.0.1/"
+
+@dataclasses.dataclass(frozen=True)
+class Host:
+    """Where one reference publishes its files: a default base URL and the variable that
+    replaces it (keep the file names; e.g. ``http://mirror.lan/icpr2020/``)."""
+
+    env: str
+    default: str
+
+    def base_url(self) -> str:
+        base = os.environ.get(self.env) or self.default
+        return base if base.endswith("/") else base + "/"
+
+
+# icpr2020dfdc moved its files from an S3 bucket to Backblaze B2 one day after publishing them
+# (its architectures/weights.py; same names and digests).
+HOSTS = {
+    ICPR_REPO: Host("TFDEEPFAKE_ICPR_URL", "https://f002.backblazeb2.com/file/icpr2020/"),
+    WINNER_REPO: Host(
+        "TFDEEPFAKE_WINNER_URL", f"https://github.com/{WINNER_REPO}/releases/download/0.0.1/"
+    ),
+}
 _ICPR_FILES = {
     "EfficientNetAutoAttB4ST_DFDC": (
         "4df0ef7d2f380a5955affa78c35d0942ac1cd65229510353b252737775515a33"
@@ -45,6 +70,10 @@ class ChecksumError(RuntimeError):
     """A downloaded or cached file whose SHA-256 is not the expected one."""
 
 
+class DownloadError(OSError):
+    """A transfer that failed or ended early; nothing of it is left in the cache."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Download:
     """One published checkpoint file.
@@ -52,21 +81,26 @@ class Download:
     Attributes:
         name: the NAME of ``tfdeepfake weights download``.
         source: the import source (``tfdeepfake.weights.sources``).
-        url: where the authors publish it.
-        filename: the file name in the cache.
+        host: the key of ``HOSTS`` that serves it.
+        filename: the file name on the host and in the cache.
         sha256: the published SHA-256, or None when the authors published none.
     """
 
     name: str
     source: str
-    url: str
+    host: str
     filename: str
     sha256: str | None
+
+    @property
+    def url(self) -> str:
+        """The host's base URL now (its environment variable, else the default) + the name."""
+        return HOSTS[self.host].base_url() + self.filename
 
 
 def _icpr(name: str, digest: str) -> Download:
     filename = f"{name}_bestval-{digest}.pth"
-    return Download(name, name.rsplit("_", 1)[0], ICPR_BASE + filename, filename, digest)
+    return Download(name, name.rsplit("_", 1)[0], ICPR_REPO, filename, digest)
 
 
 def _winner(seed: str) -> Download:
@@ -75,7 +109,7 @@ def _winner(seed: str) -> Download:
     return Download(
         f"dfdc-winner-b7-{seed.replace('_', '-')}",
         "dfdc-winner-b7",
-        WINNER_BASE + filename,
+        WINNER_REPO,
         filename,
         None,
     )
@@ -134,15 +168,42 @@ def _sha256(path: Path) -> str:
 
 
 def urllib_fetch(url: str, dest: Path) -> None:
-    """Stream ``url`` to ``dest`` with a progress bar (any URL urllib opens, file:// too)."""
+    """Stream ``url`` to ``dest`` with a progress bar (any URL urllib opens, file:// too).
+
+    Raises:
+        DownloadError: the server's answer is an error, the connection dropped, or fewer
+            bytes arrived than its Content-Length announced (http.client does not raise
+            for that itself).
+    """
     from tqdm import tqdm
 
-    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
-        total = int(response.headers.get("Content-Length") or 0) or None
-        with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name[:40]) as bar:
-            while block := response.read(1 << 20):
-                out.write(block)
-                bar.update(len(block))
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            received = 0
+            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name[:40]) as bar:
+                while block := response.read(1 << 20):
+                    out.write(block)
+                    received += len(block)
+                    bar.update(len(block))
+    except (OSError, http.client.HTTPException) as err:  # HTTPError, reset, IncompleteRead
+        raise DownloadError(f"{type(err).__name__}: {err}") from err
+    if total is not None and received != total:
+        raise DownloadError(f"the transfer ended after {received:,} of {total:,} bytes")
+
+
+def _verified_cached(item: Download, target: Path, recorded: Path) -> Path:
+    expected = item.sha256 or (recorded.read_text().strip() if recorded.is_file() else None)
+    digest = _sha256(target)
+    if expected is None:  # put there by hand: trusted once, then held to it
+        recorded.write_text(digest + "\n")
+    elif digest != expected:
+        extra = f" and {recorded}" if recorded.is_file() else ""
+        raise ChecksumError(
+            f"Cached {target} has SHA-256 {digest}, expected {expected}: it changed since it "
+            f"was verified. Delete {target}{extra} and run the command again to download it."
+        )
+    return target
 
 
 def fetch(
@@ -153,39 +214,37 @@ def fetch(
     """The verified local path of ``item``, downloading it into the cache when missing.
 
     Raises:
+        DownloadError: the transfer failed or was short (nothing is left in the cache).
         ChecksumError: the download or the cached copy does not have the expected digest
-            (a bad download is deleted; a bad cached copy is reported, not replaced).
+            (a bad download is deleted; a bad cached copy is reported with the path to
+            delete, never replaced behind the user's back).
     """
     folder = cache_dir(cache)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / item.filename
     recorded = target.with_name(target.name + ".sha256")
-    expected = item.sha256 or (recorded.read_text().strip() if recorded.is_file() else None)
     if target.is_file():
-        digest = _sha256(target)
-        if expected is not None and digest != expected:
-            raise ChecksumError(
-                f"Cached {target} has SHA-256 {digest}, expected {expected}. Delete it (and "
-                f"{recorded.name} if present) and run the download again."
-            )
-        return target
+        return _verified_cached(item, target, recorded)
     partial = target.with_name(target.name + ".part")
+    url = item.url
     try:
-        fetcher(item.url, partial)
+        fetcher(url, partial)
+        digest = _sha256(partial)
     except OSError as err:
         partial.unlink(missing_ok=True)
-        raise OSError(
-            f"Could not download {item.url} ({err}). Check the network, or download the file "
-            f"by hand, put it at {target} and run the command again."
+        raise DownloadError(
+            f"Could not download {url} ({err}); nothing was kept. Check the network or the "
+            f"{HOSTS[item.host].env} mirror setting, or download the file by hand, put it at "
+            f"{target} and run the command again."
         ) from err
-    digest = _sha256(partial)
-    if item.sha256 is not None and digest != item.sha256:
+    expected = item.sha256 or (recorded.read_text().strip() if recorded.is_file() else None)
+    if expected is not None and digest != expected:
         partial.unlink()
         raise ChecksumError(
-            f"Download of {item.url} has SHA-256 {digest}, expected {item.sha256}; the file "
-            "was deleted. Try again; if it persists the published file has changed."
+            f"Download of {url} has SHA-256 {digest}, expected {expected}; it was deleted. "
+            "Try again; if it persists the file served there is not the published one."
         )
-    partial.replace(target)
-    if item.sha256 is None:
+    if item.sha256 is None:  # the transfer is complete and whole: now its digest is known
         recorded.write_text(digest + "\n")
+    partial.replace(target)
     return target

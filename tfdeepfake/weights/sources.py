@@ -23,7 +23,7 @@ from tfdeepfake.weights.mapping import LayerSource
 from tfdeepfake.weights.resnext_keys import resnext_lstm_sources
 
 ICPR_REPO = "polimi-ispl/icpr2020dfdc"
-ICPR_LICENCE = "GPL-3.0 as the repository page states (unconfirmed: no LICENSE file seen)"
+ICPR_LICENCE = "GPL-3.0 (the repository's LICENSE file)"
 WINNER_REPO = "selimsef/dfdc_deepfake_challenge"
 WINNER_LICENCE = "MIT (the repository's LICENSE, (c) 2020 Selim Seferbekov)"
 LSTM_REPO = "abhijitjadhav1998/Deepfake_detection_using_deep_learning"
@@ -32,10 +32,12 @@ GEND_LICENCE = (
     "MIT (the model card yermandy/GenD_CLIP_L_14 and the GenD repository; the CLIP ViT-L/14 "
     "backbone is OpenAI's, MIT)"
 )
-LSTM_LICENCE = "GPL-3.0 as the repository page states (unconfirmed: no LICENSE file seen)"
+LSTM_LICENCE = "GPL-3.0 (the repository's LICENSE file)"
 
-# icpr2020dfdc used efficientnet-pytorch, whose static "same" padding is computed for 380 px.
-ICPR_OVERRIDES = {"padding": "reference", "reference_size": 380}
+# icpr2020dfdc trained its published weights (April-May 2020) with efficientnet-pytorch 0.6.3,
+# whose static "same" padding is computed for the global 380 px at every conv (at 224 px: TF
+# "same"). padding="pytorch_0.7" is the 0.7.x network its notebooks compute on a new install.
+ICPR_OVERRIDES = {"padding": "pytorch_0.6", "reference_size": 380}
 ST_FEATURE_HEAD = {
     r"^feat_ext\.classifier\.": "the feature extractor's own Linear head; SiameseTuning.forward "
     "uses feat_ext.features() and its classifier.0/.1 head, never this layer"
