@@ -82,8 +82,9 @@ class Download:
         name: the NAME of ``tfdeepfake weights download``.
         source: the import source (``tfdeepfake.weights.sources``).
         host: the key of ``HOSTS`` that serves it.
-        filename: the file name on the host and in the cache.
+        filename: the file name in the cache (and on the host unless ``remote`` is given).
         sha256: the published SHA-256, or None when the authors published none.
+        remote: the path under the host's base URL when it is not ``filename``.
     """
 
     name: str
@@ -91,11 +92,12 @@ class Download:
     host: str
     filename: str
     sha256: str | None
+    remote: str = ""
 
     @property
     def url(self) -> str:
-        """The host's base URL now (its environment variable, else the default) + the name."""
-        return HOSTS[self.host].base_url() + self.filename
+        """The host's base URL now (its environment variable, else the default) + the path."""
+        return HOSTS[self.host].base_url() + (self.remote or self.filename)
 
 
 def _icpr(name: str, digest: str) -> Download:
@@ -118,12 +120,16 @@ def _winner(seed: str) -> Download:
 # GenD's weights on the Hugging Face Hub, pinned to the commit whose LFS pointer gives the digest
 # (1,215,928,160 bytes, fp32).
 GEND_COMMIT = "9413725434bfe93ef069b7b4dcdf817cd83529b3"
+HOSTS[GEND_REPO] = Host(
+    "TFDEEPFAKE_GEND_URL", f"https://huggingface.co/yermandy/GenD_CLIP_L_14/resolve/{GEND_COMMIT}/"
+)
 GEND_DOWNLOAD = Download(
     "gend-clip-l14",
     "gend",
-    f"https://huggingface.co/yermandy/GenD_CLIP_L_14/resolve/{GEND_COMMIT}/model.safetensors",
+    GEND_REPO,
     "GenD_CLIP_L_14.safetensors",
     "d76f0bdfd74a29fe1b1c1b84a80ac92486993e426878e8c7a3944281fbb96833",
+    remote="model.safetensors",
 )
 DOWNLOADS: dict[str, Download] = {
     d.name: d
