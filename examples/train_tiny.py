@@ -200,7 +200,7 @@ def build_dataset(
 def heldout_auc(run_dir: str, data: str) -> dict[str, float]:
     """Frame- and video-level AUC of the run's best weights on ``data``."""
     from tfdeepfake.data import frame_dataset
-    from tfdeepfake.evaluation.metrics import roc_auc
+    from tfdeepfake.scoring.metrics import roc_auc
     from tfdeepfake.training import load_run
 
     model, preset, _ = load_run(run_dir)

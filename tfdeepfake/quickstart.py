@@ -268,7 +268,7 @@ def validation_threshold(detector, folder: Path, labels_csv: Path) -> float:
     around 0.5, so the operating point is set on held-out validation videos (midway
     between the best real and fake scores at Youden's optimum), as one would in production.
     """
-    from tfdeepfake.evaluation.metrics import best_threshold
+    from tfdeepfake.scoring.metrics import best_threshold
 
     rows = list(csv.DictReader(open(labels_csv)))
     results = detector.predict([str(folder / r["path"]) for r in rows])

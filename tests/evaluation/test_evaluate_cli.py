@@ -21,16 +21,13 @@ def run_dir(tmp_path_factory):
     """A run folder as `tfdeepfake train` leaves it: preset.json, config.json, best weights."""
     import keras
 
-    from tfdeepfake import create_model
+    from tfdeepfake import create_model, runs
     from tfdeepfake.training.config import TrainConfig
-    from tfdeepfake.training.run import save_preset
 
     keras.utils.set_random_seed(0)
     run = tmp_path_factory.mktemp("run")
     model = create_model("autoatt_b4_tiny")
-    save_preset(model.preset, str(run))
-    TrainConfig().save(str(run / "config.json"))
-    model.save_weights(str(run / "best.weights.h5"))
+    runs.write_run(run, model, model.preset, TrainConfig().to_dict())
     return run
 
 

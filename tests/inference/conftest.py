@@ -1,7 +1,6 @@
 """Run folders of the three tiny detectors with weights made in the test (random init,
 saved the way `tfdeepfake train` saves them), and a detector over them."""
 
-import os
 
 import pytest
 
@@ -10,17 +9,11 @@ TINY = ("resnet_lstm_tiny", "autoatt_b4_tiny", "b7_ssim_tiny")
 
 def _make_run(run_dir: str, name: str) -> str:
     """A run folder for preset ``name`` whose 'best' weights are random (made here)."""
-    from tfdeepfake import create_model
-    from tfdeepfake.training.checkpoints import BEST_WEIGHTS
+    from tfdeepfake import create_model, runs
     from tfdeepfake.training.config import TrainConfig
-    from tfdeepfake.training.run import CONFIG_FILE, save_preset
 
-    os.makedirs(run_dir, exist_ok=True)
     model = create_model(name)
-    save_preset(model.preset, run_dir)
-    TrainConfig(out=run_dir).save(os.path.join(run_dir, CONFIG_FILE))
-    model.save_weights(os.path.join(run_dir, BEST_WEIGHTS))
-    return run_dir
+    return runs.write_run(run_dir, model, model.preset, TrainConfig(out=run_dir).to_dict())
 
 
 @pytest.fixture(scope="session")

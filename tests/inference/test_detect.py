@@ -112,11 +112,11 @@ def test_cli_without_weights_exits_2_with_advice(capsys, sample_media):
 
 
 def test_tflite_runtime_matches_keras_scores(tiny_runs, sample_media, tmp_path):
+    from tfdeepfake import runs
     from tfdeepfake.export import export_tflite
-    from tfdeepfake.training.run import load_run
 
-    model, preset, _ = load_run(os.path.join(tiny_runs, "autoatt_b4_tiny"))
-    export_tflite(model, tmp_path / "lite", "none", preset=preset)
+    run = runs.load_run(os.path.join(tiny_runs, "autoatt_b4_tiny"))
+    export_tflite(run.model, tmp_path / "lite", "none", preset=run.preset)
     video = sample_media["single_face.mp4"]
     lite = Detector(weights=str(tmp_path / "lite"), runtime="tflite", frames=3)
     keras_run = Detector(models=["autoatt_b4_tiny"], weights=tiny_runs, frames=3)
@@ -142,12 +142,12 @@ def test_several_runs_of_one_preset_are_averaged(tmp_path, sample_media, make_ru
 
 
 def test_imported_resnext_lstm_runs_in_its_compatibility_mode(tmp_path, sample_media, make_run):
+    from tfdeepfake import runs
     from tfdeepfake.inference.detector import model_inputs
     from tfdeepfake.weights.compat import compat_frame_logits
 
     run = make_run(str(tmp_path / "lstm"), "resnet_lstm_tiny")
-    with open(os.path.join(run, "source.json"), "w") as f:
-        json.dump({"compatibility": "independent_frames"}, f)
+    runs.write_source(run, {"compatibility": "independent_frames"})
     detector = Detector(weights=run, frames=3)
     assert detector.models[0].compatibility == "independent_frames"
     faces = detector.extract(sample_media["single_face.mp4"])

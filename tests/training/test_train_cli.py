@@ -80,13 +80,14 @@ def test_train_writes_run_folder_and_load_run_restores_best(shards, tmp_path, ca
     assert tags[("val", "auc")] == [3, 6]
 
     # load_run rebuilds the model with the best weights: its validation AUC is best.json's.
+    from tfdeepfake import runs
     from tfdeepfake.data import frame_dataset
-    from tfdeepfake.evaluation.metrics import roc_auc
+    from tfdeepfake.scoring.metrics import roc_auc
     from tfdeepfake.training import load_run
 
     model, preset, loaded_config = load_run(str(run))
     assert preset.name == "autoatt_b4_tiny" and loaded_config.steps == 6
-    assert model.weights_source.endswith("best.weights.h5")
+    assert runs.load_run(run).weights_source.endswith("best.weights.h5")
     logits, labels = [], []
     for images, y in frame_dataset(str(shards / "val"), preset, batch_size=8, training=False):
         logits.append(model(images, training=False)["logit"].numpy())

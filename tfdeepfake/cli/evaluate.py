@@ -8,7 +8,7 @@ import sys
 
 def register(subparsers) -> None:
     """Add `evaluate`."""
-    from tfdeepfake.evaluation.aggregation import AGGREGATIONS
+    from tfdeepfake.scoring.aggregation import AGGREGATIONS
 
     parser = subparsers.add_parser(
         "evaluate",
@@ -65,21 +65,21 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     import tensorflow as tf
 
-    from tfdeepfake.training import load_run
+    from tfdeepfake import runs
 
     try:
         check_settings(args.data, args.threshold, args.batch_size, args.aggregation)
-        model, preset, _ = load_run(args.run, which=args.weights)
+        run = runs.load_run(args.run, which=args.weights)
         doc = evaluate(
-            model,
+            run.model,
             args.data,
             args.out,
-            preset=preset,
+            preset=run.preset,
             aggregations=args.aggregation,
             threshold=args.threshold,
             batch_size=args.batch_size,
             skip_corrupt=args.skip_corrupt,
-            info={"run": args.run},
+            info={"run": args.run, "weights": run.weights_source},
         )
     except (FileNotFoundError, ValueError, tf.errors.OpError) as err:
         # OpError: a record that fails its CRC while reading (the message names file + record).

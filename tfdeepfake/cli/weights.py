@@ -105,11 +105,9 @@ def _run_imports(source: str, files: list[str], out: str, args: argparse.Namespa
             f"{len(s.ignored)} checkpoint keys ignored with reasons in source.json)"
         )
     if len(targets) > 1:
-        members = [
-            folder
-            for _, folder in targets
-            if os.path.isfile(os.path.join(folder, "best.weights.h5"))
-        ]
+        from tfdeepfake import runs
+
+        members = [folder for _, folder in targets if runs.weights_path(folder) is not None]
         with open(os.path.join(out, "ensemble.json"), "w") as f:
             json.dump(
                 {

@@ -1,7 +1,7 @@
-"""Metrics, video aggregation, plots and the evaluation report (labels: 1 = fake).
+"""Evaluation of a model on labelled shards: plots and the report (labels: 1 = fake).
 
-Names are imported lazily, so importing ``tfdeepfake.evaluation.aggregation`` (numpy only)
-does not load matplotlib or TensorFlow.
+Metrics and video aggregation live in ``tfdeepfake.scoring`` and are re-exported here.
+Names are imported lazily, so importing the package does not load matplotlib or TensorFlow.
 """
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "AGGREGATIONS": "tfdeepfake.evaluation.aggregation",
-    "EnsembleVerdict": "tfdeepfake.evaluation.aggregation",
-    "VideoScore": "tfdeepfake.evaluation.aggregation",
-    "aggregate": "tfdeepfake.evaluation.aggregation",
-    "aggregate_tracks": "tfdeepfake.evaluation.aggregation",
-    "ensemble": "tfdeepfake.evaluation.aggregation",
-    "compute_metrics": "tfdeepfake.evaluation.metrics",
-    "metrics_by_group": "tfdeepfake.evaluation.metrics",
+    "AGGREGATIONS": "tfdeepfake.scoring.aggregation",
+    "EnsembleVerdict": "tfdeepfake.scoring.aggregation",
+    "VideoScore": "tfdeepfake.scoring.aggregation",
+    "aggregate": "tfdeepfake.scoring.aggregation",
+    "aggregate_tracks": "tfdeepfake.scoring.aggregation",
+    "ensemble": "tfdeepfake.scoring.aggregation",
+    "compute_metrics": "tfdeepfake.scoring.metrics",
+    "metrics_by_group": "tfdeepfake.scoring.metrics",
     "FramePredictions": "tfdeepfake.evaluation.report",
     "write_report": "tfdeepfake.evaluation.report",
     "evaluate": "tfdeepfake.evaluation.evaluator",

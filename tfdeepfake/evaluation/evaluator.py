@@ -65,7 +65,7 @@ def check_settings(
     data: Any, threshold: float, batch_size: int, aggregations: Sequence[str] | None
 ) -> None:
     """Fail early, naming the setting, on a bad threshold, batch size, aggregation or data."""
-    from tfdeepfake.evaluation.aggregation import AGGREGATIONS
+    from tfdeepfake.scoring.aggregation import AGGREGATIONS
     from tfrecords_tools.reader import list_shards
 
     if not 0.0 < threshold < 1.0:
@@ -100,14 +100,14 @@ def evaluate(
         threshold: probability of fake at which a frame/video counts as fake.
         batch_size: frames (clips) per forward pass.
         skip_corrupt: skip corrupt records (counted in metrics.json) instead of failing.
-        info: extra entries for metrics.json.
+        info: extra entries for metrics.json (e.g. ``weights``: the file scored).
 
     Returns:
         The metrics.json document.
 
     Example:
-        >>> model, preset, _ = tfdeepfake.training.load_run("runs/b4")
-        >>> doc = evaluate(model, "shards/test", "reports/b4", preset=preset)
+        >>> run = tfdeepfake.runs.load_run("runs/b4")
+        >>> doc = evaluate(run.model, "shards/test", "reports/b4", preset=run.preset)
         >>> doc["video"]["mean_logit"]["overall"]["auc"]
     """
     from tfdeepfake import data as pipelines
@@ -115,7 +115,9 @@ def evaluate(
 
     preset = preset if preset is not None else getattr(model, "preset", None)
     if preset is None:
-        raise ValueError("evaluate() needs the model's preset: pass preset= (load_run gives it).")
+        raise ValueError(
+            "evaluate() needs the model's preset: pass preset= (runs.load_run gives it)."
+        )
     check_settings(data, threshold, batch_size, aggregations)
     stats = ReadStats()
     make = pipelines.clip_dataset if preset.sequence else pipelines.frame_dataset
@@ -135,7 +137,7 @@ def evaluate(
     doc_info = {
         "model": preset.name,
         "data": [str(d) for d in data] if isinstance(data, (list, tuple)) else str(data),
-        "weights": getattr(model, "weights_source", None),
+        "weights": None,
         "skipped_corrupt_records": int(stats.skipped) if skip_corrupt else 0,
         "predict_seconds": round(seconds, 3),
         f"{unit}s_per_second": round(len(frames) / max(seconds, 1e-9), 2),
@@ -154,7 +156,8 @@ def evaluate(
 
 def evaluate_run(run_dir: str | Path, data: Any, out_dir: str | Path, **kwargs: Any) -> dict:
     """``evaluate`` the best weights of a training run folder (``tfdeepfake train --out``)."""
-    from tfdeepfake.training import load_run
+    from tfdeepfake import runs
 
-    model, preset, _ = load_run(str(run_dir))
-    return evaluate(model, data, out_dir, preset=preset, info={"run": str(run_dir)}, **kwargs)
+    run = runs.load_run(run_dir)
+    info = {"run": str(run_dir), "weights": run.weights_source}
+    return evaluate(run.model, data, out_dir, preset=run.preset, info=info, **kwargs)

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfdeepfake.evaluation.metrics import roc_auc, roc_curve  # noqa: E402
+from tfdeepfake.scoring.metrics import roc_auc, roc_curve  # noqa: E402
 
 
 def _save(fig, path: str | Path) -> Path:

@@ -26,13 +26,13 @@ from typing import Any
 import numpy as np
 
 from tfdeepfake.evaluation import plots
-from tfdeepfake.evaluation.aggregation import (
+from tfdeepfake.scoring.aggregation import (
     AGGREGATIONS,
     aggregate,
     aggregate_tracks,
     sigmoid,
 )
-from tfdeepfake.evaluation.metrics import compute_metrics, confusion_matrix, metrics_by_group
+from tfdeepfake.scoring.metrics import compute_metrics, confusion_matrix, metrics_by_group
 
 _COLUMNS = ("dataset", "split", "video_id", "track_id", "frame_index", "label", "logit")
 

@@ -36,16 +36,17 @@ def load_for_export(
         return model, model.preset, "random-init"
     path = Path(weights)
     if path.is_dir():
-        from tfdeepfake.training import load_run
+        from tfdeepfake import runs
 
-        model, preset, _ = load_run(str(path))
+        run = runs.load_run(path)
+        model, preset = run.model, run.preset
         if name is not None and name != preset.name:
             raise ValueError(
                 f"--model {name!r} does not match the run folder {str(path)!r}, which trained "
                 f"{preset.name!r}; drop --model or pass the matching run."
             )
         model.preset = preset
-        return model, preset, str(getattr(model, "weights_source", path))
+        return model, preset, run.weights_source
     if not path.is_file():
         raise FileNotFoundError(
             f"--weights {str(weights)!r} does not exist: pass a run folder of `tfdeepfake "

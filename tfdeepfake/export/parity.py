@@ -16,11 +16,11 @@ from typing import Any
 import keras
 import numpy as np
 
-from tfdeepfake.evaluation.aggregation import sigmoid
-from tfdeepfake.evaluation.metrics import roc_auc
 from tfdeepfake.export.runtime import TFLiteDetector
 from tfdeepfake.export.signatures import model_input
 from tfdeepfake.models.presets import Preset
+from tfdeepfake.scoring.aggregation import sigmoid
+from tfdeepfake.scoring.metrics import roc_auc
 
 # Max |logit difference| / Keras logit range accepted per quantization. float32: 5e-4, as
 # SSIM's moments (E[x^2] - E[x]^2 in float32) come out of LiteRT's kernels 1.4e-4 of the

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from tfdeepfake.evaluation.aggregation import (
+from tfdeepfake.export.runtime import TFLiteDetector
+from tfdeepfake.faces.errors import ExtractionError
+from tfdeepfake.inference.models import LoadedModel, load_models
+from tfdeepfake.inference.report import report_folder, write_input_report
+from tfdeepfake.inference.results import ERROR, NO_FACE, TrackResult, VideoResult
+from tfdeepfake.scoring.aggregation import (
     VideoScore,
     aggregate,
     aggregate_tracks,
@@ -20,11 +25,6 @@ from tfdeepfake.evaluation.aggregation import (
     logit,
     sigmoid,
 )
-from tfdeepfake.export.runtime import TFLiteDetector
-from tfdeepfake.faces.errors import ExtractionError
-from tfdeepfake.inference.models import LoadedModel, load_models
-from tfdeepfake.inference.report import report_folder, write_input_report
-from tfdeepfake.inference.results import ERROR, NO_FACE, TrackResult, VideoResult
 
 # Faces are cut once with this margin (as `tfdeepfake extract` stores them); each model then
 # takes the centre crop its own preset asks for, exactly as the training pipeline does.

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any
 
 DEFAULT_MODELS = ("resnet_lstm", "autoatt_b4", "b7_ssim")
-PRESET_FILE = "preset.json"
 RUNTIMES = ("keras", "tflite")
 
 
@@ -45,33 +44,6 @@ class LoadedModel:
     def model(self) -> Any:
         """The first member (explanations are computed on it)."""
         return self.members[0]
-
-
-def find_run_dirs(weights: str) -> dict[str, list[str]]:
-    """Preset name -> run folders, for ``weights`` being one run folder or a folder of them
-    (several folders of one preset, such as the seven B7 seeds, form one averaged model)."""
-    from tfdeepfake.training.run import load_preset
-
-    if not os.path.isdir(weights):
-        raise FileNotFoundError(
-            f"--weights {weights!r} is not a folder. Give a run folder made by "
-            "`tfdeepfake train` or `tfdeepfake weights import` (it holds preset.json), "
-            "or a folder of such run folders."
-        )
-    candidates = [weights] if os.path.isfile(os.path.join(weights, PRESET_FILE)) else [
-        os.path.join(weights, d) for d in sorted(os.listdir(weights))
-        if os.path.isfile(os.path.join(weights, d, PRESET_FILE))
-    ]
-    if not candidates:
-        raise FileNotFoundError(
-            f"--weights {weights!r} holds no run folder (no {PRESET_FILE} in it or in its "
-            "sub-folders). Train one with `tfdeepfake train` or import published weights with "
-            "`tfdeepfake weights import`."
-        )
-    runs: dict[str, list[str]] = {}
-    for d in candidates:
-        runs.setdefault(load_preset(d).name, []).append(d)
-    return runs
 
 
 def find_tflite_models(folder: str) -> dict[str, str]:
@@ -129,7 +101,7 @@ def load_models(
     Args:
         models: preset names; default the models found in ``weights``, or the paper's three
             (``resnet_lstm``, ``autoatt_b4``, ``b7_ssim``) when no weights are given.
-        weights: a run folder or a folder of run folders (see ``find_run_dirs``).
+        weights: a run folder or a folder of run folders (see ``tfdeepfake.runs.find_runs``).
         allow_untrained: build models without weights with random init instead of failing;
             every result is then labelled UNTRAINED.
         runtime: ``"keras"``, or ``"tflite"`` to run the ``.tflite`` files in ``weights``
@@ -139,8 +111,8 @@ def load_models(
         MissingWeightsError: a model has no weights and ``allow_untrained`` is False; the
             message says how to get weights.
     """
+    from tfdeepfake import runs
     from tfdeepfake.models import create_model, get_preset
-    from tfdeepfake.training.run import load_run
 
     if runtime not in RUNTIMES:
         raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}.")
@@ -148,14 +120,14 @@ def load_models(
         if not weights:
             raise MissingWeightsError("--runtime tflite needs --weights DIR of .tflite files.")
         return load_tflite_models(models, weights)
-    runs = find_run_dirs(weights) if weights else {}
-    names = list(models) if models else (list(runs) or list(DEFAULT_MODELS))
+    found = runs.find_runs(weights) if weights else {}
+    names = list(models) if models else (list(found) or list(DEFAULT_MODELS))
     for name in names:
         get_preset(name)  # unknown names fail here, listing the known ones
-    missing = [n for n in names if n not in runs]
+    missing = [n for n in names if n not in found]
     if missing and not allow_untrained:
-        found = ", ".join(runs) or "none"
-        where = f"in {weights!r} (found: {found})" if weights else "(no --weights given)"
+        known = ", ".join(found) or "none"
+        where = f"in {weights!r} (found: {known})" if weights else "(no --weights given)"
         raise MissingWeightsError(
             f"No trained weights for {', '.join(missing)} {where}. Either train them "
             "(`tfdeepfake train --model NAME --data SHARDS --out runs/NAME`, or "
@@ -165,28 +137,16 @@ def load_models(
         )
     loaded = []
     for name in names:
-        if name in runs:
-            members = [load_run(d)[0] for d in runs[name]]
-            modes = {compatibility_mode(d) for d in runs[name]}
+        if name in found:
+            members = [runs.load_run(d) for d in found[name]]
+            modes = {m.compatibility for m in members}
             if len(modes) > 1:
                 raise ValueError(f"The run folders of {name} mix compatibility modes: {modes}.")
             sources = ", ".join(m.weights_source for m in members)
-            loaded.append(LoadedModel(name, members[0].preset, members, True, sources,
-                                      modes.pop()))
+            loaded.append(LoadedModel(name, members[0].preset, [m.model for m in members], True,
+                                      sources, modes.pop()))
         else:
             model = create_model(name)
             loaded.append(LoadedModel(name, model.preset, [model], False, "random init"))
     return loaded
 
-
-def compatibility_mode(run_dir: str) -> str:
-    """The ``compatibility`` recorded by ``tfdeepfake weights import`` ("" if none)."""
-    import json
-
-    from tfdeepfake.weights.importer import SOURCE_FILE
-
-    path = os.path.join(run_dir, SOURCE_FILE)
-    if not os.path.isfile(path):
-        return ""
-    with open(path) as f:
-        return json.load(f).get("compatibility") or ""

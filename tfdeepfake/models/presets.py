@@ -43,7 +43,7 @@ class Preset:
         crop_mode: ``"square"`` (square box of side max(w, h), then resize) or
             ``"pad"`` (isotropic resize of the box, then zero-pad to square).
         aggregation: how frame logits become a video score (see
-            ``tfdeepfake.evaluation.aggregation``).
+            ``tfdeepfake.scoring.aggregation``).
         label_convention: always ``"1=fake"``; stored so saved runs say it.
     """
 

@@ -18,13 +18,11 @@ import os
 import shutil
 from typing import Any
 
-import keras
 import tensorflow as tf
 
-CHECKPOINT_DIR = "checkpoints"
+from tfdeepfake.runs import CHECKPOINT_DIR
+
 DATA_STATE_DIR = "data_state"
-BEST_WEIGHTS = "best.weights.h5"
-LAST_WEIGHTS = "last.weights.h5"
 
 
 class RunCheckpoints:
@@ -94,10 +92,3 @@ class RunCheckpoints:
         if not self.chief:
             shutil.rmtree(self.manager.directory, ignore_errors=True)
 
-
-def save_weights_atomic(model: keras.Model, path: str) -> None:
-    """``model.save_weights`` to a temporary file, then rename (never a half-written file)."""
-    folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".tmp-{os.getpid()}-{name}")
-    model.save_weights(tmp)
-    os.replace(tmp, path)

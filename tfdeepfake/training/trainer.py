@@ -27,17 +27,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfdeepfake import runs
+from tfdeepfake.runs import BEST_WEIGHTS, LAST_WEIGHTS, save_weights_atomic
 from tfdeepfake.training import losses
-from tfdeepfake.training.checkpoints import (
-    BEST_WEIGHTS,
-    LAST_WEIGHTS,
-    RunCheckpoints,
-    save_weights_atomic,
-)
+from tfdeepfake.training.checkpoints import RunCheckpoints
 from tfdeepfake.training.config import TrainConfig
 from tfdeepfake.training.inputs import DatasetFn, DistributedFeeder, ExactFeeder, check_data
 from tfdeepfake.training.optimizers import PlateauController, build_optimizer
-from tfdeepfake.training.run import CONFIG_FILE, load_config, save_preset
+from tfdeepfake.training.run import load_config
 from tfdeepfake.training.strategy import make_strategy, mixed_precision_policy, worker_info
 
 _AUC_WINDOW = 1024  # training AUC in the progress bar: over the last this many examples
@@ -59,8 +56,8 @@ def unpack_batch(batch: Any) -> tuple[Any, tf.Tensor, tf.Tensor | None]:
 
 def binary_metrics(labels: np.ndarray, logits: np.ndarray) -> dict[str, float]:
     """AUC and log loss of logits against 0/1 labels (AUC NaN with one class)."""
-    from tfdeepfake.evaluation.aggregation import sigmoid
-    from tfdeepfake.evaluation.metrics import log_loss, roc_auc
+    from tfdeepfake.scoring.aggregation import sigmoid
+    from tfdeepfake.scoring.metrics import log_loss, roc_auc
 
     labels = np.asarray(labels).reshape(-1).astype(np.int64)
     logits = np.asarray(logits, np.float64).reshape(-1)
@@ -108,8 +105,7 @@ class Trainer:
     # -- set-up ---------------------------------------------------------------------------
 
     def _check_run_dir(self) -> None:
-        path = os.path.join(self.config.out, CONFIG_FILE)
-        if os.path.isfile(path):
+        if runs.read_config(self.config.out) is not None:
             previous = load_config(self.config.out)
             if previous.model.name != self.config.model.name:
                 raise ValueError(
@@ -296,8 +292,8 @@ class Trainer:
             self._log(f"Resuming {config.out} from step {start} (checkpoint ckpt-{start}).")
         feeder, data_mode = self._feeder(start)
         if self.chief:
-            config.save(os.path.join(config.out, CONFIG_FILE))
-            save_preset(self.preset, config.out)
+            runs.write_config(config.out, config.to_dict())
+            runs.write_preset(config.out, self.preset)
         self._train_step = self._make_train_step()
         self._eval_step = self._make_eval_step() if self.val_data is not None else None
         writers = self._summary_writers()

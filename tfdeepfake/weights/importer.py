@@ -1,11 +1,9 @@
 """Import a published PyTorch checkpoint into a run folder that detect and export load.
 
-The folder has the shape of a training run folder (``tfdeepfake.training.run``)::
+The folder is a run folder (``tfdeepfake.runs``) without a training config::
 
     DIR/preset.json        the preset, with the overrides the reference needs
     DIR/best.weights.h5    the Keras weights
-    DIR/config.json        a TrainConfig naming the preset (no training happened; ``load_run``
-                           reads it)
     DIR/source.json        provenance: source, checkpoint sha256, licence, ignored keys, notes
 """
 
@@ -13,18 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import os
 from typing import Any
 
+from tfdeepfake import runs
 from tfdeepfake.weights.checkpoint import read_state_dict
 from tfdeepfake.weights.mapping import ImportSummary, assign_strict
 from tfdeepfake.weights.sources import get_source
-
-WEIGHTS_FILE = "best.weights.h5"
-PRESET_FILE = "preset.json"
-SOURCE_FILE = "source.json"
-CONFIG_FILE = "config.json"
 
 
 @dataclasses.dataclass
@@ -39,7 +32,7 @@ class ImportResult:
 
     @property
     def weights_path(self) -> str:
-        return os.path.join(self.out_dir, WEIGHTS_FILE)
+        return os.path.join(self.out_dir, runs.BEST_WEIGHTS)
 
 
 def sha256_of(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -89,19 +82,7 @@ def import_checkpoint(
     model, chosen = build_for_source(source_name, preset, **overrides)
     summary = assign_strict(model, state, source.layout(model), source.ignored)
 
-    out_dir = os.fspath(out_dir)
-    os.makedirs(out_dir, exist_ok=True)
-    model.save_weights(os.path.join(out_dir, WEIGHTS_FILE))
-    with open(os.path.join(out_dir, PRESET_FILE), "w") as f:
-        json.dump(dataclasses.asdict(chosen), f, indent=2, sort_keys=True)
-        f.write("\n")
-    from tfdeepfake.training.config import TrainConfig
-
     overrides_used = {**source.overrides, **overrides}
-    TrainConfig.from_dict(
-        {"model": {"name": chosen.name, "overrides": overrides_used}, "out": out_dir, "steps": 0},
-        source="weights import",
-    ).save(os.path.join(out_dir, CONFIG_FILE))
     digest = sha256_of(checkpoint)
     provenance = {
         "source": source.name,
@@ -118,7 +99,5 @@ def import_checkpoint(
         "compatibility": source.compatibility,
         "notes": source.notes,
     }
-    with open(os.path.join(out_dir, SOURCE_FILE), "w") as f:
-        json.dump(provenance, f, indent=2, default=list)
-        f.write("\n")
+    out_dir = runs.write_run(out_dir, model, chosen, source=provenance)
     return ImportResult(out_dir, model, chosen, summary, digest)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tfdeepfake.evaluation import aggregation as agg
+from tfdeepfake.scoring import aggregation as agg
 
 
 def _logit(p):

@@ -5,7 +5,7 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.exceptions import UndefinedMetricWarning
 
-from tfdeepfake.evaluation import metrics
+from tfdeepfake.scoring import metrics
 
 
 def _cases():
