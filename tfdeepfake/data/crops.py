@@ -3,7 +3,8 @@
 Training (``frame_dataset`` and friends) and inference (``preset_images``) call the same
 functions, so the two cannot drift apart. Stored crops are square (see the TFRecord schema),
 so every preset takes a square centre crop; ``crop_mode="pad"`` presets get the same square
-crop (their zero-padding to square is a no-op on square crops).
+crop (their zero-padding to square is a no-op on square crops). ``crop_mode="aligned"``
+presets (GenD) warp the stored crop by its five landmarks instead (``tfdeepfake.data.align``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from tfdeepfake.data.align import align_faces
 from tfrecords_tools.schema import recrop_fraction
 
 
@@ -68,11 +70,29 @@ def normalise(images: tf.Tensor, preset) -> tf.Tensor:
     return (tf.cast(images, tf.float32) / 255.0 - mean) / std
 
 
-def preset_images(crops, stored_margin: float, preset) -> tf.Tensor:
+def preset_images(crops, stored_margin: float, preset, landmarks=None) -> tf.Tensor:
     """Stored crops (N, S, S, 3) uint8, cut with ``stored_margin`` -> the preset's normalised
-    float32 input (N, size, size, 3). Raises ``ValueError`` if the margin is too small."""
+    float32 input (N, size, size, 3). ``crop_mode="aligned"`` presets need the crops'
+    landmarks (N, 10) in crop pixels. Raises ``ValueError`` if the margin is too small or
+    the landmarks are missing."""
     fraction = recrop_fraction(float(stored_margin), preset.face_margin)
     crops = np.asarray(crops)
     if crops.ndim != 4 or crops.shape[-1] != 3:
         raise ValueError(f"crops must be (N, S, S, 3) RGB, got shape {crops.shape}.")
+    if preset.crop_mode == "aligned":
+        return normalise(align_faces(crops, checked_landmarks(landmarks, len(crops)),
+                                     preset.input_size), preset)
     return normalise(recrop(crops, fraction, preset.input_size), preset)
+
+
+def checked_landmarks(landmarks, count: int) -> np.ndarray:
+    """(N, 10) float32 landmarks, or a ValueError saying aligned presets need them."""
+    if landmarks is None:
+        raise ValueError(
+            "This preset aligns faces by their 5 landmarks (crop_mode='aligned'); pass "
+            "landmarks=(N, 10) in crop pixels (FaceTrack.landmarks, the shards' 'landmarks')."
+        )
+    points = np.asarray(landmarks, np.float32).reshape(-1, 10)
+    if len(points) != count:
+        raise ValueError(f"Got {len(points)} landmark rows for {count} crops; pass one per crop.")
+    return points

@@ -27,6 +27,7 @@ import sys
 import tensorflow as tf
 
 from tfdeepfake.data import balance as bal
+from tfdeepfake.data.align import align_faces, align_landmarks
 from tfdeepfake.data.augment import AugmentConfig, apply_augment, resolve_augment
 from tfdeepfake.data.crops import normalise, recrop, recrop_fraction_tf, recrop_landmarks
 from tfrecords_tools import reader
@@ -63,6 +64,8 @@ def _decode_and_crop(frame: dict, preset, need_mask: bool) -> dict:
     """Decode a frame and re-cut it to the preset: image float32 (S, S, 3) in [0, 255]."""
     size = preset.input_size
     image = tf.io.decode_jpeg(frame["image"], channels=3)
+    if preset.crop_mode == "aligned":
+        return _decode_and_align(image, frame, size, need_mask)
     fraction = recrop_fraction_tf(frame["crop_margin"], preset.face_margin)
     out = {"image": recrop(image[None], fraction, size)[0]}
     if need_mask:
@@ -76,6 +79,24 @@ def _decode_and_crop(frame: dict, preset, need_mask: bool) -> dict:
         out["mask"] = recrop(raw[None], fraction, size)[0] / 255.0
         out["has_mask"] = has_mask
         out["landmarks"] = recrop_landmarks(frame["landmarks"], fraction, stored[0], size)
+    return out
+
+
+def _decode_and_align(image: tf.Tensor, frame: dict, size: int, need_mask: bool) -> dict:
+    """``crop_mode="aligned"``: warp the crop by its landmarks (``data.align``), mask too."""
+    landmarks = frame["landmarks"][None]
+    out = {"image": align_faces(image[None], landmarks, size)[0]}
+    if need_mask:
+        has_mask = tf.strings.length(frame["mask"]) > 0
+        raw = tf.cond(
+            has_mask,
+            lambda: tf.cast(tf.io.decode_png(frame["mask"], channels=1), tf.float32),
+            lambda: tf.zeros(tf.concat([tf.shape(image)[:2], [1]], 0), tf.float32),
+        )
+        out["mask"] = align_faces(tf.tile(raw[None], [1, 1, 1, 3]), landmarks, size)[0, ..., :1]
+        out["mask"] = out["mask"] / 255.0
+        out["has_mask"] = has_mask
+        out["landmarks"] = align_landmarks(landmarks, size)[0]
     return out
 
 

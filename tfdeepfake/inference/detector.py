@@ -247,7 +247,9 @@ class Detector:
         track_results, track_scores = [], []
         for track in faces.tracks:
             scored = self._map(
-                lambda loaded, track=track: self._timed_score(loaded, track.crops, faces.margin),
+                lambda loaded, track=track: self._timed_score(
+                    loaded, track.crops, faces.margin, track.landmarks
+                ),
                 self.models,
             )
             model_scores, frame_scores = {}, {}
@@ -286,17 +288,22 @@ class Detector:
         with ThreadPoolExecutor(min(self.streams, len(items)), thread_name_prefix="score") as pool:
             return list(pool.map(fn, items))
 
-    def _timed_score(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float):
+    def _timed_score(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float,
+                     landmarks: np.ndarray | None = None):
         began = time.perf_counter()
-        video, frames = self.score_track(loaded, crops, stored_margin)
+        video, frames = self.score_track(loaded, crops, stored_margin, landmarks)
         return video, frames, time.perf_counter() - began
 
-    def score_track(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float):
+    def score_track(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float,
+                    landmarks: np.ndarray | None = None):
         """One model on one track: ``(video probability, per-frame probabilities)``.
 
-        A model with several members (seeds) averages their probabilities.
+        A model with several members (seeds) averages their probabilities. ``landmarks``
+        (T, 10) in crop pixels are needed by ``crop_mode="aligned"`` presets (GenD).
         """
-        scored = [self._score_member(m, loaded, crops, stored_margin) for m in loaded.members]
+        scored = [
+            self._score_member(m, loaded, crops, stored_margin, landmarks) for m in loaded.members
+        ]
         video = float(np.mean([v for v, _ in scored]))
         frames = np.array([f for _, f in scored], np.float64)
         with warnings.catch_warnings():  # frames no member scored stay NaN -> None
@@ -304,12 +311,13 @@ class Detector:
             frames = np.nanmean(frames, axis=0)
         return video, [None if np.isnan(p) else float(p) for p in frames]
 
-    def _score_member(self, member, loaded: LoadedModel, crops: np.ndarray, margin: float):
+    def _score_member(self, member, loaded: LoadedModel, crops: np.ndarray, margin: float,
+                      landmarks: np.ndarray | None = None):
         """(video probability, per-frame probabilities with NaN where a frame is unscored)."""
         preset = loaded.preset
         if isinstance(member, TFLiteDetector):
-            return self._score_tflite(member, preset, crops, margin)
-        inputs = model_inputs(crops, margin, preset)
+            return self._score_tflite(member, preset, crops, margin, landmarks)
+        inputs = model_inputs(crops, margin, preset, landmarks)
         if preset.sequence:
             positions = _even(len(inputs), preset.frames)
             clip = inputs[positions][None]
@@ -332,9 +340,11 @@ class Detector:
         ))
         return float(aggregate(logits, preset.aggregation).probability), sigmoid(logits)
 
-    def _score_tflite(self, runner, preset, crops: np.ndarray, stored_margin: float):
-        """The LiteRT path: centre re-crop here, resize and normalisation inside the model."""
-        crops = centre_crops(crops, stored_margin, preset)
+    def _score_tflite(self, runner, preset, crops: np.ndarray, stored_margin: float,
+                      landmarks: np.ndarray | None = None):
+        """The LiteRT path: centre re-crop (or alignment) here, resize and normalisation
+        inside the model."""
+        crops = centre_crops(crops, stored_margin, preset, landmarks)
         if preset.sequence:  # a converted clip model takes exactly preset.frames frames
             positions = np.linspace(0, len(crops) - 1, preset.frames).round().astype(int)
             logit = runner.predict(crops[positions][None])["logit"]
@@ -343,20 +353,30 @@ class Detector:
         return float(aggregate(logits, preset.aggregation).probability), sigmoid(logits)
 
 
-def model_inputs(crops: np.ndarray, stored_margin: float, preset) -> np.ndarray:
-    """Crops cut with ``stored_margin`` -> the preset's normalised input (centre crop, resize)."""
+def model_inputs(crops: np.ndarray, stored_margin: float, preset, landmarks=None) -> np.ndarray:
+    """Crops cut with ``stored_margin`` -> the preset's normalised input (centre crop or
+    landmark alignment, resize)."""
     from tfdeepfake.data import preset_images
 
-    return np.asarray(preset_images(crops, stored_margin, preset))
+    return np.asarray(preset_images(crops, stored_margin, preset, landmarks))
 
 
 def _kind(path) -> str:
     return "image" if str(path).lower().endswith(IMAGE_SUFFIXES) else "video"
 
 
-def centre_crops(crops: np.ndarray, stored_margin: float, preset) -> np.ndarray:
-    """The part of each stored crop the preset's margin covers, still uint8 at stored size."""
+def centre_crops(crops: np.ndarray, stored_margin: float, preset, landmarks=None) -> np.ndarray:
+    """The part of each stored crop the preset's margin covers, still uint8 at stored size
+    (``crop_mode="aligned"``: the aligned faces, uint8 at the model's size)."""
     from tfrecords_tools.schema import centre_crop, recrop_fraction
+
+    if preset.crop_mode == "aligned":
+        from tfdeepfake.data.align import align_faces
+        from tfdeepfake.data.crops import checked_landmarks
+
+        points = checked_landmarks(landmarks, len(crops))
+        aligned = np.asarray(align_faces(crops, points, preset.input_size))
+        return np.round(aligned).astype(np.uint8)
 
     fraction = recrop_fraction(stored_margin, preset.face_margin)
     return np.ascontiguousarray(centre_crop(crops, fraction))

@@ -71,8 +71,8 @@ register_preset(Preset(
     input_size=48, frames=8, aggregation="ensemble_mean"))
 
 # GenD (yermandy/GenD): CLIP ViT-L/14 vision tower + L2-normalised linear head, aligned faces.
-_GEND_FACES = {"frames": 32, "mean": CLIP_MEAN, "std": CLIP_STD, "crop_mode": "square",
-               "face_margin": 0.3, "aggregation": "mean_prob"}
+_GEND_FACES = {"frames": 32, "mean": CLIP_MEAN, "std": CLIP_STD, "crop_mode": "aligned",
+               "face_margin": 0.5, "aggregation": "mean_prob"}
 register_preset(Preset(
     "gend_clip_l14", "gend",
     "GenD: CLIP ViT-L/14 vision tower (LayerNorm-tuned) + L2-normalised linear head, 224 px",

@@ -40,8 +40,10 @@ class Preset:
         sequence: True when the model takes clips (N, T, H, W, 3) instead of faces.
         mean, std: per-channel normalisation applied to RGB in [0, 1].
         face_margin: fraction of the face box added on each side before cropping.
-        crop_mode: ``"square"`` (square box of side max(w, h), then resize) or
-            ``"pad"`` (isotropic resize of the box, then zero-pad to square).
+        crop_mode: ``"square"`` (square box of side max(w, h), then resize),
+            ``"pad"`` (isotropic resize of the box, then zero-pad to square) or
+            ``"aligned"`` (5-landmark similarity alignment, ``tfdeepfake.data.align``; the
+            face_margin is then the context the stored crop must hold around the box).
         aggregation: how frame logits become a video score (see
             ``tfdeepfake.scoring.aggregation``).
         label_convention: always ``"1=fake"``; stored so saved runs say it.
