@@ -1,34 +1,6 @@
-"""Run folders of the three tiny detectors with weights made in the test (random init,
-saved the way `tfdeepfake train` saves them), and a detector over them."""
-
+"""A detector over the tiny run folders of the root conftest (``tiny_runs``)."""
 
 import pytest
-
-TINY = ("resnet_lstm_tiny", "autoatt_b4_tiny", "b7_ssim_tiny")
-
-
-def _make_run(run_dir: str, name: str) -> str:
-    """A run folder for preset ``name`` whose 'best' weights are random (made here)."""
-    from tfdeepfake import create_model, runs
-    from tfdeepfake.training.config import TrainConfig
-
-    model = create_model(name)
-    return runs.write_run(run_dir, model, model.preset, TrainConfig(out=run_dir).to_dict())
-
-
-@pytest.fixture(scope="session")
-def tiny_models():
-    """The tiny presets, in the order `detect` reports them (sorted run-folder names)."""
-    return tuple(sorted(TINY))
-
-
-@pytest.fixture(scope="session")
-def tiny_runs(tmp_path_factory):
-    """A folder holding one run folder per tiny preset."""
-    root = tmp_path_factory.mktemp("runs")
-    for name in TINY:
-        _make_run(str(root / name), name)
-    return str(root)
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +8,3 @@ def detector(tiny_runs):
     from tfdeepfake.inference import Detector
 
     return Detector(weights=tiny_runs, frames=4)
-
-
-@pytest.fixture
-def make_run():
-    """``make_run(run_dir, preset_name)``: a run folder with random 'best' weights."""
-    return _make_run

@@ -16,6 +16,7 @@ import sys
 COMMANDS = (
     "quickstart",
     "detect",
+    "serve",
     "extract",
     "train",
     "evaluate",

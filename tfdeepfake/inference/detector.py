@@ -4,6 +4,7 @@ normalisation as training are used, so inference cannot drift from what models l
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 import warnings
@@ -188,12 +189,16 @@ class Detector:
             return err, time.perf_counter() - start
 
     def predict_video(
-        self, path: str | os.PathLike, report_folder=None, extracted: tuple | None = None
+        self, path: str | os.PathLike, report_folder=None, extracted: tuple | None = None,
+        on_progress=None,
     ) -> VideoResult:
         """Score one video or image. Errors are reported in the result, not raised.
 
         With ``report_folder``, a scored input also gets its plot and heatmap videos there.
         ``extracted``: ``(faces or exception, seconds)`` already computed for ``path``.
+        ``on_progress(stage, info)`` is told ``("faces", {"faces": n})`` once faces are
+        found, ``("model", {"model": name, "done": k, "total": n})`` as each model finishes
+        a track, and ``("report", {})`` before the report is written.
         """
         start = time.perf_counter()
         kind = _kind(path)
@@ -203,8 +208,12 @@ class Detector:
             result.timings["faces"] = seconds
             if isinstance(faces, Exception):
                 raise faces
-            self.score_faces(faces, result)
+            if on_progress:
+                on_progress("faces", {"faces": len(faces.tracks)})
+            self.score_faces(faces, result, on_progress)
             if report_folder is not None:
+                if on_progress:
+                    on_progress("report", {})
                 began = time.perf_counter()
                 try:
                     write_input_report(self, faces, result, Path(report_folder))
@@ -235,8 +244,11 @@ class Detector:
             min_frames=1,
         )
 
-    def score_faces(self, faces, result: VideoResult) -> None:
-        """Fill ``result`` from extracted faces: every track scored by every model."""
+    def score_faces(self, faces, result: VideoResult, on_progress=None) -> None:
+        """Fill ``result`` from extracted faces: every track scored by every model.
+
+        ``on_progress``: see ``predict_video``.
+        """
         result.frames_used = len(faces.sampled_indices)
         result.faces = len(faces.tracks)
         result.media = {
@@ -245,13 +257,16 @@ class Detector:
             "rotation": faces.rotation,
         }
         track_results, track_scores = [], []
+        total, done = len(faces.tracks) * len(self.models), itertools.count(1)
+
+        def score(loaded, track):
+            scored = self._timed_score(loaded, track.crops, faces.margin, track.landmarks)
+            if on_progress:
+                on_progress("model", {"model": loaded.name, "done": next(done), "total": total})
+            return scored
+
         for track in faces.tracks:
-            scored = self._map(
-                lambda loaded, track=track: self._timed_score(
-                    loaded, track.crops, faces.margin, track.landmarks
-                ),
-                self.models,
-            )
+            scored = self._map(lambda loaded, track=track: score(loaded, track), self.models)
             model_scores, frame_scores = {}, {}
             for loaded, (video_score, frame_probs, seconds) in zip(self.models, scored):
                 result.timings[loaded.name] = result.timings.get(loaded.name, 0.0) + seconds

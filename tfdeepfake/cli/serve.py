@@ -1,0 +1,65 @@
+"""`tfdeepfake serve`: the upload page, REST API (/api/v1, docs at /api/docs) and job queue.
+
+Jobs, uploads and results live in --data-dir (SQLite there unless --db names another
+database). Stop with Ctrl-C; queued jobs wait for the next start, and a job that was running
+when the server died is run again (or, after --max-attempts starts, failed with the reason).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "serve", help="web page + REST API: upload videos, get verdicts, per-frame scores",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (0.0.0.0 exposes it to the network)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--weights", metavar="DIR",
+                   help="a run folder (tfdeepfake train / weights import) or a folder of them")
+    p.add_argument("--models", nargs="+", metavar="NAME", help="presets to run")
+    p.add_argument("--frames", type=int, help="frames sampled per video (default: the presets')")
+    p.add_argument("--threshold", type=float, default=0.5,
+                   help="ensemble fake probability at or above which a video is FAKE")
+    p.add_argument("--workers", type=int, default=1, help="jobs scored at once")
+    p.add_argument("--queue-size", type=int, default=100,
+                   help="jobs waiting at most; more uploads get HTTP 503")
+    p.add_argument("--data-dir", default="tfdeepfake-serve", metavar="DIR",
+                   help="uploads, results and the SQLite job database")
+    p.add_argument("--db", metavar="URL",
+                   help="SQLAlchemy database URL (default: sqlite in --data-dir)")
+    p.add_argument("--max-upload-mb", type=float, default=500.0,
+                   help="larger uploads get HTTP 413")
+    p.add_argument("--keep-hours", type=float, default=24.0,
+                   help="delete finished jobs and their files after this long (0: keep)")
+    p.add_argument("--max-attempts", type=int, default=2,
+                   help="starts of a job interrupted by server stops before it is failed")
+    p.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on the API")
+    p.add_argument("--no-report", action="store_true",
+                   help="skip the per-frame chart and heatmap videos (faster)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from tfdeepfake.inference import MissingWeightsError
+    from tfdeepfake.serve import ServeConfig, create_app
+
+    try:
+        config = ServeConfig(
+            weights=args.weights, models=args.models, data_dir=args.data_dir, db_url=args.db,
+            workers=args.workers, queue_size=args.queue_size, max_upload_mb=args.max_upload_mb,
+            keep_hours=args.keep_hours, token=args.token, frames=args.frames,
+            threshold=args.threshold, report=not args.no_report, max_attempts=args.max_attempts)
+        app = create_app(config)
+    except (MissingWeightsError, FileNotFoundError, ValueError) as err:
+        print(f"tfdeepfake serve: {err}", file=sys.stderr)
+        return 2
+    print(f"tfdeepfake serve: http://{args.host}:{args.port}/ (API docs: /api/docs); "
+          f"data in {config.data_dir}", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
