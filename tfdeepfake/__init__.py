@@ -19,6 +19,7 @@ _EXPORTS = {
     "FacePreprocessor": "tfdeepfake.models",
     "SSIM": "tfdeepfake.models.ssim",
     "Detector": "tfdeepfake.inference",
+    "load_model": "tfdeepfake.weights.pretrained",
     "VideoResult": "tfdeepfake.inference",
     "read_video": "tfdeepfake.faces",
     "extract_faces": "tfdeepfake.faces",

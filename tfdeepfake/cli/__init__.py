@@ -22,6 +22,7 @@ COMMANDS = (
     "evaluate",
     "export",
     "weights",
+    "pretrained",
     "models",
     "samples",
 )

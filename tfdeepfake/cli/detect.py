@@ -23,6 +23,10 @@ def register(subparsers) -> None:
                    help="presets to run (default: those in --weights, else the paper's three)")
     p.add_argument("--weights", metavar="DIR",
                    help="a run folder (tfdeepfake train / weights import) or a folder of them")
+    p.add_argument("--pretrained", metavar="NAME",
+                   help="a published-weights bundle (`tfdeepfake pretrained` lists them), "
+                   "downloaded, verified and imported on first use; without --weights, "
+                   "--pretrained and --models, the default bundle runs once it is cached")
     p.add_argument("--frames", type=int, help="frames sampled per video (default: the presets')")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="ensemble fake probability at or above which a video is FAKE")
@@ -44,6 +48,20 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _weights(args: argparse.Namespace):
+    """--weights; --pretrained NAME's folders (fetched on first use); else, when nothing
+    else says which models to run, the default bundle if cached (never a silent download)."""
+    from tfdeepfake.weights.pretrained import default_weights, prepare_bundle
+
+    if args.pretrained:
+        if args.weights:
+            raise ValueError("Give --weights DIR or --pretrained NAME, not both.")
+        return prepare_bundle(args.pretrained)
+    if args.weights or args.models or args.allow_untrained or args.runtime != "keras":
+        return args.weights
+    return default_weights()
+
+
 def run(args: argparse.Namespace) -> int:
     from tfdeepfake.inference import Detector, MissingWeightsError, expand_inputs
     from tfdeepfake.inference.outputs import format_table, write_csv, write_json
@@ -51,12 +69,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         detector = Detector(
-            args.models, args.weights, frames=args.frames, threshold=args.threshold,
+            args.models, _weights(args), frames=args.frames, threshold=args.threshold,
             allow_untrained=args.allow_untrained, batch_size=args.batch_size,
             streams=args.streams,
             runtime=args.runtime,
         )
-    except (MissingWeightsError, FileNotFoundError, ValueError) as err:
+    except (MissingWeightsError, OSError, ValueError, RuntimeError, ImportError) as err:
         print(f"tfdeepfake detect: {err}", file=sys.stderr)
         return 2
     if detector.untrained:

@@ -38,8 +38,9 @@ class Detector:
 
     Args:
         models: preset names (default: those found in ``weights``, else the paper's three).
-        weights: a run folder or a folder of run folders (``tfdeepfake train`` or
-            ``tfdeepfake weights import`` output).
+        weights: a run folder, a folder of run folders (``tfdeepfake train`` or
+            ``tfdeepfake weights import`` output) or a list of them; see also
+            ``Detector.from_pretrained``.
         frames: frames sampled per video (default: the largest ``frames`` of the presets).
         threshold: ensemble probability at or above which a video is FAKE.
         allow_untrained: run models without weights on random init; every verdict is then
@@ -63,7 +64,7 @@ class Detector:
     def __init__(
         self,
         models: Sequence[str] | None = None,
-        weights: str | None = None,
+        weights: str | Sequence[str] | None = None,
         *,
         frames: int | None = None,
         threshold: float = 0.5,
@@ -93,6 +94,23 @@ class Detector:
         self.streams = int(streams)
         self._face_detector = face_detector
         self.crop_size = max(_stored_size(m.preset) for m in self.models)
+
+    @classmethod
+    def from_pretrained(cls, name: str, download: bool = True, **kwargs) -> Detector:
+        """A detector running pretrained bundle ``name`` (``tfdeepfake pretrained`` lists them).
+
+        The first use downloads, verifies and imports the bundle into the cache (printing
+        size and licences); later uses are offline. ``download=False`` raises
+        ``PretrainedNotCached`` (with the command that fetches it) instead of downloading.
+        Other keyword arguments are ``Detector``'s.
+
+        Example:
+            >>> detector = Detector.from_pretrained("dfdc-lite")
+            >>> detector.predict_video("clip.mp4").verdict
+        """
+        from tfdeepfake.weights.pretrained import prepare_bundle
+
+        return cls(weights=prepare_bundle(name, download=download), **kwargs)
 
     @property
     def model_names(self) -> list[str]:

@@ -90,9 +90,22 @@ def load_tflite_models(models: Sequence[str] | None, folder: str) -> list[Loaded
     ]
 
 
+def find_runs_in(weights: str | os.PathLike | Sequence[str]) -> dict[str, list[str]]:
+    """``tfdeepfake.runs.find_runs`` over one folder or a list of them (a pretrained bundle's
+    members): preset name -> run folders, several of one preset forming one averaged model."""
+    from tfdeepfake import runs
+
+    folders = [weights] if isinstance(weights, (str, os.PathLike)) else list(weights)
+    found: dict[str, list[str]] = {}
+    for folder in folders:
+        for name, dirs in runs.find_runs(os.fspath(folder)).items():
+            found.setdefault(name, []).extend(dirs)
+    return found
+
+
 def load_models(
     models: Sequence[str] | None = None,
-    weights: str | None = None,
+    weights: str | Sequence[str] | None = None,
     allow_untrained: bool = False,
     runtime: str = "keras",
 ) -> list[LoadedModel]:
@@ -101,7 +114,8 @@ def load_models(
     Args:
         models: preset names; default the models found in ``weights``, or the paper's three
             (``resnet_lstm``, ``autoatt_b4``, ``b7_ssim``) when no weights are given.
-        weights: a run folder or a folder of run folders (see ``tfdeepfake.runs.find_runs``).
+        weights: a run folder, a folder of run folders, or a list of them
+            (see ``find_runs_in``).
         allow_untrained: build models without weights with random init instead of failing;
             every result is then labelled UNTRAINED.
         runtime: ``"keras"``, or ``"tflite"`` to run the ``.tflite`` files in ``weights``
@@ -120,7 +134,7 @@ def load_models(
         if not weights:
             raise MissingWeightsError("--runtime tflite needs --weights DIR of .tflite files.")
         return load_tflite_models(models, weights)
-    found = runs.find_runs(weights) if weights else {}
+    found = find_runs_in(weights) if weights else {}
     names = list(models) if models else (list(found) or list(DEFAULT_MODELS))
     for name in names:
         get_preset(name)  # unknown names fail here, listing the known ones
@@ -129,7 +143,8 @@ def load_models(
         known = ", ".join(found) or "none"
         where = f"in {weights!r} (found: {known})" if weights else "(no --weights given)"
         raise MissingWeightsError(
-            f"No trained weights for {', '.join(missing)} {where}. Either train them "
+            f"No trained weights for {', '.join(missing)} {where}. Either run published "
+            "weights (`--pretrained dfdc-lite`; `tfdeepfake pretrained` lists them), train them "
             "(`tfdeepfake train --model NAME --data SHARDS --out runs/NAME`, or "
             "`tfdeepfake quickstart` for a small demo set), import published weights "
             "(`tfdeepfake weights import ...`), or pass --allow-untrained to run random "
