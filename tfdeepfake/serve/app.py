@@ -61,7 +61,8 @@ def create_app(config: ServeConfig | None = None, *, detector=None, **settings) 
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
-        store.recover(config.max_attempts)
+        for job_id in store.recover(config.max_attempts)["failed"]:
+            JobFiles(config.jobs_dir, job_id).partial.unlink(missing_ok=True)
         if config.keep_hours > 0:
             remove_expired(config, store)
         pool.start()
