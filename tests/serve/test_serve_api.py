@@ -208,3 +208,12 @@ def test_recover_requeues_or_fails_interrupted_jobs(tmp_path):
     assert store.claim_next()["id"] == once["id"] and store.get(once["id"])["attempts"] == 2
     assert store.count(UPLOADING, QUEUED) == 0
     assert json.dumps(store.list())  # rows serialise as the API returns them
+
+
+def test_pretrained_or_weights_not_both_and_unknown_bundle_named():
+    from tfdeepfake.serve.app import load_detector
+
+    with pytest.raises(ValueError, match="not both"):
+        ServeConfig(weights="runs", pretrained="dfdc")
+    with pytest.raises(ValueError, match="Known bundles"):
+        load_detector(ServeConfig(pretrained="no-such-bundle"))

@@ -18,8 +18,13 @@ def register(subparsers) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (0.0.0.0 exposes it to the network)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--weights", metavar="DIR",
-                   help="a run folder (tfdeepfake train / weights import) or a folder of them")
+    weights = p.add_mutually_exclusive_group()
+    weights.add_argument("--weights", metavar="DIR",
+                         help="a run folder (tfdeepfake train / weights import) or a folder "
+                         "of them")
+    weights.add_argument("--pretrained", metavar="NAME",
+                         help="a published-weights bundle (`tfdeepfake pretrained` lists them), "
+                         "downloaded, verified and imported on first use")
     p.add_argument("--models", nargs="+", metavar="NAME", help="presets to run")
     p.add_argument("--frames", type=int, help="frames sampled per video (default: the presets')")
     p.add_argument("--threshold", type=float, default=0.5,
@@ -51,12 +56,13 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = ServeConfig(
-            weights=args.weights, models=args.models, data_dir=args.data_dir, db_url=args.db,
+            weights=args.weights, pretrained=args.pretrained, models=args.models,
+            data_dir=args.data_dir, db_url=args.db,
             workers=args.workers, queue_size=args.queue_size, max_upload_mb=args.max_upload_mb,
             keep_hours=args.keep_hours, token=args.token, frames=args.frames,
             threshold=args.threshold, report=not args.no_report, max_attempts=args.max_attempts)
         app = create_app(config)
-    except (MissingWeightsError, FileNotFoundError, ValueError) as err:
+    except (MissingWeightsError, OSError, ValueError, RuntimeError, ImportError) as err:
         print(f"tfdeepfake serve: {err}", file=sys.stderr)
         return 2
     print(f"tfdeepfake serve: http://{args.host}:{args.port}/ (API docs: /api/docs); "

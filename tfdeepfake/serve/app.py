@@ -36,8 +36,12 @@ def load_detector(config: ServeConfig):
     on two threads at once)."""
     from tfdeepfake.inference import Detector
 
-    detector = Detector(config.models, config.weights, frames=config.frames,
-                        threshold=config.threshold)
+    settings = {"models": config.models, "frames": config.frames,
+                "threshold": config.threshold}
+    if config.pretrained:
+        detector = Detector.from_pretrained(config.pretrained, **settings)
+    else:
+        detector = Detector(weights=config.weights, **settings)
     _ = detector.face_detector
     return detector
 
@@ -51,6 +55,7 @@ def create_app(config: ServeConfig | None = None, *, detector=None, **settings) 
 
     Example:
         >>> app = create_app(weights="quickstart/runs", data_dir="serve-data")
+        >>> app = create_app(pretrained="dfdc-lite")
         >>> import uvicorn; uvicorn.run(app, host="127.0.0.1", port=8000)
     """
     config = config or ServeConfig(**settings)

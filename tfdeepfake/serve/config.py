@@ -12,6 +12,8 @@ class ServeConfig:
 
     Args:
         weights: a run folder or a folder of run folders (as ``tfdeepfake detect --weights``).
+        pretrained: a published-weights bundle name instead (``tfdeepfake pretrained``
+            lists them; downloaded, verified and imported on first use).
         models: presets to run (default: those found in ``weights``).
         data_dir: uploads, results and (by default) the SQLite job database live here.
         db_url: a SQLAlchemy URL (default ``sqlite:///<data_dir>/jobs.sqlite3``); any
@@ -30,6 +32,7 @@ class ServeConfig:
     """
 
     weights: str | None = None
+    pretrained: str | None = None
     models: list[str] | None = None
     data_dir: str = "tfdeepfake-serve"
     db_url: str | None = None
@@ -44,6 +47,9 @@ class ServeConfig:
     max_attempts: int = 2
 
     def __post_init__(self):
+        if self.weights and self.pretrained:
+            raise ValueError("Give weights (--weights DIR) or pretrained (--pretrained NAME), "
+                             "not both.")
         for name in ("workers", "queue_size", "max_attempts"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
