@@ -26,7 +26,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import cv2  # noqa: E402
 
-from tfdeepfake.faces import MTCNNDetector, faces_from_video, read_video  # noqa: E402
+from tfdeepfake.faces import (  # noqa: E402
+    STORED_MARGIN,
+    MTCNNDetector,
+    faces_from_video,
+    read_video,
+)
 from tfdeepfake.samples import fetch_samples  # noqa: E402
 
 
@@ -53,7 +58,7 @@ def timed_extract(path: Path, frames: int, detector: MTCNNDetector) -> tuple[flo
     start, cpu = time.perf_counter(), time.process_time()
     video = read_video(path, frames=frames, max_side=1920)
     decoded = time.perf_counter()
-    faces = faces_from_video(video, margin=0.5, crop_size=256, detector=detector)
+    faces = faces_from_video(video, margin=STORED_MARGIN, crop_size=256, detector=detector)
     end = time.perf_counter()
     return decoded - start, end - decoded, time.process_time() - cpu, faces.face_count
 

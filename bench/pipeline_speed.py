@@ -22,12 +22,12 @@ import tensorflow as tf
 
 from tfdeepfake.data import frame_dataset
 from tfdeepfake.data.augment import OPS, PRESETS, AugmentConfig
+from tfdeepfake.faces.crop import STORED_MARGIN
+from tfdeepfake.inference.inputs import stored_crop_size
 from tfdeepfake.models import get_preset
-from tfrecords_tools.schema import LABEL_FAKE, LABEL_REAL, recrop_fraction
+from tfrecords_tools.schema import LABEL_FAKE, LABEL_REAL
 from tfrecords_tools.synthetic import synthetic_track
 from tfrecords_tools.writer import ShardedWriter
-
-STORED_MARGIN = 0.5
 
 
 def write_shards(folder: str, stored: int, videos: int, frames: int) -> None:
@@ -131,8 +131,7 @@ def main() -> None:
     for name in args.models:
         preset = get_preset(name)
         augment = "b7" if preset.family == "b7_ssim" else "b4"
-        fraction = recrop_fraction(STORED_MARGIN, preset.face_margin)
-        stored = int(np.ceil(preset.input_size / fraction))
+        stored = stored_crop_size(preset)
         with tempfile.TemporaryDirectory() as folder:
             write_shards(folder, stored, args.videos, args.frames)
             size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))

@@ -143,7 +143,7 @@ def test_several_runs_of_one_preset_are_averaged(tmp_path, sample_media, make_ru
 
 def test_imported_resnext_lstm_runs_in_its_compatibility_mode(tmp_path, sample_media, make_run):
     from tfdeepfake import runs
-    from tfdeepfake.inference.detector import model_inputs
+    from tfdeepfake.inference.inputs import model_inputs
     from tfdeepfake.weights.compat import compat_frame_logits
 
     run = make_run(str(tmp_path / "lstm"), "resnet_lstm_tiny")

@@ -65,13 +65,15 @@ def _pipeline_speed():
 
 
 def _setup(preset_name: str) -> tuple:
+    from tfdeepfake.faces.crop import STORED_MARGIN
+    from tfdeepfake.inference.inputs import stored_crop_size
     from tfdeepfake.models import get_preset
     from tfrecords_tools.schema import recrop_fraction
 
     preset = get_preset(preset_name)
     speed = _pipeline_speed()
-    fraction = recrop_fraction(speed.STORED_MARGIN, preset.face_margin)
-    stored = int(np.ceil(preset.input_size / fraction))
+    fraction = recrop_fraction(STORED_MARGIN, preset.face_margin)
+    stored = stored_crop_size(preset)
     return preset, speed, fraction, stored
 
 

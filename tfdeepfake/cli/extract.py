@@ -7,6 +7,8 @@ import argparse
 
 def register(subparsers) -> None:
     """Add the `extract` sub-command."""
+    from tfdeepfake.faces.crop import STORED_MARGIN
+
     parser = subparsers.add_parser(
         "extract",
         help="decode videos, find and track faces, write face crops to sharded TFRecords",
@@ -28,7 +30,10 @@ def register(subparsers) -> None:
         "--sampling", choices=("even", "stride", "first"), default="even", help="frame sampling"
     )
     parser.add_argument("--stride", type=int, default=1, help="step for --sampling stride")
-    parser.add_argument("--margin", type=float, default=0.5, help="crop margin (fraction)")
+    parser.add_argument(
+        "--margin", type=float, default=STORED_MARGIN,
+        help=f"crop margin, a fraction of the face box (default {STORED_MARGIN})",
+    )
     parser.add_argument("--crop-size", type=int, default=256, help="crop side in pixels")
     parser.add_argument("--mode", choices=("square", "pad"), default="square", help="crop mode")
     parser.add_argument("--split", help="split stored with every track (train/val/test)")

@@ -1,6 +1,6 @@
 """Video decoding, face detection, tracking and cropping (TensorFlow allowed here)."""
 
-from tfdeepfake.faces.crop import CROP_MODES, crop_face, crop_region
+from tfdeepfake.faces.crop import CROP_MODES, STORED_MARGIN, crop_face, crop_region
 from tfdeepfake.faces.detector import FaceDetector, FrameFaces, MTCNNDetector
 from tfdeepfake.faces.errors import REASONS, ExtractionError
 from tfdeepfake.faces.extraction import (
@@ -16,6 +16,7 @@ from tfdeepfake.faces.video import VideoFrames, plan_indices, read_frames_at, re
 __all__ = [
     "CROP_MODES",
     "REASONS",
+    "STORED_MARGIN",
     "ExtractionError",
     "FaceDetector",
     "FaceTrack",

@@ -12,6 +12,9 @@ import cv2
 import numpy as np
 
 CROP_MODES = ("square", "pad")
+# The margin faces are stored with (``tfdeepfake extract``, ``Detector``): wide enough for
+# every preset, each of which takes the centre crop its own ``face_margin`` asks for.
+STORED_MARGIN = 0.5
 
 
 def crop_region(box, margin: float, mode: str = "square") -> np.ndarray:
@@ -35,7 +38,7 @@ def crop_region(box, margin: float, mode: str = "square") -> np.ndarray:
 def crop_face(
     frame: np.ndarray,
     box,
-    margin: float = 0.5,
+    margin: float = STORED_MARGIN,
     size: int = 256,
     mode: str = "square",
     landmarks: np.ndarray | None = None,

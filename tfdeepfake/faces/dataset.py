@@ -24,7 +24,7 @@ import os
 import time
 from pathlib import Path
 
-from tfdeepfake.faces.crop import crop_region
+from tfdeepfake.faces.crop import STORED_MARGIN, crop_region
 from tfdeepfake.faces.detector import FaceDetector, MTCNNDetector
 from tfdeepfake.faces.errors import ExtractionError, Failure
 from tfdeepfake.faces.extraction import VideoFaces, faces_from_video
@@ -45,7 +45,7 @@ class ExtractOptions:
     ``min_score`` configure the ``MTCNNDetector`` built when no detector is given)."""
 
     frames: int | None = 32
-    margin: float = 0.5
+    margin: float = STORED_MARGIN
     crop_size: int = 256
     sampling: str = "even"
     stride: int = 1

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tfdeepfake.faces.crop import crop_face
+from tfdeepfake.faces.crop import STORED_MARGIN, crop_face
 from tfdeepfake.faces.detector import FaceDetector, MTCNNDetector
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.faces.tracking import track_faces
@@ -84,7 +84,7 @@ def default_detector() -> FaceDetector:
 def extract_faces(
     path: str | os.PathLike,
     frames: int | None = 32,
-    margin: float = 0.5,
+    margin: float = STORED_MARGIN,
     crop_size: int = 256,
     detector: FaceDetector | None = None,
     sampling: str = "even",
@@ -126,7 +126,7 @@ def extract_faces(
 
 def faces_from_video(
     video: VideoFrames,
-    margin: float = 0.5,
+    margin: float = STORED_MARGIN,
     crop_size: int = 256,
     detector: FaceDetector | None = None,
     mode: str = "square",

@@ -13,23 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tfdeepfake.export.runtime import TFLiteDetector
+from tfdeepfake.faces.crop import STORED_MARGIN
 from tfdeepfake.faces.errors import ExtractionError
+from tfdeepfake.inference.inputs import stored_crop_size
 from tfdeepfake.inference.models import LoadedModel, load_models
 from tfdeepfake.inference.report import report_folder, write_input_report
 from tfdeepfake.inference.results import ERROR, NO_FACE, TrackResult, VideoResult
-from tfdeepfake.scoring.aggregation import (
-    VideoScore,
-    aggregate,
-    aggregate_tracks,
-    ensemble,
-    logit,
-    sigmoid,
-)
+from tfdeepfake.scoring.aggregation import VideoScore, aggregate_tracks, ensemble, logit
 
-# Faces are cut once with this margin (as `tfdeepfake extract` stores them); each model then
-# takes the centre crop its own preset asks for, exactly as the training pipeline does.
-STORED_MARGIN = 0.5
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -93,7 +84,7 @@ class Detector:
         self.batch_size = batch_size
         self.streams = int(streams)
         self._face_detector = face_detector
-        self.crop_size = max(_stored_size(m.preset) for m in self.models)
+        self.crop_size = max(stored_crop_size(m.preset) for m in self.models)
 
     @classmethod
     def from_pretrained(cls, name: str, download: bool = True, **kwargs) -> Detector:
@@ -234,7 +225,9 @@ class Detector:
                     on_progress("report", {})
                 began = time.perf_counter()
                 try:
-                    write_input_report(self, faces, result, Path(report_folder))
+                    write_input_report(
+                        self.models, self.threshold, faces, result, Path(report_folder)
+                    )
                 except Exception as err:  # the verdict stands; the report says what failed
                     result.report["error"] = f"{type(err).__name__}: {err}"
                 result.timings["report"] = time.perf_counter() - began
@@ -335,7 +328,8 @@ class Detector:
         (T, 10) in crop pixels are needed by ``crop_mode="aligned"`` presets (GenD).
         """
         scored = [
-            self._score_member(m, loaded, crops, stored_margin, landmarks) for m in loaded.members
+            m.score(crops, stored_margin, landmarks, self.batch_size, self._map)
+            for m in loaded.members
         ]
         video = float(np.mean([v for v, _ in scored]))
         frames = np.array([f for _, f in scored], np.float64)
@@ -344,85 +338,9 @@ class Detector:
             frames = np.nanmean(frames, axis=0)
         return video, [None if np.isnan(p) else float(p) for p in frames]
 
-    def _score_member(self, member, loaded: LoadedModel, crops: np.ndarray, margin: float,
-                      landmarks: np.ndarray | None = None):
-        """(video probability, per-frame probabilities with NaN where a frame is unscored)."""
-        preset = loaded.preset
-        if isinstance(member, TFLiteDetector):
-            return self._score_tflite(member, preset, crops, margin, landmarks)
-        inputs = model_inputs(crops, margin, preset, landmarks)
-        if preset.sequence:
-            positions = _even(len(inputs), preset.frames)
-            clip = inputs[positions][None]
-            probs = np.full(len(inputs), np.nan)
-            if loaded.compatibility == "independent_frames":
-                from tfdeepfake.weights.compat import compat_frame_logits
-
-                frame_logits = np.asarray(compat_frame_logits(member, clip)).reshape(-1)
-                video = aggregate(frame_logits, "mean_logit")
-            else:
-                out = member.predict_on_batch(clip)
-                frame_logits = np.asarray(out["frame_logits"]).reshape(-1)
-                video = aggregate(np.asarray(out["logit"]).reshape(-1), "sequence")
-            probs[positions] = sigmoid(frame_logits)
-            return float(video.probability), probs
-        batches = [inputs[i : i + self.batch_size] for i in range(0, len(inputs), self.batch_size)]
-        logits = np.concatenate(self._map(
-            lambda batch: np.asarray(member.predict_on_batch(batch)["logit"]).reshape(-1),
-            batches,
-        ))
-        return float(aggregate(logits, preset.aggregation).probability), sigmoid(logits)
-
-    def _score_tflite(self, runner, preset, crops: np.ndarray, stored_margin: float,
-                      landmarks: np.ndarray | None = None):
-        """The LiteRT path: centre re-crop (or alignment) here, resize and normalisation
-        inside the model."""
-        crops = centre_crops(crops, stored_margin, preset, landmarks)
-        if preset.sequence:  # a converted clip model takes exactly preset.frames frames
-            positions = np.linspace(0, len(crops) - 1, preset.frames).round().astype(int)
-            logit = runner.predict(crops[positions][None])["logit"]
-            return float(aggregate(logit, "sequence").probability), np.full(len(crops), np.nan)
-        logits = runner.predict(crops, batch_size=self.batch_size)["logit"]
-        return float(aggregate(logits, preset.aggregation).probability), sigmoid(logits)
-
-
-def model_inputs(crops: np.ndarray, stored_margin: float, preset, landmarks=None) -> np.ndarray:
-    """Crops cut with ``stored_margin`` -> the preset's normalised input (centre crop or
-    landmark alignment, resize)."""
-    from tfdeepfake.data import preset_images
-
-    return np.asarray(preset_images(crops, stored_margin, preset, landmarks))
-
 
 def _kind(path) -> str:
     return "image" if str(path).lower().endswith(IMAGE_SUFFIXES) else "video"
-
-
-def centre_crops(crops: np.ndarray, stored_margin: float, preset, landmarks=None) -> np.ndarray:
-    """The part of each stored crop the preset's margin covers, still uint8 at stored size
-    (``crop_mode="aligned"``: the aligned faces, uint8 at the model's size)."""
-    from tfrecords_tools.schema import centre_crop, recrop_fraction
-
-    if preset.crop_mode == "aligned":
-        from tfdeepfake.data.align import align_faces
-        from tfdeepfake.data.crops import checked_landmarks
-
-        points = checked_landmarks(landmarks, len(crops))
-        aligned = np.asarray(align_faces(crops, points, preset.input_size))
-        return np.round(aligned).astype(np.uint8)
-
-    fraction = recrop_fraction(stored_margin, preset.face_margin)
-    return np.ascontiguousarray(centre_crop(crops, fraction))
-
-
-def _stored_size(preset) -> int:
-    from tfrecords_tools.schema import recrop_fraction
-
-    return int(np.ceil(preset.input_size / recrop_fraction(STORED_MARGIN, preset.face_margin)))
-
-
-def _even(n: int, k: int) -> np.ndarray:
-    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int))
 
 
 def expand_inputs(paths: Sequence[str]) -> list[str]:

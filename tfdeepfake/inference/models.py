@@ -23,9 +23,10 @@ class LoadedModel:
     Attributes:
         name: the preset name (the key in every score dict).
         preset: its ``Preset`` (input contract, aggregation).
-        members: the Keras models (or LiteRT runners) of this preset: one, or several
-            trained copies (e.g. the DFDC winner's seven seeds) whose video probabilities
-            are averaged, as their authors did.
+        members: the scorers (``tfdeepfake.inference.scorers``: a Keras model or a LiteRT
+            runner each) of this preset: one, or several trained copies (e.g. the DFDC
+            winner's seven seeds) whose video probabilities are averaged, as their authors
+            did.
         trained: False when the weights are random (``allow_untrained``).
         source: where the weights came from (files, or ``"random init"``).
         compatibility: ``""``, or ``"independent_frames"`` for imported ResNeXt-LSTM weights
@@ -42,8 +43,13 @@ class LoadedModel:
 
     @property
     def model(self) -> Any:
-        """The first member (explanations are computed on it)."""
-        return self.members[0]
+        """The first member's model (explanations are computed on it)."""
+        return self.members[0].model
+
+    @property
+    def explainable(self) -> bool:
+        """True when heatmaps can be computed (a Keras model, not a LiteRT runner)."""
+        return all(m.explainable for m in self.members)
 
 
 def find_tflite_models(folder: str) -> dict[str, str]:
@@ -75,6 +81,7 @@ def find_tflite_models(folder: str) -> dict[str, str]:
 def load_tflite_models(models: Sequence[str] | None, folder: str) -> list[LoadedModel]:
     """LiteRT runners for the ``.tflite`` files in ``folder`` (``detect --runtime tflite``)."""
     from tfdeepfake.export.runtime import TFLiteDetector
+    from tfdeepfake.inference.scorers import LiteRTScorer
     from tfdeepfake.models import get_preset
 
     files = find_tflite_models(folder)
@@ -85,9 +92,12 @@ def load_tflite_models(models: Sequence[str] | None, folder: str) -> list[Loaded
             f"No .tflite file for {', '.join(missing)} in {folder!r} (found: "
             f"{', '.join(files)}). Export them with `tfdeepfake export --format tflite`."
         )
-    return [
-        LoadedModel(n, get_preset(n), [TFLiteDetector(files[n])], True, files[n]) for n in names
-    ]
+    loaded = []
+    for n in names:
+        preset = get_preset(n)
+        scorer = LiteRTScorer(TFLiteDetector(files[n]), preset)
+        loaded.append(LoadedModel(n, preset, [scorer], True, files[n]))
+    return loaded
 
 
 def find_runs_in(weights: str | os.PathLike | Sequence[str]) -> dict[str, list[str]]:
@@ -126,6 +136,7 @@ def load_models(
             message says how to get weights.
     """
     from tfdeepfake import runs
+    from tfdeepfake.inference.scorers import KerasScorer
     from tfdeepfake.models import create_model, get_preset
 
     if runtime not in RUNTIMES:
@@ -157,11 +168,13 @@ def load_models(
             modes = {m.compatibility for m in members}
             if len(modes) > 1:
                 raise ValueError(f"The run folders of {name} mix compatibility modes: {modes}.")
+            mode = modes.pop()
+            scorers = [KerasScorer(m.model, m.preset, mode) for m in members]
             sources = ", ".join(m.weights_source for m in members)
-            loaded.append(LoadedModel(name, members[0].preset, [m.model for m in members], True,
-                                      sources, modes.pop()))
+            loaded.append(LoadedModel(name, members[0].preset, scorers, True, sources, mode))
         else:
             model = create_model(name)
-            loaded.append(LoadedModel(name, model.preset, [model], False, "random init"))
+            scorer = KerasScorer(model, model.preset)
+            loaded.append(LoadedModel(name, model.preset, [scorer], False, "random init"))
     return loaded
 

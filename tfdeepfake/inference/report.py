@@ -21,8 +21,16 @@ def report_folder(report_dir: str, result: VideoResult, index: int) -> Path:
     return Path(report_dir) / f"{index:03d}_{stem}"
 
 
-def write_input_report(detector, faces, result: VideoResult, folder: Path) -> None:
-    """Write the score plot and the heatmap videos of one scored input into ``folder``."""
+def write_input_report(
+    models: Sequence, threshold: float, faces, result: VideoResult, folder: Path
+) -> None:
+    """Write the score plot and the heatmap videos of one scored input into ``folder``.
+
+    Args:
+        models: the ``LoadedModel``s that scored it (heatmaps for the explainable ones).
+        threshold: the verdict threshold (a line on the plot).
+        faces: its extracted faces (``VideoFaces``); result: its scored ``VideoResult``.
+    """
     from tfdeepfake.evaluation.plots import plot_frame_scores
     from tfdeepfake.explain.overlay import face_region, write_heatmap_video
     from tfdeepfake.faces.video import read_frames_at
@@ -36,14 +44,14 @@ def write_input_report(detector, faces, result: VideoResult, folder: Path) -> No
             lines[label] = ([f for f, _ in pairs], [p for _, p in pairs])
     title = f"{Path(result.path).name}: {result.label} (score {result.score:.3f})"
     result.report["plot"] = str(plot_frame_scores(lines, folder / "scores.png",
-                                                  detector.threshold, title))
+                                                  threshold, title))
     video = read_frames_at(faces.path, [int(i) for i in faces.sampled_indices])
     position = {int(i): k for k, i in enumerate(video.indices)}
     # Frames may have been shrunk on decode (4K): boxes are in source pixels.
     scale = video.scale
     fps = _sampled_fps(faces)
-    for loaded in detector.models:
-        if not hasattr(loaded.model, "get_layer"):  # a LiteRT runner: no gradients to explain
+    for loaded in models:
+        if not loaded.explainable:  # a LiteRT runner: no gradients to explain
             result.report[f"heatmap_{loaded.name}"] = "none: heatmaps need --runtime keras"
             continue
         boxes = [[] for _ in video.indices]
@@ -64,7 +72,7 @@ def track_heatmaps(loaded, crops: np.ndarray, stored_margin: float, landmarks=No
     """(T, s, s) heatmaps in [0, 1] of one model over one track's crops (its attention map,
     else Grad-CAM; a sequence model sees the track as one clip)."""
     from tfdeepfake.explain.heatmaps import face_heatmaps
-    from tfdeepfake.inference.detector import model_inputs
+    from tfdeepfake.inference.inputs import model_inputs
 
     inputs = model_inputs(crops, stored_margin, loaded.preset, landmarks)
     if loaded.preset.sequence:

@@ -1,0 +1,51 @@
+"""Stored face crops -> what each runtime takes.
+
+Faces are cut once with ``STORED_MARGIN`` (as ``tfdeepfake extract`` stores them); each
+model then takes the centre crop its own preset's ``face_margin`` asks for, exactly as the
+training pipeline does (``tfdeepfake.data.preset_images``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tfdeepfake.faces.crop import STORED_MARGIN
+
+
+def model_inputs(crops: np.ndarray, stored_margin: float, preset, landmarks=None) -> np.ndarray:
+    """Crops cut with ``stored_margin`` -> the preset's normalised input (centre crop or
+    landmark alignment, resize). ``landmarks``: (T, 10) in crop pixels, for
+    ``crop_mode="aligned"`` presets (GenD)."""
+    from tfdeepfake.data import preset_images
+
+    return np.asarray(preset_images(crops, stored_margin, preset, landmarks))
+
+
+def centre_crops(crops: np.ndarray, stored_margin: float, preset, landmarks=None) -> np.ndarray:
+    """The part of each stored crop the preset's margin covers, still uint8 at stored size
+    (``crop_mode="aligned"``: the aligned faces, uint8 at the model's size)."""
+    from tfrecords_tools.schema import centre_crop, recrop_fraction
+
+    if preset.crop_mode == "aligned":
+        from tfdeepfake.data.align import align_faces
+        from tfdeepfake.data.crops import checked_landmarks
+
+        points = checked_landmarks(landmarks, len(crops))
+        aligned = np.asarray(align_faces(crops, points, preset.input_size))
+        return np.round(aligned).astype(np.uint8)
+
+    fraction = recrop_fraction(stored_margin, preset.face_margin)
+    return np.ascontiguousarray(centre_crop(crops, fraction))
+
+
+def stored_crop_size(preset, stored_margin: float = STORED_MARGIN) -> int:
+    """Side in pixels a crop cut with ``stored_margin`` needs so that the preset's centre crop
+    still has ``preset.input_size`` pixels (no upsampling)."""
+    from tfrecords_tools.schema import recrop_fraction
+
+    return int(np.ceil(preset.input_size / recrop_fraction(stored_margin, preset.face_margin)))
+
+
+def even_positions(n: int, k: int) -> np.ndarray:
+    """At most ``k`` indices spread evenly over ``range(n)`` (first and last included)."""
+    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int))
