@@ -71,7 +71,7 @@ function render(job) {
   $("job-name").textContent = job.filename;
   const status = $("job-status");
   status.textContent = job.status;
-  status.className = "badge " + job.status;
+  status.className = "status " + job.status;
   $("job-stage").textContent = stageText(job);
   const progress = job.progress || {};
   const bar = $("job-progress");
@@ -154,7 +154,7 @@ async function refreshHistory() {
     const remove = el("button", "delete", "danger small");
     remove.onclick = () => removeJob(job.id);
     const actions = el("td"); actions.append(remove);
-    row.append(name, el("td", job.status, "badge " + job.status), el("td", job.verdict || ""),
+    row.append(name, el("td", job.status, "status " + job.status), el("td", job.verdict || ""),
       el("td", job.score === null ? "" : job.score.toFixed(3)),
       el("td", new Date(job.created_at * 1000).toLocaleString()), actions);
     body.append(row);
