@@ -4,7 +4,10 @@ Training (``frame_dataset`` and friends) and inference (``preset_images``) call 
 functions, so the two cannot drift apart. Stored crops are square (see the TFRecord schema),
 so every preset takes a square centre crop; ``crop_mode="pad"`` presets get the same square
 crop (their zero-padding to square is a no-op on square crops). ``crop_mode="aligned"``
-presets (GenD) warp the stored crop by its five landmarks instead (``tfdeepfake.data.align``).
+presets (GenD) warp the stored crop by its five landmarks instead (``tfdeepfake.data.align``);
+``crop_mode="stretch"`` presets (imported ResNeXt-LSTM weights, whose app crops
+face_recognition's box and resizes it to 112 x 112 whatever its shape) cut the face box
+itself out of the stored crop and stretch it to the input size (``stretch_crops``).
 """
 
 from __future__ import annotations
@@ -70,11 +73,37 @@ def normalise(images: tf.Tensor, preset) -> tf.Tensor:
     return (tf.cast(images, tf.float32) / 255.0 - mean) / std
 
 
-def preset_images(crops, stored_margin: float, preset, landmarks=None) -> tf.Tensor:
+def stretch_crops(crops, stored_margin: float, boxes, margin: float, size: int) -> tf.Tensor:
+    """The face box grown by ``margin`` on each side, cut from each square stored crop and
+    resized to ``size`` x ``size`` without keeping its aspect ratio (float32, [0, 255]).
+
+    A stored crop is the square of side ``(1 + 2 * stored_margin) * max(w, h)`` around the
+    box centre (``tfdeepfake.faces.crop``), so the box's ``w`` and ``h`` (``boxes`` (N, 4)
+    ``[x0, y0, x1, y1]`` in frame pixels) place it exactly.
+    """
+    if boxes is None:
+        raise ValueError(
+            "This preset stretches the face box to its input (crop_mode='stretch'); pass "
+            "boxes=(N, 4) [x0, y0, x1, y1] in frame pixels (FaceTrack.boxes)."
+        )
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if len(b) != len(crops):
+        raise ValueError(f"Got {len(b)} boxes for {len(crops)} crops; pass one per crop.")
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    side = (1 + 2 * stored_margin) * np.maximum(w, h)
+    half_w, half_h = (1 + 2 * margin) * w / side / 2, (1 + 2 * margin) * h / side / 2
+    regions = np.stack([0.5 - half_h, 0.5 - half_w, 0.5 + half_h, 0.5 + half_w], 1)
+    n = len(b)
+    return tf.image.crop_and_resize(
+        tf.cast(crops, tf.float32), regions.astype(np.float32), tf.range(n), [size, size]
+    )
+
+
+def preset_images(crops, stored_margin: float, preset, landmarks=None, boxes=None) -> tf.Tensor:
     """Stored crops (N, S, S, 3) uint8, cut with ``stored_margin`` -> the preset's normalised
     float32 input (N, size, size, 3). ``crop_mode="aligned"`` presets need the crops'
-    landmarks (N, 10) in crop pixels. Raises ``ValueError`` if the margin is too small or
-    the landmarks are missing."""
+    landmarks (N, 10) in crop pixels, ``crop_mode="stretch"`` ones the face boxes (N, 4) in
+    frame pixels. Raises ``ValueError`` if the margin is too small or they are missing."""
     fraction = recrop_fraction(float(stored_margin), preset.face_margin)
     crops = np.asarray(crops)
     if crops.ndim != 4 or crops.shape[-1] != 3:
@@ -82,6 +111,9 @@ def preset_images(crops, stored_margin: float, preset, landmarks=None) -> tf.Ten
     if preset.crop_mode == "aligned":
         return normalise(align_faces(crops, checked_landmarks(landmarks, len(crops)),
                                      preset.input_size), preset)
+    if preset.crop_mode == "stretch":
+        return normalise(stretch_crops(crops, stored_margin, boxes, preset.face_margin,
+                                       preset.input_size), preset)
     return normalise(recrop(crops, fraction, preset.input_size), preset)
 
 

@@ -63,6 +63,12 @@ def _check_label(label: tf.Tensor, shard: tf.Tensor) -> tf.Tensor:
 def _decode_and_crop(frame: dict, preset, need_mask: bool) -> dict:
     """Decode a frame and re-cut it to the preset: image float32 (S, S, 3) in [0, 255]."""
     size = preset.input_size
+    if preset.crop_mode == "stretch":
+        raise ValueError(
+            f"Preset {preset.name!r} stretches the face box (crop_mode='stretch', the imported "
+            "ResNeXt-LSTM weights' inference contract); shards keep square crops only. Train "
+            "with crop_mode='square' (e.g. the registry's resnet_lstm preset)."
+        )
     image = tf.io.decode_jpeg(frame["image"], channels=3)
     if preset.crop_mode == "aligned":
         return _decode_and_align(image, frame, size, need_mask)

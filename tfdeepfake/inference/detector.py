@@ -271,7 +271,8 @@ class Detector:
         total, done = len(faces.tracks) * len(self.models), itertools.count(1)
 
         def score(loaded, track):
-            scored = self._timed_score(loaded, track.crops, faces.margin, track.landmarks)
+            scored = self._timed_score(loaded, track.crops, faces.margin, track.landmarks,
+                                       track.boxes)
             if on_progress:
                 on_progress("model", {"model": loaded.name, "done": next(done), "total": total})
             return scored
@@ -315,20 +316,22 @@ class Detector:
             return list(pool.map(fn, items))
 
     def _timed_score(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float,
-                     landmarks: np.ndarray | None = None):
+                     landmarks: np.ndarray | None = None, boxes: np.ndarray | None = None):
         began = time.perf_counter()
-        video, frames = self.score_track(loaded, crops, stored_margin, landmarks)
+        video, frames = self.score_track(loaded, crops, stored_margin, landmarks, boxes)
         return video, frames, time.perf_counter() - began
 
     def score_track(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float,
-                    landmarks: np.ndarray | None = None):
+                    landmarks: np.ndarray | None = None, boxes: np.ndarray | None = None):
         """One model on one track: ``(video probability, per-frame probabilities)``.
 
         A model with several members (seeds) averages their probabilities. ``landmarks``
-        (T, 10) in crop pixels are needed by ``crop_mode="aligned"`` presets (GenD).
+        (T, 10) in crop pixels are needed by ``crop_mode="aligned"`` presets (GenD), the face
+        ``boxes`` (T, 4) in frame pixels by ``crop_mode="stretch"`` ones (imported
+        ResNeXt-LSTM weights).
         """
         scored = [
-            m.score(crops, stored_margin, landmarks, self.batch_size, self._map)
+            m.score(crops, stored_margin, landmarks, self.batch_size, self._map, boxes)
             for m in loaded.members
         ]
         video = float(np.mean([v for v, _ in scored]))

@@ -12,19 +12,29 @@ import numpy as np
 from tfdeepfake.faces.crop import STORED_MARGIN
 
 
-def model_inputs(crops: np.ndarray, stored_margin: float, preset, landmarks=None) -> np.ndarray:
-    """Crops cut with ``stored_margin`` -> the preset's normalised input (centre crop or
-    landmark alignment, resize). ``landmarks``: (T, 10) in crop pixels, for
-    ``crop_mode="aligned"`` presets (GenD)."""
+def model_inputs(crops: np.ndarray, stored_margin: float, preset, landmarks=None,
+                 boxes=None) -> np.ndarray:
+    """Crops cut with ``stored_margin`` -> the preset's normalised input (centre crop,
+    landmark alignment or stretched box; resize). ``landmarks``: (T, 10) in crop pixels, for
+    ``crop_mode="aligned"`` presets (GenD); ``boxes``: (T, 4) face boxes in frame pixels,
+    for ``crop_mode="stretch"`` ones (imported ResNeXt-LSTM weights)."""
     from tfdeepfake.data import preset_images
 
-    return np.asarray(preset_images(crops, stored_margin, preset, landmarks))
+    return np.asarray(preset_images(crops, stored_margin, preset, landmarks, boxes))
 
 
-def centre_crops(crops: np.ndarray, stored_margin: float, preset, landmarks=None) -> np.ndarray:
+def centre_crops(crops: np.ndarray, stored_margin: float, preset, landmarks=None,
+                 boxes=None) -> np.ndarray:
     """The part of each stored crop the preset's margin covers, still uint8 at stored size
-    (``crop_mode="aligned"``: the aligned faces, uint8 at the model's size)."""
+    (``crop_mode="aligned"``: the aligned faces, uint8 at the model's size;
+    ``"stretch"``: the face box stretched to the stored size)."""
     from tfrecords_tools.schema import centre_crop, recrop_fraction
+
+    if preset.crop_mode == "stretch":
+        from tfdeepfake.data.crops import stretch_crops
+
+        stretched = stretch_crops(crops, stored_margin, boxes, preset.face_margin, len(crops[0]))
+        return np.round(np.asarray(stretched)).astype(np.uint8)
 
     if preset.crop_mode == "aligned":
         from tfdeepfake.data.align import align_faces

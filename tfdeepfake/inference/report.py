@@ -57,7 +57,8 @@ def write_input_report(
         boxes = [[] for _ in video.indices]
         maps = [[] for _ in video.indices]
         for track in faces.tracks:
-            heat = track_heatmaps(loaded, track.crops, faces.margin, track.landmarks)
+            heat = track_heatmaps(loaded, track.crops, faces.margin, track.landmarks,
+                                  track.boxes)
             for frame_index, box, h in zip(track.frame_index, track.boxes, heat):
                 k = position.get(int(frame_index))
                 if k is None:
@@ -68,13 +69,14 @@ def write_input_report(
         result.report[f"heatmap_{loaded.name}"] = str(path)
 
 
-def track_heatmaps(loaded, crops: np.ndarray, stored_margin: float, landmarks=None) -> np.ndarray:
+def track_heatmaps(loaded, crops: np.ndarray, stored_margin: float, landmarks=None,
+                   boxes=None) -> np.ndarray:
     """(T, s, s) heatmaps in [0, 1] of one model over one track's crops (its attention map,
     else Grad-CAM; a sequence model sees the track as one clip)."""
     from tfdeepfake.explain.heatmaps import face_heatmaps
     from tfdeepfake.inference.inputs import model_inputs
 
-    inputs = model_inputs(crops, stored_margin, loaded.preset, landmarks)
+    inputs = model_inputs(crops, stored_margin, loaded.preset, landmarks, boxes)
     if loaded.preset.sequence:
         return face_heatmaps(loaded.model, inputs[None])[0]
     return face_heatmaps(loaded.model, inputs)

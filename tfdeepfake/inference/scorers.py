@@ -46,12 +46,13 @@ class KerasScorer:
         landmarks: np.ndarray | None = None,
         batch_size: int = 8,
         mapper: Mapper = _serial,
+        boxes: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray]:
         """``(video probability, per-frame probabilities)``; ``landmarks`` (T, 10) in crop
-        pixels for ``crop_mode="aligned"`` presets; ``mapper`` runs the batches (e.g. on
-        threads)."""
+        pixels for ``crop_mode="aligned"`` presets, ``boxes`` (T, 4) in frame pixels for
+        ``crop_mode="stretch"`` ones; ``mapper`` runs the batches (e.g. on threads)."""
         preset = self.preset
-        inputs = model_inputs(crops, stored_margin, preset, landmarks)
+        inputs = model_inputs(crops, stored_margin, preset, landmarks, boxes)
         if preset.sequence:
             positions = even_positions(len(inputs), preset.frames)
             clip = inputs[positions][None]
@@ -91,10 +92,11 @@ class LiteRTScorer:
         landmarks: np.ndarray | None = None,
         batch_size: int = 8,
         mapper: Mapper = _serial,
+        boxes: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray]:
         """``(video probability, per-frame probabilities)`` (``mapper`` is not needed)."""
         preset = self.preset
-        crops = centre_crops(crops, stored_margin, preset, landmarks)
+        crops = centre_crops(crops, stored_margin, preset, landmarks, boxes)
         if preset.sequence:  # a converted clip model takes exactly preset.frames frames
             positions = np.linspace(0, len(crops) - 1, preset.frames).round().astype(int)
             logit = self.model.predict(crops[positions][None])["logit"]

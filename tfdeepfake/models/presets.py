@@ -43,7 +43,9 @@ class Preset:
         crop_mode: ``"square"`` (square box of side max(w, h), then resize),
             ``"pad"`` (isotropic resize of the box, then zero-pad to square) or
             ``"aligned"`` (5-landmark similarity alignment, ``tfdeepfake.data.align``; the
-            face_margin is then the context the stored crop must hold around the box).
+            face_margin is then the context the stored crop must hold around the box) or
+            ``"stretch"`` (the box with face_margin, resized to a square whatever its aspect:
+            the ResNeXt-LSTM app's crop, for its imported weights; inference only).
         aggregation: how frame logits become a video score (see
             ``tfdeepfake.scoring.aggregation``).
         label_convention: always ``"1=fake"``; stored so saved runs say it.

@@ -158,7 +158,9 @@ _SOURCES = [
     Source(
         "resnext-lstm",
         "resnet_lstm",
-        {"mean": tuple(reversed(IMAGENET_MEAN)), "std": tuple(reversed(IMAGENET_STD))},
+        # BGR frames (reversed statistics); face_recognition's tight box, no margin, stretched.
+        {"mean": tuple(reversed(IMAGENET_MEAN)), "std": tuple(reversed(IMAGENET_STD)),
+         "crop_mode": "stretch", "face_margin": 0.0},
         resnext_lstm_sources,
         {},
         LSTM_REPO,
