@@ -3,7 +3,7 @@
 icpr2020dfdc names each file after its SHA-256 (``..._bestval-<sha256>.pth``), which is
 checked. The DFDC winner's release files come without published checksums: their digest
 is recorded next to the file (``<file>.sha256``) once a download is complete, and checked on
-every later use. A download goes to ``<file>.part`` and becomes ``<file>`` only when every
+every later use. A download goes to ``<file>.<pid>.part`` and becomes ``<file>`` only when every
 byte of its Content-Length arrived and the digest holds; any failure deletes the part, so the
 cache never holds a file that looks complete and is not.
 
@@ -231,7 +231,7 @@ def fetch(
     recorded = target.with_name(target.name + ".sha256")
     if target.is_file():
         return _verified_cached(item, target, recorded)
-    partial = target.with_name(target.name + ".part")
+    partial = target.with_name(f"{target.name}.{os.getpid()}.part")  # one per process
     url = item.url
     try:
         fetcher(url, partial)

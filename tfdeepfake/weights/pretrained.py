@@ -73,10 +73,12 @@ def prepare_member(member: Member, log: Callable[[str], None] = _say) -> Path:
     item = member.download
     log(f"{member.name}: {item.filename} (~{member.approx_mb} MB, licence {member.licence})")
     path = fetch(item, cache_root() / "weights")
-    partial = target.with_name(target.name + ".importing")
+    partial = target.with_name(f"{target.name}.{os.getpid()}.importing")  # one per process
     shutil.rmtree(partial, ignore_errors=True)
     try:
         import_checkpoint(item.source, path, partial, member.preset, **member.overrides)
+        if is_ready(member):  # another process finished the same import meanwhile
+            return target
         if target.exists():  # an unfinished folder of an older version: replaced whole
             shutil.rmtree(target)
         partial.rename(target)
