@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tfdeepfake.pipelines.cli import add_runner_arguments
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -45,6 +47,9 @@ def register(subparsers) -> None:
     p.add_argument("--allow-untrained", action="store_true",
                    help="run models without weights on random init; outputs say UNTRAINED")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no table")
+    p.add_argument("--jsonl", metavar="FILE",
+                   help="with --runner: one JSON line per input (local or gs://, s3://...)")
+    add_runner_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -63,6 +68,10 @@ def _weights(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.runner:
+        from tfdeepfake.pipelines.cli import run_detect
+
+        return run_detect(args)
     from tfdeepfake.inference import Detector, MissingWeightsError, expand_inputs
     from tfdeepfake.inference.outputs import format_table, write_csv, write_json
     from tfdeepfake.inference.report import write_index

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from tfdeepfake.pipelines.cli import add_runner_arguments
+
 
 def register(subparsers) -> None:
     """Add the `extract` sub-command."""
@@ -24,7 +26,9 @@ def register(subparsers) -> None:
         " or a FaceForensics++ folder (default: look inside INPUT; none: label -1)",
     )
     parser.add_argument("--out", required=True, help="output folder for the shards")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default 1; Beam's with --runner)"
+    )
     parser.add_argument("--frames", type=int, default=32, help="frames sampled per video")
     parser.add_argument(
         "--sampling", choices=("even", "stride", "first"), default="even", help="frame sampling"
@@ -51,6 +55,7 @@ def register(subparsers) -> None:
     parser.add_argument("--no-masks", action="store_true", help="skip the SSIM masks of fakes")
     parser.add_argument("--shard-mb", type=float, default=64.0, help="shard size bound in MiB")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_runner_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -76,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print(f"error: --workers must be >= 1, got {args.workers}")
         return 2
+    if args.runner:
+        from tfdeepfake.pipelines.cli import run_extract
+
+        return run_extract(args, options)
     try:
         summary = extract_dataset(
             args.input,

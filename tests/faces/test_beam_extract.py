@@ -1,0 +1,67 @@
+"""`extract --runner direct` (Beam, 2 worker processes) against the one-machine path."""
+
+import pytest
+from test_faces_dataset import _failures, collection  # noqa: F401 (the shared fixture)
+
+from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
+
+pytest.importorskip("apache_beam")
+
+
+def _tracks(out):
+    import tensorflow as tf
+
+    from tfrecords_tools.schema import decode_track
+    from tfrecords_tools.writer import read_manifest
+
+    tracks = {}
+    for entry in read_manifest(out):
+        for raw in tf.data.TFRecordDataset(str(out / entry["shard"])).as_numpy_iterator():
+            record = decode_track(raw)
+            tracks[(record.video_id, record.track_id)] = record
+    return tracks
+
+
+def test_beam_extraction_matches_one_machine(collection, tmp_path, capsys):  # noqa: F811
+    import numpy as np
+
+    from tfdeepfake.cli import main
+    from tfrecords_tools.validate import validate_shards
+
+    root, labels, _ = collection
+    options = ExtractOptions(frames=3, crop_size=32)
+    local = tmp_path / "local"
+    extract_dataset(root, local, labels, options, progress=False)
+    beam_out = tmp_path / "beam"
+    argv = ["extract", str(root), "--labels", str(labels), "--out", str(beam_out),
+            "--frames", "3", "--crop-size", "32", "--quiet", "--runner", "direct",
+            "--workers", "2"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "extracted 3, already done 0" in printed and "no_face: 1" in printed
+    report = validate_shards(beam_out)
+    assert report.ok, report.problems
+    assert not list(beam_out.glob(".*.tmp")) and not list((beam_out / ".beam").iterdir())
+    # The same failure rows (reasons) as the one-machine run, every bad input included.
+    assert _failures(beam_out) == _failures(local)
+    assert _failures(beam_out)["truncated.mp4"] == "corrupt"
+    ours, theirs = _tracks(beam_out), _tracks(local)
+    assert ours.keys() == theirs.keys() == {("real", 0), ("fake", 0), ("orphan", 0)}
+    for key, record in theirs.items():
+        np.testing.assert_array_equal(ours[key].frame_index, record.frame_index)
+        np.testing.assert_allclose(ours[key].boxes, record.boxes, atol=1e-4)
+        np.testing.assert_array_equal(ours[key].crops, record.crops)
+        assert (ours[key].masks is None) == (record.masks is None)
+    np.testing.assert_array_equal(ours[("fake", 0)].masks, theirs[("fake", 0)].masks)
+    # A re-run skips every video already done (the three extracted and the no-face one).
+    assert main(argv) == 0
+    assert "extracted 0, already done 4" in capsys.readouterr().out
+    assert _failures(beam_out)["orphan.mp4"] == "missing_original"
+
+
+@pytest.mark.parametrize("pair", ["project", "=x"])
+def test_bad_beam_option_is_named(pair):
+    from tfdeepfake.pipelines.runners import parse_beam_options
+
+    with pytest.raises(ValueError, match=f"--beam-option {pair!r} is not KEY=VALUE"):
+        parse_beam_options([pair])

@@ -1,0 +1,84 @@
+"""The ``--runner`` / ``--beam-option`` flags of ``extract`` and ``detect``, and what those
+commands do when ``--runner`` is given (the rest of each command is unchanged)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tfdeepfake.pipelines.runners import RUNNERS
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--runner`` and ``--beam-option`` (needs the ``[beam]`` extra when used)."""
+    parser.add_argument(
+        "--runner", choices=tuple(RUNNERS),
+        help="run as an Apache Beam pipeline: direct = this machine with --workers processes; "
+             "dataflow/flink/spark: see docs/scale.md (needs pip install tfdeepfake[beam])",
+    )
+    parser.add_argument(
+        "--beam-option", action="append", default=[], metavar="KEY=VALUE",
+        help="a Beam pipeline option, repeatable (e.g. project=P, region=R, "
+             "temp_location=gs://B/tmp, setup_file=./setup.py, flink_master=HOST:PORT)",
+    )
+
+
+def _beam_missing() -> str | None:
+    try:
+        import apache_beam  # noqa: F401
+    except ImportError:
+        return "--runner needs Apache Beam: pip install 'tfdeepfake[beam]'"
+    return None
+
+
+def run_extract(args: argparse.Namespace, options) -> int:
+    """``tfdeepfake extract --runner ...``."""
+    from tfdeepfake.pipelines.beam_extract import beam_extract_dataset
+
+    if message := _beam_missing():
+        print(f"error: {message}")
+        return 2
+    try:
+        summary = beam_extract_dataset(
+            args.input, args.out, labels=args.labels, options=options, runner=args.runner,
+            workers=args.workers, beam_options=args.beam_option, dataset=args.dataset,
+            split=args.split, fmt=args.fmt, max_shard_bytes=int(args.shard_mb * 2**20),
+        )
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}")
+        return 2
+    print(summary.format())
+    return 0 if summary.extracted + summary.skipped > 0 or summary.videos == 0 else 1
+
+
+def run_detect(args: argparse.Namespace) -> int:
+    """``tfdeepfake detect --runner ...``: the same table, CSV and JSON, plus JSON lines."""
+    from tfdeepfake.inference.outputs import format_table, summarize
+    from tfdeepfake.pipelines.beam_score import beam_detect
+
+    if message := _beam_missing():
+        print(f"tfdeepfake detect: {message}", file=sys.stderr)
+        return 2
+    if args.report:
+        print("tfdeepfake detect: --report is not made by --runner (score first, then run "
+              "detect --report on the inputs you want to look at)", file=sys.stderr)
+        return 2
+    try:
+        results, info = beam_detect(
+            args.paths, models=args.models, weights=args.weights, frames=args.frames,
+            threshold=args.threshold, allow_untrained=args.allow_untrained,
+            batch_size=args.batch_size, runtime=args.runtime, streams=args.streams,
+            runner=args.runner, workers=args.workers, beam_options=args.beam_option,
+            csv_path=args.csv, json_path=args.json, jsonl_path=args.jsonl,
+        )
+    except (FileNotFoundError, ValueError) as err:
+        print(f"tfdeepfake detect: {err}", file=sys.stderr)
+        return 2
+    names = [m["name"] for m in info["models"]]
+    if not args.quiet:
+        print(format_table(results, names))
+        print("summary: " + ", ".join(f"{k} {v}" for k, v in summarize(results).items()))
+        for what, path in (("CSV", args.csv), ("JSON", args.json), ("JSON lines", args.jsonl)):
+            if path:
+                print(f"{what}: {path}")
+    return 1 if any(r.failed for r in results) else 0
