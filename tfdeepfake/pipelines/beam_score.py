@@ -57,10 +57,11 @@ def _match_remote(path: str) -> list[str]:
 
 
 def _handler_class():
-    from apache_beam.ml.inference.base import ModelHandler
+    from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
     class DetectorModelHandler(ModelHandler):
-        """RunInference handler: input paths -> ``VideoResult`` dicts, one ``Detector``
+        """RunInference handler: input paths -> ``PredictionResult`` s whose ``inference``
+        is the ``VideoResult`` as a dict; one ``Detector``
         per worker. ``detector_kwargs`` are ``Detector``'s arguments."""
 
         def __init__(self, max_batch_size: int = 4, **detector_kwargs):
@@ -74,7 +75,7 @@ def _handler_class():
             return Detector(**self.detector_kwargs)
 
         def run_inference(self, batch, model, inference_args=None):
-            return [score_path(model, path) for path in batch]
+            return [PredictionResult(path, score_path(model, path)) for path in batch]
 
         def batch_elements_kwargs(self):
             return {"min_batch_size": 1, "max_batch_size": self.max_batch_size}
@@ -91,7 +92,7 @@ def DetectorModelHandler(max_batch_size: int = 4, **detector_kwargs):  # noqa: N
     Example::
 
         handler = DetectorModelHandler(weights="runs/", frames=8)
-        results = paths | RunInference(handler)  # VideoResult dicts
+        results = paths | RunInference(handler)  # .inference: VideoResult dicts
     """
     return _handler_class()(max_batch_size, **detector_kwargs)
 
@@ -148,6 +149,9 @@ def beam_detect(
     from tfdeepfake.inference import Detector
     from tfdeepfake.inference.outputs import write_csv, write_json
 
+    if runner != "direct" and not jsonl_path:
+        raise ValueError(f"--runner {runner}: give --jsonl on storage the workers can write "
+                         "(e.g. --jsonl gs://bucket/scores.jsonl); results are staged beside it.")
     kwargs = dict(models=models, weights=weights, frames=frames, threshold=threshold,
                   allow_untrained=allow_untrained, batch_size=batch_size, runtime=runtime,
                   streams=streams)
@@ -172,9 +176,6 @@ def _run_pipeline(inputs, kwargs, runner, workers, beam_options, videos_per_batc
     from apache_beam.io.filesystems import FileSystems
     from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 
-    if runner != "direct" and not jsonl_path:
-        raise ValueError(f"--runner {runner}: give --jsonl on storage the workers can write "
-                         "(e.g. --jsonl gs://bucket/scores.jsonl); results are staged beside it.")
     scratch = None if jsonl_path else tempfile.mkdtemp(prefix="tfdeepfake-beam-")
     staging = f"{jsonl_path}.parts-{uuid.uuid4().hex[:8]}" if jsonl_path else scratch
     handler = KeyedModelHandler(DetectorModelHandler(videos_per_batch, **kwargs))
