@@ -34,11 +34,31 @@ def test_train_save_and_config_round_trip(model, tmp_path):
     check_config_round_trip(model, x)
 
 
-def test_attention_maps_are_row_stochastic():
-    model = create_model("gend_clip_tiny", attention_maps=True)
-    attention = np.asarray(model(random_batch(model))["attention"])
-    assert attention.shape == (2, 2, 4, 17, 17)  # (N, depth, heads, 1 + 4x4, 1 + 4x4)
-    np.testing.assert_allclose(attention.sum(-1), 1.0, atol=1e-5)
+def test_attention_rollout_maps_and_the_heatmap_entry_point(model):
+    from tfdeepfake.explain import attention_rollout, face_heatmaps
+    from tfdeepfake.explain.rollout import _rollout_model
+
+    x = random_batch(model)
+    maps = attention_rollout(model, x)
+    assert maps.shape == (2, 32, 32) and maps.min() >= 0 and 0.5 < maps.max() <= 1.0
+    np.testing.assert_allclose(face_heatmaps(model, x), maps)
+    row = np.asarray(_rollout_model(model)(x))
+    assert row.shape == (2, 17)  # the class row over 1 + 4x4 tokens
+    np.testing.assert_allclose(row.sum(1), 1.0, atol=1e-5)  # a product of row-stochastic maps
+
+
+def test_uniform_attention_rolls_out_flat():
+    """Zero keys give uniform attention in every block: (0.5 I + 0.5 U)^2 has a flat class row
+    over the patches."""
+    model = create_model("gend_clip_tiny")
+    for name in ("block0_k_proj", "block1_k_proj"):
+        kernel, bias = model.get_layer(name).get_weights()
+        model.get_layer(name).set_weights([np.zeros_like(kernel), bias * 0])
+    x = random_batch(model)
+    from tfdeepfake.explain.rollout import _rollout_model
+
+    row = np.asarray(_rollout_model(model)(x))[:, 1:]
+    np.testing.assert_allclose(row, 0.75 / 17, rtol=1e-4)  # 17 tokens, 1 - 0.5^2 spread
 
 
 def test_layer_norms_are_the_gend_trainable_set(model):

@@ -114,8 +114,34 @@ def align_faces(images: tf.Tensor, landmarks: tf.Tensor, size: int) -> tf.Tensor
     return tf.clip_by_value(resized, 0.0, 255.0)
 
 
+def align_faces_uint8(images, landmarks, size: int):
+    """``align_faces`` rounded to uint8 numpy (the input of exported aligned models)."""
+    return tf.cast(tf.round(align_faces(images, landmarks, size)), tf.uint8).numpy()
+
+
 def align_landmarks(landmarks: tf.Tensor, size: int) -> tf.Tensor:
     """Where ``align_faces`` puts the landmarks (N, 10), in pixels of the ``size`` output."""
     canvas = canvas_side(size)
     params = similarity_to_template(landmarks, canvas)
     return apply_similarity(landmarks, params) * (size / canvas)
+
+
+def unalign_maps(maps, landmarks, crop_side: int):
+    """Maps (N, size, size) over aligned faces -> (N, crop_side, crop_side) over the crops the
+    faces were aligned from (the inverse warp; zero where the aligned face saw no crop).
+
+    The report draws GenD's heatmaps over the video with it.
+    """
+    import cv2
+    import numpy as np
+
+    maps = np.asarray(maps, np.float32)
+    size = maps.shape[-1]
+    canvas = canvas_side(size)
+    params = similarity_to_template(landmarks, canvas).numpy() * (size / canvas)
+    out = []
+    for m, (a, b, tx, ty) in zip(maps, params):
+        matrix = np.array([[a, -b, tx], [b, a, ty]], np.float64)
+        out.append(cv2.warpAffine(m, matrix, (crop_side, crop_side),
+                                  flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP))
+    return np.stack(out)

@@ -12,6 +12,7 @@ _EXPORTS = {
     "gradcam": "tfdeepfake.explain.grad_cam",
     "face_heatmaps": "tfdeepfake.explain.heatmaps",
     "has_attention": "tfdeepfake.explain.heatmaps",
+    "attention_rollout": "tfdeepfake.explain.rollout",
     "colorize": "tfdeepfake.explain.overlay",
     "face_region": "tfdeepfake.explain.overlay",
     "overlay_on_frame": "tfdeepfake.explain.overlay",

@@ -8,8 +8,9 @@ import numpy as np
 
 from tfdeepfake.explain.attention import attention_heatmap
 from tfdeepfake.explain.grad_cam import gradcam
+from tfdeepfake.explain.rollout import attention_rollout
 
-METHODS = ("auto", "attention", "gradcam")
+METHODS = ("auto", "attention", "rollout", "gradcam")
 
 
 def has_attention(model: Any) -> bool:
@@ -22,7 +23,8 @@ def face_heatmaps(
     model: Any, images: Any, method: str = "auto", compiled: bool | None = None
 ) -> np.ndarray:
     """Heatmaps over the face crops: the model's own attention when it has one (AutoAttB4,
-    B7-SSIM), else Grad-CAM on ``model.feature_map_layer`` (ResNet-LSTM, plain B4/B7).
+    B7-SSIM), attention rollout for ViTs (GenD), else Grad-CAM on ``model.feature_map_layer``
+    (ResNet-LSTM, plain B4/B7).
 
     Returns (N, H, W) in [0, 1], or (N, T, H, W) for a sequence model's clips.
     ``compiled`` is passed on (see ``gradcam`` and ``attention_heatmap``).
@@ -31,4 +33,6 @@ def face_heatmaps(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
     if method == "attention" or (method == "auto" and has_attention(model)):
         return attention_heatmap(model, images, compiled=compiled)
+    if method == "rollout" or (method == "auto" and hasattr(model, "attention_layers")):
+        return attention_rollout(model, images, compiled=compiled)
     return gradcam(model, images, compiled=compiled)

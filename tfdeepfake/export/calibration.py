@@ -1,7 +1,8 @@
 """Face crops for int8 calibration and parity checks: from TFRecord shards or an image folder.
 
 Crops come out as uint8 RGB at the preset's input size, cut and resized by the same contract
-as serving (``signatures.resize_faces``); shards are re-cropped to the preset's face margin.
+as serving (``signatures.resize_faces``); shards are re-cropped to the preset's face margin
+(``crop_mode="aligned"`` presets: aligned by the stored landmarks, ``data.align``).
 Sequence presets get clips of ``preset.frames`` consecutive frames per track.
 
 An image folder is labelled by sub-folder names: ``real/`` (0) and ``fake/`` (1); images
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tfdeepfake.data.align import align_faces_uint8
 from tfdeepfake.export.signatures import resize_faces
 from tfdeepfake.models.presets import Preset
 from tfrecords_tools.reader import list_shards, track_dataset
@@ -52,10 +54,13 @@ def faces_from_shards(data: str | os.PathLike, preset: Preset, limit: int = 256)
     images, labels, skipped = [], [], []
     for track in track_dataset(data).as_numpy_iterator():
         crops = np.stack([tf.io.decode_jpeg(b, channels=3).numpy() for b in track["image"]])
-        crops = centre_crop(
-            crops, recrop_fraction(float(track["crop_margin"]), preset.face_margin)
-        )
-        crops = _resize(crops, preset)
+        if preset.crop_mode == "aligned":  # GenD: the faces aligned by their landmarks
+            crops = align_faces_uint8(crops, track["landmarks"], preset.input_size)
+        else:
+            crops = centre_crop(
+                crops, recrop_fraction(float(track["crop_margin"]), preset.face_margin)
+            )
+            crops = _resize(crops, preset)
         label = int(track["label"])
         name = f"{track['shard'].decode()}#{int(track['record_index'])}"
         if preset.sequence:

@@ -37,12 +37,11 @@ def centre_crops(crops: np.ndarray, stored_margin: float, preset, landmarks=None
         return np.round(np.asarray(stretched)).astype(np.uint8)
 
     if preset.crop_mode == "aligned":
-        from tfdeepfake.data.align import align_faces
+        from tfdeepfake.data.align import align_faces_uint8
         from tfdeepfake.data.crops import checked_landmarks
 
         points = checked_landmarks(landmarks, len(crops))
-        aligned = np.asarray(align_faces(crops, points, preset.input_size))
-        return np.round(aligned).astype(np.uint8)
+        return align_faces_uint8(crops, points, preset.input_size)
 
     fraction = recrop_fraction(stored_margin, preset.face_margin)
     return np.ascontiguousarray(centre_crop(crops, fraction))

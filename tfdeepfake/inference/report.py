@@ -1,5 +1,6 @@
 """`detect --report DIR`: per input a PNG of per-frame scores, an MP4 per model with its
-heatmap over each face (AutoAttB4 / B7-SSIM: their attention map; ResNet-LSTM: Grad-CAM),
+heatmap over each face (AutoAttB4 / B7-SSIM: their attention map; GenD: attention rollout,
+warped back from the aligned face; ResNet-LSTM: Grad-CAM),
 and one HTML page for the batch."""
 
 from __future__ import annotations
@@ -59,11 +60,17 @@ def write_input_report(
         for track in faces.tracks:
             heat = track_heatmaps(loaded, track.crops, faces.margin, track.landmarks,
                                   track.boxes)
+            margin = loaded.preset.face_margin
+            if loaded.preset.crop_mode == "aligned":  # back from the aligned face to the crop
+                from tfdeepfake.data.align import unalign_maps
+
+                heat = unalign_maps(heat, track.landmarks, track.crops.shape[1])
+                margin = faces.margin
             for frame_index, box, h in zip(track.frame_index, track.boxes, heat):
                 k = position.get(int(frame_index))
                 if k is None:
                     continue
-                boxes[k].append([v * scale for v in face_region(box, loaded.preset.face_margin)])
+                boxes[k].append([v * scale for v in face_region(box, margin)])
                 maps[k].append(h)
         path = write_heatmap_video(video.frames, boxes, maps, fps, folder / f"{loaded.name}.mp4")
         result.report[f"heatmap_{loaded.name}"] = str(path)

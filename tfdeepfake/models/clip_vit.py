@@ -65,14 +65,14 @@ class ClassTokenAndPositions(layers.Layer):
 class MultiHeadAttentionCore(layers.Layer):
     """softmax(q k^T / sqrt(head_dim)) v over ``heads`` heads; q, k, v are (N, L, D) projections.
 
-    Returns the attended values (N, L, D) and, with ``return_weights=True``, also the attention
-    probabilities (N, heads, L, L) (what attention rollout reads).
+    Returns the attended values (N, L, D) and the attention probabilities (N, heads, L, L)
+    (the second output is what attention rollout reads; models that do not output it never
+    keep it).
     """
 
-    def __init__(self, heads: int, return_weights: bool = False, **kwargs):
+    def __init__(self, heads: int, **kwargs):
         super().__init__(**kwargs)
         self.heads = int(heads)
-        self.return_weights = bool(return_weights)
 
     def _split(self, x):
         n, length = ops.shape(x)[0], ops.shape(x)[1]
@@ -86,15 +86,13 @@ class MultiHeadAttentionCore(layers.Layer):
         weights = ops.softmax(ops.matmul(qh, ops.transpose(kh, (0, 1, 3, 2))), axis=-1)
         out = ops.transpose(ops.matmul(weights, vh), (0, 2, 1, 3))
         out = ops.reshape(out, (ops.shape(q)[0], ops.shape(q)[1], width))
-        return (out, weights) if self.return_weights else out
+        return out, weights
 
     def compute_output_shape(self, q_shape, k_shape=None, v_shape=None):
-        if self.return_weights:
-            return q_shape, (q_shape[0], self.heads, q_shape[1], q_shape[1])
-        return q_shape
+        return q_shape, (q_shape[0], self.heads, q_shape[1], q_shape[1])
 
     def get_config(self):
-        return {**super().get_config(), "heads": self.heads, "return_weights": self.return_weights}
+        return {**super().get_config(), "heads": self.heads}
 
 
 @keras.saving.register_keras_serializable(package="tfdeepfake")
@@ -116,32 +114,22 @@ class ClassTokenFeature(layers.Layer):
         return (input_shape[0], input_shape[2])
 
 
-@keras.saving.register_keras_serializable(package="tfdeepfake")
-class StackBlocks(layers.Layer):
-    """Stack the blocks' (N, heads, L, L) attention maps into (N, depth, heads, L, L)."""
-
-    def call(self, maps):
-        return ops.stack(maps, axis=1)
-
-    def compute_output_shape(self, input_shapes):
-        return (input_shapes[0][0], len(input_shapes), *input_shapes[0][1:])
-
-
 def _layer_norm(name: str) -> layers.LayerNormalization:
     return layers.LayerNormalization(epsilon=LAYER_NORM_EPS, name=name)
 
 
-def encoder_block(x, index: int, heads: int, mlp_dim: int, attention_maps: list | None = None):
+def attention_layer_name(index: int) -> str:
+    """The name of block ``index``'s ``MultiHeadAttentionCore`` (attention rollout reads it)."""
+    return f"block{index}_attn"
+
+
+def encoder_block(x, index: int, heads: int, mlp_dim: int):
     """One pre-LN CLIP block; names follow ``encoder.layers.{index}.*`` of the checkpoint."""
     p = f"block{index}_"
     width = x.shape[-1]
     h = _layer_norm(p + "layer_norm1")(x)
     q, k, v = (layers.Dense(width, name=f"{p}{t}_proj")(h) for t in "qkv")
-    core = MultiHeadAttentionCore(heads, return_weights=attention_maps is not None, name=p + "attn")
-    attended = core(q, k, v)
-    if attention_maps is not None:
-        attended, weights = attended
-        attention_maps.append(weights)
+    attended, _ = MultiHeadAttentionCore(heads, name=attention_layer_name(index))(q, k, v)
     attended = layers.Dense(width, name=p + "out_proj")(attended)
     x = layers.Add(name=p + "attn_residual")([x, attended])
     h = _layer_norm(p + "layer_norm2")(x)
@@ -150,14 +138,8 @@ def encoder_block(x, index: int, heads: int, mlp_dim: int, attention_maps: list 
     return layers.Add(name=p + "mlp_residual")([x, h])
 
 
-def clip_vision_encoder(
-    images, patch_size: int, width: int, depth: int, heads: int, mlp_dim: int,
-    attention_maps: list | None = None,
-):
-    """The CLIP vision tower on normalised (N, S, S, 3) images -> ``pooler_output`` (N, width).
-
-    When ``attention_maps`` is a list, every block's attention probabilities are appended.
-    """
+def clip_vision_encoder(images, patch_size: int, width: int, depth: int, heads: int, mlp_dim: int):
+    """The CLIP vision tower on normalised (N, S, S, 3) images -> ``pooler_output`` (N, width)."""
     grid = images.shape[1] // patch_size
     x = layers.Conv2D(
         width, patch_size, strides=patch_size, use_bias=False, name="patch_embedding"
@@ -166,7 +148,7 @@ def clip_vision_encoder(
     x = ClassTokenAndPositions(grid * grid, width, name="embeddings")(x)
     x = _layer_norm("pre_layrnorm")(x)
     for i in range(depth):
-        x = encoder_block(x, i, heads, mlp_dim, attention_maps)
+        x = encoder_block(x, i, heads, mlp_dim)
     return _layer_norm("post_layernorm")(ClassTokenFeature(name="class_token")(x))
 
 
@@ -176,15 +158,14 @@ class GenDDetector(ImageInputChecks, keras.Model):
 
     Takes CLIP-normalised faces (N, input_size, input_size, 3) (the preset's
     ``FacePreprocessor`` output) and returns a dict: ``"logit"`` (N, 1) = z_fake - z_real of
-    GenD's 2-class head (``sigmoid(logit)`` = its softmax[:, 1] = P(fake)), ``"features"``
-    (N, width) the L2-normalised feature the head reads and, with ``attention_maps=True``,
-    ``"attention"`` (N, depth, heads, L, L) every block's attention probabilities
-    (L = 1 + (input_size / patch_size)^2; large for ViT-L: for explanations only).
+    GenD's 2-class head (``sigmoid(logit)`` = its softmax[:, 1] = P(fake)) and ``"features"``
+    (N, width) the L2-normalised feature the head reads. Every block's attention
+    probabilities are the second output of its ``block{i}_attn`` layer
+    (``tfdeepfake.explain.attention_rollout`` reads them).
 
     Args:
         input_size: the square input side in pixels (a multiple of ``patch_size``).
         patch_size, width, depth, heads, mlp_dim: the ViT (ViT-L/14: 14, 1024, 24, 16, 4096).
-        attention_maps: also output the attention probabilities.
 
     Example:
         >>> model = GenDDetector(32, patch_size=8, width=32, depth=2, heads=4, mlp_dim=64)
@@ -200,7 +181,6 @@ class GenDDetector(ImageInputChecks, keras.Model):
         depth: int = 24,
         heads: int = 16,
         mlp_dim: int = 4096,
-        attention_maps: bool = False,
         **kwargs,
     ):
         if int(input_size) % int(patch_size):
@@ -212,12 +192,9 @@ class GenDDetector(ImageInputChecks, keras.Model):
             raise ValueError(f"width {width} must be divisible by heads {heads}.")
         kwargs.setdefault("name", "gend")
         images = keras.Input((input_size, input_size, 3), name="images")
-        maps: list | None = [] if attention_maps else None
-        pooled = clip_vision_encoder(images, patch_size, width, depth, heads, mlp_dim, maps)
+        pooled = clip_vision_encoder(images, patch_size, width, depth, heads, mlp_dim)
         features = layers.UnitNormalization(axis=-1, name="l2_normalize")(pooled)
         outputs = {"logit": layers.Dense(1, name="logit")(features), "features": features}
-        if maps:
-            outputs["attention"] = StackBlocks(name="attention")(maps)
         super().__init__(inputs=images, outputs=outputs, **kwargs)
         self.input_size = int(input_size)
         self.patch_size = int(patch_size)
@@ -225,7 +202,6 @@ class GenDDetector(ImageInputChecks, keras.Model):
         self.depth = int(depth)
         self.heads = int(heads)
         self.mlp_dim = int(mlp_dim)
-        self.attention_maps = bool(attention_maps)
         self.image_specs = (ImageSpec("images", self.input_size),)
 
     def get_config(self) -> dict:
@@ -238,8 +214,12 @@ class GenDDetector(ImageInputChecks, keras.Model):
             "depth": self.depth,
             "heads": self.heads,
             "mlp_dim": self.mlp_dim,
-            "attention_maps": self.attention_maps,
         }
+
+    @property
+    def attention_layers(self) -> list[str]:
+        """Names of the blocks' attention layers, first to last (for attention rollout)."""
+        return [attention_layer_name(i) for i in range(self.depth)]
 
     @classmethod
     def from_config(cls, config: dict) -> GenDDetector:
