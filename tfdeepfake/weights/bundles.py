@@ -70,6 +70,8 @@ AUTOATT_MB = 71  # EfficientNetAutoAttB4: 17.7 M float32 parameters
 B7_MB = 266  # the winner's B7 checkpoints: 66.4 M float32 parameters (timm's head included)
 AUTOATT_DFDC = Member("autoatt_b4_dfdc", DOWNLOADS["EfficientNetAutoAttB4_DFDC"], AUTOATT_MB)
 AUTOATT_FFPP = Member("autoatt_b4_ffpp", DOWNLOADS["EfficientNetAutoAttB4_FFPP"], AUTOATT_MB)
+GEND_MB = 1216  # GenD_CLIP_L_14: the CLIP ViT-L/14 vision tower (303 M) + projection, float32
+GEND = Member("gend_clip_l14", DOWNLOADS["gend-clip-l14"], GEND_MB)
 WINNER_SEEDS = tuple(
     Member(name.replace("-", "_"), item, B7_MB)
     for name, item in DOWNLOADS.items()
@@ -92,6 +94,13 @@ BUNDLES: dict[str, Bundle] = {
         ),
         Bundle("ffpp", "icpr2020dfdc EfficientNetAutoAttB4 trained on FaceForensics++",
                (AUTOATT_FFPP,)),
+        Bundle("gend", "GenD: CLIP ViT-L/14, LayerNorm-tuned, trained on FaceForensics++ "
+               "(aligned faces; safetensors, no PyTorch needed)", (GEND,)),
+        Bundle(
+            "dfdc-lite-gend",
+            "dfdc-lite plus GenD as a third model (the mean of the three video probabilities)",
+            (AUTOATT_DFDC, WINNER_SEEDS[0], GEND),
+        ),
     )
 }
 # What `tfdeepfake detect VIDEO` runs without --weights, once it is cached.
