@@ -111,6 +111,23 @@ def parse_display_name(shown: str) -> str:
     )
 
 
+def encode_text(text: str) -> bytes:
+    """A name or id as stored bytes: UTF-8, undecodable file-name bytes kept as they were."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def decode_text(raw: bytes) -> str:
+    """The inverse of ``encode_text`` (bytes that are not UTF-8 come back surrogate-escaped)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def readable_text(text: str) -> str:
+    """Free text (a message) with any undecodable bytes shown as ``\\xNN``; valid UTF-8."""
+    if not _has_surrogates(text):
+        return text
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if _is_escape(c) else c for c in text)
+
+
 def _is_escape(char: str) -> bool:
     return 0xDC80 <= ord(char) <= 0xDCFF
 
@@ -150,10 +167,15 @@ def csv_cell(value):
     readable with ``display_name``; numbers and other types pass through."""
     if not isinstance(value, str):
         return value
-    value = display_name(value) if _has_surrogates(value) else value
+    value = readable_text(value)
     if value.startswith(_FORMULA_START) and not _NUMBER.match(value):
         return "'" + value
     return value
+
+
+def csv_unescape(cell: str) -> str:
+    """A cell read back as it was before ``csv_cell`` (its leading ``'`` removed)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in _FORMULA_START else cell
 
 
 def csv_row(values) -> list:

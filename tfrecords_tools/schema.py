@@ -35,6 +35,8 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from tfdeepfake.safeio import decode_text, encode_text
+
 SCHEMA_VERSION = 1
 LABEL_REAL, LABEL_FAKE, LABEL_UNKNOWN = 0, 1, -1
 
@@ -122,12 +124,12 @@ def _floats(values):
 def encode_track(track: TrackRecord) -> bytes:
     """Serialise a track to SequenceExample bytes (JPEG crops, PNG masks)."""
     context = tf.train.Features(feature={
-        "video_id": _bytes([track.video_id.encode()]),
-        "source_path": _bytes([track.source_path.encode()]),
+        "video_id": _bytes([encode_text(track.video_id)]),
+        "source_path": _bytes([encode_text(track.source_path)]),
         "label": _ints([track.label]),
-        "dataset": _bytes([track.dataset.encode()]),
-        "split": _bytes([track.split.encode()]),
-        "original_id": _bytes([track.original_id.encode()]),
+        "dataset": _bytes([encode_text(track.dataset)]),
+        "split": _bytes([encode_text(track.split)]),
+        "original_id": _bytes([encode_text(track.original_id)]),
         "track_id": _ints([track.track_id]),
         "fps": _floats([track.fps]),
         "frame_count": _ints([track.frame_count]),
@@ -180,10 +182,10 @@ def decode_track(serialized: bytes) -> TrackRecord:
             for m, ok in zip(t["mask"], has_mask)
         ])
     return TrackRecord(
-        video_id=t["video_id"].decode(), crops=crops, frame_index=t["frame_index"],
+        video_id=decode_text(t["video_id"]), crops=crops, frame_index=t["frame_index"],
         boxes=t["box"], landmarks=t["landmarks"], scores=t["score"], label=int(t["label"]),
-        source_path=t["source_path"].decode(), dataset=t["dataset"].decode(),
-        split=t["split"].decode(), original_id=t["original_id"].decode(),
+        source_path=decode_text(t["source_path"]), dataset=decode_text(t["dataset"]),
+        split=decode_text(t["split"]), original_id=decode_text(t["original_id"]),
         track_id=int(t["track_id"]), fps=float(t["fps"]), frame_count=int(t["frame_count"]),
         crop_margin=float(t["crop_margin"]), masks=masks,
     )

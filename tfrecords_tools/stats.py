@@ -8,6 +8,7 @@ import os
 
 import tensorflow as tf
 
+from tfdeepfake.safeio import decode_text
 from tfrecords_tools.reader import DataSource, list_shards
 from tfrecords_tools.schema import CONTEXT_FEATURES
 
@@ -74,11 +75,11 @@ def collect_stats(data: DataSource) -> dict:
         for raw in tf.data.TFRecordDataset(path):
             context, n = _context_and_length(raw)
             _, seq = tf.io.parse_single_sequence_example(raw, sequence_features=mask_spec)
-            vid = context["video_id"].numpy().decode()
+            vid = decode_text(context["video_id"].numpy())
             values = {
                 "label": LABEL_NAMES.get(int(context["label"]), str(int(context["label"]))),
-                "dataset": context["dataset"].numpy().decode() or "(none)",
-                "split": context["split"].numpy().decode() or "(none)",
+                "dataset": decode_text(context["dataset"].numpy()) or "(none)",
+                "split": decode_text(context["split"].numpy()) or "(none)",
             }
             for key, value in values.items():
                 g = groups[key][value]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from tfdeepfake.safeio import decode_text
 from tfrecords_tools.reader import CorruptShardError, DataSource, list_shards, scan_shard
 from tfrecords_tools.schema import LABEL_FAKE, LABEL_REAL, LABEL_UNKNOWN, parse_track
 from tfrecords_tools.writer import MANIFEST_NAME, read_manifest
@@ -130,7 +131,7 @@ def validate_shard(path: str, check_images: bool = True) -> tuple[list[Problem],
             problems.append(Problem(path, index, offsets[index], kind, message))
         seen.append(
             (
-                track["video_id"].numpy().decode(),
+                decode_text(track["video_id"].numpy()),
                 int(track["track_id"]),
                 int(tf.shape(track["image"])[0]),
             )

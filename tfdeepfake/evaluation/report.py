@@ -33,6 +33,7 @@ from tfdeepfake.scoring.aggregation import (
     sigmoid,
 )
 from tfdeepfake.scoring.metrics import compute_metrics, confusion_matrix, metrics_by_group
+from tfdeepfake.safeio import decode_text
 
 _COLUMNS = ("dataset", "split", "video_id", "track_id", "frame_index", "label", "logit")
 
@@ -75,7 +76,7 @@ class FramePredictions:
 
 
 def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    return decode_text(value) if isinstance(value, bytes) else str(value)
 
 
 def default_aggregations(sequence: bool) -> list[str]:

@@ -31,6 +31,14 @@ from tfdeepfake.faces.extraction import VideoFaces, faces_from_video
 from tfdeepfake.faces.labels import LabelledVideo, load_labels
 from tfdeepfake.faces.ssim_masks import track_masks
 from tfdeepfake.faces.video import VideoFrames, plan_indices, read_video
+from tfdeepfake.safeio import (
+    atomic_write,
+    csv_row,
+    csv_unescape,
+    display_name,
+    parse_display_name,
+    write_text_atomic,
+)
 
 FAILURES_NAME = "failures.csv"
 SUMMARY_NAME = "summary.json"
@@ -191,7 +199,7 @@ def extract_dataset(
             bar.set_postfix(tracks=summary.tracks, failures=len(summary.failures))
         bar.close()
     summary.seconds = time.perf_counter() - started
-    (out_dir / SUMMARY_NAME).write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    write_text_atomic(out_dir / SUMMARY_NAME, json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
 
 
@@ -341,8 +349,11 @@ def _previous_failures(out_dir: Path, retried: set[str]) -> list[Failure]:
     path = out_dir / FAILURES_NAME
     if not path.exists():
         return []
-    with open(path, newline="") as handle:
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         rows = list(csv.DictReader(handle))
+    for row in rows:  # cells as written: names with \xNN escapes, formulas defused
+        row["path"] = parse_display_name(csv_unescape(row.get("path") or ""))
+        row["message"] = csv_unescape(row.get("message") or "")
     return [
         Failure(r["path"], r["reason"], r["message"])
         for r in rows
@@ -355,18 +366,17 @@ def _previous_failures(out_dir: Path, retried: set[str]) -> list[Failure]:
 def _write_unlabelled(out_dir: Path, paths: list[str]) -> None:
     path = out_dir / UNLABELLED_NAME
     if paths:
-        path.write_text("".join(f"{p}\n" for p in paths))
+        write_text_atomic(path, "".join(f"{display_name(p)}\n" for p in paths))
     else:
         path.unlink(missing_ok=True)
 
 
 def _write_failures(out_dir: Path, failures: list[Failure]) -> None:
-    tmp = out_dir / (FAILURES_NAME + ".tmp")
-    with open(tmp, "w", newline="") as handle:
+    """``failures.csv``: UTF-8, names as ``display_name`` shows them, formulas defused."""
+    with atomic_write(out_dir / FAILURES_NAME, newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["path", "reason", "message"])
-        writer.writerows([f.path, f.reason, f.message] for f in failures)
-    tmp.replace(out_dir / FAILURES_NAME)
+        writer.writerows(csv_row([display_name(f.path), f.reason, f.message]) for f in failures)
 
 
 def _progress(total: int, enabled: bool):

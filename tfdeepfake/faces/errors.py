@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from tfdeepfake.safeio import display_name, readable_text
+
 # Reason -> what the user can do about it.
 REASONS: dict[str, str] = {
     "missing": "check the path (relative paths are resolved against the input folder)",
@@ -38,7 +40,8 @@ class ExtractionError(RuntimeError):
         self.reason = reason
         self.path = str(path)
         self.detail = detail
-        super().__init__(f"{self.path}: {detail} [{reason}: {REASONS[reason]}]")
+        shown = display_name(self.path)
+        super().__init__(f"{shown}: {readable_text(detail)} [{reason}: {REASONS[reason]}]")
 
 
 @dataclasses.dataclass

@@ -8,14 +8,18 @@ claim; if the claim was wrong and the plan needs other frames, a second pass fet
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import re
+import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from tfdeepfake.faces.errors import ExtractionError
+from tfdeepfake.safeio import needs_escape
 
 SAMPLINGS = ("even", "stride", "first")
 
@@ -200,8 +204,23 @@ def _check_file(path: Path) -> None:
         raise ExtractionError("empty", path, "the file is empty (0 bytes)")
 
 
+@contextlib.contextmanager
+def _openable_name(path: Path):
+    """``str(path)``, or for a name that is not valid UTF-8 (OpenCV crashes on such a str)
+    a temporary ASCII-named symlink to it, removed once FFmpeg holds the file open."""
+    if not needs_escape(path):
+        yield str(path)
+        return
+    suffix = re.sub(r"[^A-Za-z0-9.]", "", path.suffix)
+    with tempfile.TemporaryDirectory(prefix="tfdeepfake-open-") as folder:
+        alias = os.path.join(folder, "input" + suffix)
+        os.symlink(os.path.abspath(path), alias)
+        yield alias
+
+
 def _open(path: Path) -> cv2.VideoCapture:
-    capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    with _openable_name(path) as name:
+        capture = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
     if capture.isOpened():
         capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
         return capture

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tfdeepfake.inference.results import VideoResult
+from tfdeepfake.safeio import atomic_write, csv_row, display_name, readable_text
 
 JSON_SCHEMA_VERSION = 1
 
@@ -28,19 +29,18 @@ def _fmt(value: float | None) -> str:
 
 def write_csv(results: Sequence[VideoResult], model_names: Sequence[str], path: str) -> None:
     """One row per input, failures included (verdict ERROR or NO_FACE, reason in ``error``)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", newline="") as f:
+    with atomic_write(path, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=csv_columns(model_names))
         writer.writeheader()
         for r in results:
             row = {
-                "path": r.path, "verdict": r.verdict, "label": r.label,
+                "path": display_name(r.path), "verdict": r.verdict, "label": r.label,
                 "ensemble_score": _fmt(r.score), "confidence": _fmt(r.confidence),
                 "faces": r.faces, "frames_used": r.frames_used, "seconds": f"{r.seconds:.3f}",
                 "error": r.error or "",
             }
             row.update({f"{m}_score": _fmt(r.model_scores.get(m)) for m in model_names})
-            writer.writerow(row)
+            writer.writerow(csv_row(row))
 
 
 def results_document(results: Sequence[VideoResult], run_info: dict[str, Any]) -> dict[str, Any]:
@@ -49,13 +49,20 @@ def results_document(results: Sequence[VideoResult], run_info: dict[str, Any]) -
         "schema_version": JSON_SCHEMA_VERSION,
         **run_info,
         "summary": summarize(results),
-        "results": [r.to_dict() for r in results],
+        "results": [shown_dict(r) for r in results],
     }
 
 
+def shown_dict(result: VideoResult) -> dict[str, Any]:
+    """``result.to_dict()`` with the path as ``display_name`` shows it (valid UTF-8)."""
+    out = result.to_dict()
+    out["path"] = display_name(result.path)
+    out["error"] = None if result.error is None else readable_text(result.error)
+    return out
+
+
 def write_json(results: Sequence[VideoResult], run_info: dict[str, Any], path: str) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w") as f:
+    with atomic_write(path) as f:
         json.dump(results_document(results, run_info), f, indent=2)
 
 
@@ -72,7 +79,7 @@ def format_table(results: Sequence[VideoResult], model_names: Sequence[str]) -> 
     header = ["input", "verdict", "score", *model_names, "faces", "secs"]
     rows = []
     for r in results:
-        name = os.path.basename(r.path.rstrip("/")) or r.path
+        name = display_name(os.path.basename(r.path.rstrip("/")) or r.path)
         scores = [_short(r.model_scores.get(m)) for m in model_names]
         rows.append([name, r.label, _short(r.score), *scores, str(r.faces), f"{r.seconds:.1f}"])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
@@ -80,7 +87,7 @@ def format_table(results: Sequence[VideoResult], model_names: Sequence[str]) -> 
     lines.insert(1, "  ".join("-" * w for w in widths))
     for r in results:
         if r.error:
-            lines.append(f"  {os.path.basename(r.path)}: {r.error}")
+            lines.append(f"  {display_name(os.path.basename(r.path))}: {readable_text(r.error)}")
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tfdeepfake.inference.results import VideoResult
+from tfdeepfake.safeio import display_name, write_text_atomic
 
 
 def report_folder(report_dir: str, result: VideoResult, index: int) -> Path:
@@ -122,7 +123,7 @@ def write_index(results: Sequence[VideoResult], model_names: Sequence[str], repo
         )
         score = "" if r.score is None else f"{r.score:.3f}"
         rows.append(
-            f'<tr class="{html.escape(r.verdict)}"><td>{html.escape(r.path)}</td>'
+            f'<tr class="{html.escape(r.verdict)}"><td>{html.escape(display_name(r.path))}</td>'
             f"<td><b>{html.escape(r.label)}</b></td><td>{score}</td>{scores}"
             f"<td>{r.faces}</td><td>{html.escape(r.error or '')}</td><td>{media}</td></tr>"
         )
@@ -147,5 +148,5 @@ player if the browser does not play them.</p>{warning}
 </table></body></html>
 """
     path = root / "index.html"
-    path.write_text(page)
+    write_text_atomic(path, page)
     return str(path)
