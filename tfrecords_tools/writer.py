@@ -1,10 +1,13 @@
 """A sharded, crash-safe, resumable TFRecord writer for face tracks.
 
-Shards are written to a hidden temporary file and renamed to ``<prefix>-<NNNNN>.tfrecord``
-only when complete, so a file with the ``.tfrecord`` suffix is always whole. Each completed
-shard appends one JSON line to ``manifest.jsonl`` in the output folder listing the videos and
-tracks it holds; a re-run reads the manifest and skips the videos already written. Tracks of
-a shard that was open when a run died are not in the manifest and are written again.
+Shards are written to a hidden temporary file, fsynced and renamed to
+``<prefix>-<NNNNN>.tfrecord`` only when complete, so a file with the ``.tfrecord`` suffix is
+always whole. Each completed shard appends one JSON line to ``manifest.jsonl`` in the output
+folder listing the videos and tracks it holds; a re-run reads the manifest and skips the
+videos already written. Tracks of a shard that was open when a run died are not in the
+manifest and are written again. ``write_video`` writes a video whole or not at all: its
+tracks are encoded before any is written, and a shard that a write error left holding part
+of a video is discarded, never completed.
 
 Example::
 
@@ -22,6 +25,7 @@ import fcntl
 import json
 import os
 import re
+import socket
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -29,12 +33,18 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from tfdeepfake.safeio import fsync_dir, fsync_file, safe_name
 from tfrecords_tools.schema import SCHEMA_VERSION, TrackRecord, decode_track, encode_track
 
 MANIFEST_NAME = "manifest.jsonl"
 SHARD_SUFFIX = ".tfrecord"
 _LOCK_NAME = ".manifest.lock"
-_TMP_RE = re.compile(r"^\.(?P<prefix>.+)-pid(?P<pid>\d+)-[0-9a-f]+\.tfrecord\.tmp$")
+_HOST = safe_name(socket.gethostname(), 40).replace("-", "_")
+# Temporary shard names: .<prefix>-<host>-pid<pid>-<tag>.tfrecord.tmp (older: no host).
+_TMP_RE = re.compile(
+    r"^\.(?P<prefix>[A-Za-z0-9_.]+)-(?:(?P<host>[A-Za-z0-9_.]+)-)?pid(?P<pid>\d+)-[0-9a-f]+"
+    r"\.tfrecord\.tmp$"
+)
 
 
 def shard_name(prefix: str, index: int) -> str:
@@ -140,6 +150,7 @@ class ShardedWriter:
         self._bytes = 0
         self._last_video: str | None = None
         self._closed = False
+        self._broken = False
         with _locked(self.out_dir):
             self._remove_stale_temporaries()
             self._adopt_orphans()
@@ -154,37 +165,42 @@ class ShardedWriter:
         return video_id in self.done_ids or video_id in self._pending_videos
 
     def write(self, track: TrackRecord) -> None:
-        """Append one track (write a video's tracks one after another)."""
-        record = encode_track(track)
-        self._rotate_if_needed(len(record), track.video_id)
-        self._open_if_needed()
-        self._writer.write(record)
-        self._bytes += len(record) + 16  # TFRecord framing: length, two CRCs
-        self._pending.append(_summary(track, len(record)))
-        if track.video_id not in self._pending_videos:
-            self._pending_videos.append(track.video_id)
-        self._last_video = track.video_id
-        self.written += 1
+        """Append one track as a whole unit (``write_video`` writes a video's tracks at once)."""
+        self._write_records(track.video_id, [(track, encode_track(track))])
 
     def write_video(self, video_id: str, tracks: Iterable[TrackRecord]) -> int:
         """Write all tracks of one video and mark it done, even with no tracks; returns count.
 
-        Recording a video without tracks (e.g. no face found) keeps a re-run from redoing it.
+        Whole or nothing: every track is encoded before the first is written, so a track
+        that cannot be encoded leaves nothing of the video behind. Recording a video without
+        tracks (e.g. no face found) keeps a re-run from redoing it.
         """
-        n = 0
+        encoded = []
         for track in tracks:
             if track.video_id != video_id:
                 raise ValueError(
                     f"write_video({video_id!r}) got a track of video {track.video_id!r}; "
                     "pass only that video's tracks."
                 )
-            self.write(track)
-            n += 1
-        if n == 0:
-            self._open_if_needed()
-            if video_id not in self._pending_videos:
-                self._pending_videos.append(video_id)
-        return n
+            encoded.append((track, encode_track(track)))
+        self._write_records(video_id, encoded)
+        return len(encoded)
+
+    def _write_records(self, video_id: str, encoded: list) -> None:
+        size = sum(len(record) + 16 for _, record in encoded)  # framing: length, two CRCs
+        if video_id != self._last_video:
+            self._rotate_if_needed(size)
+        self._open_if_needed()
+        self._broken = True  # until every record of the video is in the file
+        for track, record in encoded:
+            self._writer.write(record)
+            self._pending.append(_summary(track, len(record)))
+        self._broken = False
+        self._bytes += size
+        if video_id not in self._pending_videos:
+            self._pending_videos.append(video_id)
+        self._last_video = video_id
+        self.written += len(encoded)
 
     def flush(self) -> Path | None:
         """Complete the open shard now (rename it, record it in the manifest); its path."""
@@ -193,10 +209,12 @@ class ShardedWriter:
         self._writer.close()
         self._writer = None
         tmp, self._tmp_path = self._tmp_path, None
+        fsync_file(tmp)  # the data is on disk before the manifest says it is done
         with _locked(self.out_dir):
             index = self._next_index()
             final = self.out_dir / shard_name(self.prefix, index)
             os.replace(tmp, final)
+            fsync_dir(self.out_dir)
             entry = {
                 "shard": final.name,
                 "schema_version": SCHEMA_VERSION,
@@ -213,16 +231,32 @@ class ShardedWriter:
         return final
 
     def close(self) -> None:
-        """Complete the open shard; the writer cannot be used afterwards."""
-        if not self._closed:
+        """Complete the open shard; the writer cannot be used afterwards.
+
+        A shard that a write error left holding part of a video is deleted instead (its
+        videos are not in the manifest, so the next run writes them again).
+        """
+        if self._closed:
+            return
+        if self._broken:
+            self._discard()
+        else:
             self.flush()
-            self._closed = True
+        self._closed = True
+
+    def _discard(self) -> None:
+        self._writer.close()
+        self._writer = None
+        self._tmp_path.unlink(missing_ok=True)
+        self._tmp_path = None
+        self._pending, self._pending_videos, self._bytes = [], [], 0
 
     def __enter__(self) -> ShardedWriter:
         return self
 
     def __exit__(self, *exc) -> None:
-        # Every record already written is whole, so the shard is completed even on error.
+        # The open shard holds whole videos only (unless a write broke one: then discarded),
+        # so it is completed even when an exception is leaving.
         self.close()
 
     # -- internals --------------------------------------------------------------------------
@@ -232,12 +266,12 @@ class ShardedWriter:
             raise RuntimeError("This ShardedWriter is closed; create a new one to write more.")
         if self._writer is None:
             tag = uuid.uuid4().hex[:8]
-            self._tmp_path = self.out_dir / f".{self.prefix}-pid{os.getpid()}-{tag}.tfrecord.tmp"
+            name = f".{self.prefix}-{_HOST}-pid{os.getpid()}-{tag}.tfrecord.tmp"
+            self._tmp_path = self.out_dir / name
             self._writer = tf.io.TFRecordWriter(str(self._tmp_path))
 
-    def _rotate_if_needed(self, n_bytes: int, video_id: str) -> None:
-        over = self._bytes > 0 and self._bytes + n_bytes + 16 > self.max_shard_bytes
-        if over and video_id != self._last_video:
+    def _rotate_if_needed(self, n_bytes: int) -> None:
+        if self._bytes > 0 and self._bytes + n_bytes > self.max_shard_bytes:
             self.flush()
 
     def _next_index(self) -> int:
@@ -259,10 +293,13 @@ class ShardedWriter:
             os.fsync(handle.fileno())
 
     def _remove_stale_temporaries(self) -> None:
-        """Delete temporaries of dead writer processes (their tracks get written again)."""
+        """Delete temporaries of dead writer processes of this host (their tracks get written
+        again); another host's temporaries are left alone (its pid means nothing here)."""
         for path in self.out_dir.iterdir():
             match = _TMP_RE.match(path.name)
-            if match and not _pid_alive(int(match.group("pid"))):
+            if not match or match.group("host") not in (None, _HOST):
+                continue
+            if not _pid_alive(int(match.group("pid"))):
                 path.unlink(missing_ok=True)
 
     def _adopt_orphans(self) -> None:
