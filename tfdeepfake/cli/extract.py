@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from tfdeepfake.pipelines.cli import add_runner_arguments
 
@@ -56,12 +57,34 @@ def register(subparsers) -> None:
     parser.add_argument("--shard-mb", type=float, default=64.0, help="shard size bound in MiB")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_runner_arguments(parser)
+    add_limit_flags(parser, time_limit=600.0)
     parser.set_defaults(func=run)
+
+
+def add_limit_flags(parser: argparse.ArgumentParser, time_limit: float | None) -> None:
+    """``--max-frames``, ``--max-pixels``, ``--time-limit`` (shared by extract and detect)."""
+    from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS
+
+    parser.add_argument(
+        "--max-frames", type=int, default=MAX_FRAMES,
+        help=f"frames sampled from one video at most (default {MAX_FRAMES})",
+    )
+    parser.add_argument(
+        "--max-pixels", type=int, default=MAX_PIXELS,
+        help=f"a video whose frames exceed this many pixels fails as too_large before "
+        f"decoding (default {MAX_PIXELS} = 8192x8192)",
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=time_limit, metavar="SECONDS",
+        help=f"decoding time allowed per video; past it the video fails as timeout "
+        f"(default {time_limit:g})",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the extraction; exit code 0 when at least one video was extracted or skipped."""
     from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
+    from tfdeepfake.safeio import FolderBusyError
 
     try:
         options = ExtractOptions(
@@ -74,12 +97,16 @@ def run(args: argparse.Namespace) -> int:
             masks=not args.no_masks,
             detect_side=args.detect_side,
             min_score=args.min_score,
+            max_frames=args.max_frames,
+            max_pixels=args.max_pixels,
+            time_limit=args.time_limit,
         )
     except ValueError as err:
-        print(f"error: {err}")
+        print(f"tfdeepfake extract: error: {err}", file=sys.stderr)
         return 2
     if args.workers < 1:
-        print(f"error: --workers must be >= 1, got {args.workers}")
+        print(f"tfdeepfake extract: error: --workers must be >= 1, got {args.workers}",
+              file=sys.stderr)
         return 2
     if args.runner:
         from tfdeepfake.pipelines.cli import run_extract
@@ -98,8 +125,8 @@ def run(args: argparse.Namespace) -> int:
             max_shard_bytes=int(args.shard_mb * 2**20),
             progress=not args.quiet,
         )
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}")
+    except (FileNotFoundError, ValueError, FolderBusyError) as err:
+        print(f"tfdeepfake extract: error: {err}", file=sys.stderr)
         return 2
     print(summary.format())
     return 0 if summary.extracted + summary.skipped > 0 or summary.videos == 0 else 1

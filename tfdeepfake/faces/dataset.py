@@ -30,7 +30,7 @@ from tfdeepfake.faces.errors import ExtractionError, Failure
 from tfdeepfake.faces.extraction import VideoFaces, faces_from_video
 from tfdeepfake.faces.labels import LabelledVideo, load_labels
 from tfdeepfake.faces.ssim_masks import track_masks
-from tfdeepfake.faces.video import VideoFrames, plan_indices, read_video
+from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS, VideoFrames, plan_indices, read_video
 from tfdeepfake.safeio import (
     atomic_write,
     csv_row,
@@ -65,9 +65,12 @@ class ExtractOptions:
     jpeg_quality: int = 95
     detect_side: int = 640
     min_score: float = 0.9
+    max_frames: int = MAX_FRAMES
+    max_pixels: int | None = MAX_PIXELS
+    time_limit: float | None = 600.0
 
     def __post_init__(self):
-        plan_indices(1, self.frames, self.sampling, self.stride)  # raises on bad sampling
+        plan_indices(1, self.frames, self.sampling, self.stride, self.max_frames)  # checks them
         crop_region([0, 0, 1, 1], self.margin, self.mode)  # raises on bad margin / mode
         if self.crop_size < 8:
             raise ValueError(f"crop_size must be >= 8 pixels, got {self.crop_size}.")
@@ -77,6 +80,10 @@ class ExtractOptions:
             raise ValueError(f"min_score must be in [0, 1], got {self.min_score}.")
         if self.min_frames < 1:
             raise ValueError(f"min_frames must be >= 1, got {self.min_frames}.")
+        if self.max_pixels is not None and self.max_pixels < 1:
+            raise ValueError(f"max_pixels must be >= 1, got {self.max_pixels}.")
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise ValueError(f"time_limit must be > 0 seconds, got {self.time_limit}.")
 
 
 @dataclasses.dataclass
@@ -252,6 +259,9 @@ def _decode(item: LabelledVideo, options: ExtractOptions) -> VideoFrames | Extra
             options.stride,
             max_side=options.max_side,
             min_frames=options.min_frames,
+            max_frames=options.max_frames,
+            max_pixels=options.max_pixels,
+            time_limit=options.time_limit,
         )
     except ExtractionError as err:
         return err

@@ -16,7 +16,7 @@ from tfdeepfake.faces.crop import STORED_MARGIN, crop_face
 from tfdeepfake.faces.detector import FaceDetector, MTCNNDetector
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.faces.tracking import track_faces
-from tfdeepfake.faces.video import VideoFrames, read_video
+from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS, VideoFrames, read_video
 
 
 @dataclasses.dataclass
@@ -94,6 +94,9 @@ def extract_faces(
     max_side: int | None = 1920,
     min_frames: int = 2,
     video_id: str | None = None,
+    max_frames: int = MAX_FRAMES,
+    max_pixels: int | None = MAX_PIXELS,
+    time_limit: float | None = None,
 ) -> VideoFaces:
     """Decode a video, find and track its faces, and crop every face in every sampled frame.
 
@@ -110,17 +113,22 @@ def extract_faces(
             on 4K video; boxes are still reported in source pixels).
         min_frames: fewer decodable frames raise ``too_few_frames`` (one frame is a still).
         video_id: id for the result (default: the file stem).
+        max_frames, max_pixels, time_limit: limits of the decoding (see ``read_video``).
 
     Raises:
         ExtractionError: with ``reason`` in ``missing``, ``empty``, ``not_video``,
-        ``audio_only``, ``corrupt``, ``too_few_frames``, ``no_face``.
+        ``audio_only``, ``corrupt``, ``too_few_frames``, ``too_large``, ``timeout``,
+        ``no_face``.
 
     Example::
 
         faces = extract_faces("clip.mp4", frames=16, crop_size=224)
         faces.tracks[0].crops.shape  # (16, 224, 224, 3) when the face is in every frame
     """
-    video = read_video(path, frames, sampling, stride, max_side=max_side, min_frames=min_frames)
+    video = read_video(
+        path, frames, sampling, stride, max_side=max_side, min_frames=min_frames,
+        max_frames=max_frames, max_pixels=max_pixels, time_limit=time_limit,
+    )
     return faces_from_video(video, margin, crop_size, detector, mode, iou, video_id)
 
 

@@ -13,6 +13,7 @@ import dataclasses
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import cv2
@@ -22,6 +23,10 @@ from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.safeio import needs_escape
 
 SAMPLINGS = ("even", "stride", "first")
+# Limits (documented in docs/reliability.md; flags --max-frames, --max-pixels, --time-limit).
+MAX_FRAMES = 4096  # frames sampled from one video at most (frames=None means up to this)
+MAX_PIXELS = 8192 * 8192  # frame width x height at most, checked before any frame decodes
+_TIME_CHECK_EVERY = 32  # frames grabbed between looks at the clock
 
 
 @dataclasses.dataclass
@@ -56,12 +61,19 @@ class VideoFrames:
         return self.frame_count / self.fps if self.fps > 0 else 0.0
 
 
-def plan_indices(total: int, frames: int | None, sampling: str = "even", stride: int = 1) -> list:
+def plan_indices(
+    total: int,
+    frames: int | None,
+    sampling: str = "even",
+    stride: int = 1,
+    max_frames: int = MAX_FRAMES,
+) -> list:
     """Frame indices to sample from a stream of ``total`` frames.
 
     ``even``: ``frames`` indices spread evenly over the whole video (all frames if fewer);
-    ``stride``: every ``stride``-th frame from 0, at most ``frames`` of them (None = no cap);
-    ``first``: the first ``frames``.
+    ``stride``: every ``stride``-th frame from 0, at most ``frames`` of them;
+    ``first``: the first ``frames``. ``frames=None`` means ``max_frames``: the plan never
+    holds more, whatever frame count a container claims.
     """
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}.")
@@ -69,12 +81,14 @@ def plan_indices(total: int, frames: int | None, sampling: str = "even", stride:
         raise ValueError(f"frames must be >= 1 or None, got {frames}.")
     if stride < 1:
         raise ValueError(f"stride must be >= 1, got {stride}.")
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be >= 1, got {max_frames}.")
     if total <= 0:
         return []
+    frames = max_frames if frames is None else min(frames, max_frames)
     if sampling == "stride":
-        picked = list(range(0, total, stride))
-        return picked if frames is None else picked[:frames]
-    if frames is None or frames >= total:
+        return list(range(0, min(total, frames * stride), stride))
+    if frames >= total:
         return list(range(total))
     if sampling == "first":
         return list(range(frames))
@@ -88,6 +102,9 @@ def read_video(
     stride: int = 1,
     max_side: int | None = None,
     min_frames: int = 1,
+    max_frames: int = MAX_FRAMES,
+    max_pixels: int | None = MAX_PIXELS,
+    time_limit: float | None = None,
 ) -> VideoFrames:
     """Decode ``frames`` frames of a video, sampled by ``sampling`` (see ``plan_indices``).
 
@@ -99,26 +116,32 @@ def read_video(
         max_side: shrink frames whose long side exceeds this (bounds memory on 4K input);
             ``VideoFrames.scale`` records the factor.
         min_frames: fewer decodable frames than this raises ``too_few_frames``.
+        max_frames: at most this many frames are sampled (``frames=None``: up to this).
+        max_pixels: frames larger than this (width x height, from the container, checked
+            before any frame decodes, and again on each decoded frame) raise ``too_large``.
+        time_limit: seconds the decoding may take; past it raises ``timeout``.
 
     Raises:
         ExtractionError: reason ``missing``, ``empty``, ``not_video``, ``audio_only``,
-        ``corrupt`` or ``too_few_frames``.
+        ``corrupt``, ``too_few_frames``, ``too_large`` or ``timeout``.
 
     Example::
 
         video = read_video("clip.mp4", frames=16)
         video.frames.shape  # (16, 360, 640, 3)
     """
-    plan_indices(1, frames, sampling, stride)  # validate the arguments before any I/O
+    plan_indices(1, frames, sampling, stride, max_frames)  # validate before any I/O
     path = Path(path)
     _check_file(path)
+    limits = _Limits(path, max_pixels, time_limit)
     capture = _open(path)
     try:
+        limits.check_header(capture)
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        claimed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or -1)
+        claimed = _claimed_count(capture)
         rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
-        wanted = plan_indices(claimed, frames, sampling, stride) if claimed > 0 else []
-        got, total, size = _pass(capture, set(wanted), max_side)
+        plan = plan_indices(claimed, frames, sampling, stride, max_frames) if claimed > 0 else []
+        got, total, size = _pass(capture, set(plan), max_side, limits)
     finally:
         capture.release()
     if total == 0:
@@ -126,12 +149,14 @@ def read_video(
         if kind == "audio":
             raise ExtractionError("audio_only", path, "the file has no decodable video frames")
         raise ExtractionError("corrupt", path, "the container opened but no frame decodes")
-    needed = plan_indices(total, frames, sampling, stride)
+    needed = plan_indices(total, frames, sampling, stride, max_frames)
     missing = [i for i in needed if i not in got]
     if missing:  # the claimed count was wrong (or unknown): fetch the frames of the true plan
         capture = _open(path)
         try:
-            more, _, more_size = _pass(capture, set(missing), max_side, stop_after=max(missing))
+            more, _, more_size = _pass(
+                capture, set(missing), max_side, limits, stop_after=max(missing)
+            )
         finally:
             capture.release()
         got.update(more)
@@ -161,21 +186,27 @@ def read_video(
 
 
 def read_frames_at(
-    path: str | os.PathLike, indices: list[int], max_side: int | None = None
+    path: str | os.PathLike,
+    indices: list[int],
+    max_side: int | None = None,
+    max_pixels: int | None = MAX_PIXELS,
+    time_limit: float | None = None,
 ) -> VideoFrames:
     """Decode exactly the frames at ``indices`` (e.g. of an original, to pair with its fake).
 
     Indices beyond the decodable end are left out of the result: compare ``.indices``.
-    Raises ``ExtractionError`` like ``read_video``.
+    Raises ``ExtractionError`` like ``read_video`` (same limits).
     """
     path = Path(path)
     _check_file(path)
+    limits = _Limits(path, max_pixels, time_limit)
     capture = _open(path)
     try:
+        limits.check_header(capture)
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        claimed = int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or -1)
+        claimed = _claimed_count(capture)
         rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
-        got, total, size = _pass(capture, set(indices), max_side)
+        got, total, size = _pass(capture, set(indices), max_side, limits)
     finally:
         capture.release()
     if not got:
@@ -193,6 +224,43 @@ def read_frames_at(
         scale=stack.shape[1] / size[0],
         path=str(path),
     )
+
+
+class _Limits:
+    """The frame-size and time limits of one decoding (see ``read_video``)."""
+
+    def __init__(self, path: Path, max_pixels: int | None, time_limit: float | None):
+        self.path, self.max_pixels, self.time_limit = path, max_pixels, time_limit
+        self.deadline = None if time_limit is None else time.monotonic() + time_limit
+
+    def check_header(self, capture: cv2.VideoCapture) -> None:
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0)
+        self.check_size(height, width)
+
+    def check_size(self, height: int, width: int) -> None:
+        if self.max_pixels is not None and height * width > self.max_pixels:
+            raise ExtractionError(
+                "too_large",
+                self.path,
+                f"frames of {width}x{height} = {width * height} pixels exceed the limit of "
+                f"{self.max_pixels} (--max-pixels)",
+            )
+
+    def check_time(self, frames_done: int) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise ExtractionError(
+                "timeout",
+                self.path,
+                f"decoding stopped after {self.time_limit:g} s (--time-limit) at frame "
+                f"{frames_done}",
+            )
+
+
+def _claimed_count(capture: cv2.VideoCapture) -> int:
+    """The container's frame count (-1 when it says nothing or something absurd)."""
+    claimed = capture.get(cv2.CAP_PROP_FRAME_COUNT) or -1
+    return int(claimed) if np.isfinite(claimed) and 0 < claimed < 2**62 else -1
 
 
 def _check_file(path: Path) -> None:
@@ -234,7 +302,11 @@ def _open(path: Path) -> cv2.VideoCapture:
 
 
 def _pass(
-    capture: cv2.VideoCapture, wanted: set, max_side: int | None, stop_after: int | None = None
+    capture: cv2.VideoCapture,
+    wanted: set,
+    max_side: int | None,
+    limits: _Limits,
+    stop_after: int | None = None,
 ) -> tuple[dict[int, np.ndarray], int, tuple[int, int] | None]:
     """Grab every frame, retrieve the wanted ones.
 
@@ -248,9 +320,12 @@ def _pass(
         if index in wanted:
             ok, bgr = capture.retrieve()
             if ok and bgr is not None and bgr.size:
+                limits.check_size(*bgr.shape[:2])
                 size = bgr.shape[:2]
                 got[index] = _to_rgb(bgr, max_side)
         index += 1
+        if index % _TIME_CHECK_EVERY == 0:
+            limits.check_time(index)
         if stop_after is not None and index > stop_after:
             break
     return got, index, size
