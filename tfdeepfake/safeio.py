@@ -186,8 +186,11 @@ def csv_row(values) -> list:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str | os.PathLike, what: str = "run") -> Iterator[Path]:
-    """Hold the exclusive lock of an output folder for the duration of the block.
+def folder_lock(
+    folder: str | os.PathLike, what: str = "run", name: str = LOCK_NAME
+) -> Iterator[Path]:
+    """Hold the exclusive lock of an output folder for the duration of the block
+    (``name``: the lock file, for a lock on one output of a shared folder).
 
     Raises:
         FolderBusyError: another process holds it (two runs must not share a folder).
@@ -196,7 +199,7 @@ def folder_lock(folder: str | os.PathLike, what: str = "run") -> Iterator[Path]:
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    lock_path = folder / LOCK_NAME
+    lock_path = folder / name
     lock = filelock.FileLock(str(lock_path), timeout=0)
     try:
         lock.acquire()

@@ -1,6 +1,7 @@
 """`tfrecords-tools inspect|validate|stats|sample DIR`: look at and check track shards.
 
-Exit codes: 0 fine, 1 validate found problems, 2 bad arguments or no shards.
+Exit codes: 0 fine, 1 validate found problems, 2 bad arguments or no shards, 3 a crash
+(traceback on stderr).
 """
 
 from __future__ import annotations
@@ -114,6 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tfrecords-tools` console script."""
     args = build_parser().parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from tfdeepfake.cli import run_guarded
+
+    return run_guarded(f"tfrecords-tools {args.command}", _with_usage_errors, args)
+
+
+def _with_usage_errors(args) -> int:
     try:
         return int(args.func(args))
     except (FileNotFoundError, ValueError) as err:

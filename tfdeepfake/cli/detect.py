@@ -1,15 +1,22 @@
 """`tfdeepfake detect PATH...`: verdicts for videos and images, with CSV, JSON and a report.
 
+Each result is appended to FILE.partial.jsonl beside --csv/--json as soon as it is finished;
+the final files are made from it at the end. A run that was killed leaves that journal, and
+the same command run again scores only the inputs it does not hold.
+
 Exit status: 0 when every input got a REAL/FAKE verdict, 1 when any input ended as ERROR or
 NO_FACE (the batch still ran to the end and every input has a row), 2 for a usage or
-set-up error before any input was scored (bad flags, no weights).
+set-up error before any input was scored (bad flags, no weights, output in use by another
+run), 3 for a crash (an internal error: the traceback is on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
+from tfdeepfake.cli.extract import add_limit_flags
 from tfdeepfake.pipelines.cli import add_runner_arguments
 
 
@@ -50,6 +57,7 @@ def register(subparsers) -> None:
     p.add_argument("--jsonl", metavar="FILE",
                    help="with --runner: one JSON line per input (local or gs://, s3://...)")
     add_runner_arguments(p)
+    add_limit_flags(p, time_limit=600.0)
     p.set_defaults(func=run)
 
 
@@ -73,15 +81,17 @@ def run(args: argparse.Namespace) -> int:
 
         return run_detect(args)
     from tfdeepfake.inference import Detector, MissingWeightsError, expand_inputs
-    from tfdeepfake.inference.outputs import format_table, write_csv, write_json
+    from tfdeepfake.inference.outputs import ResultJournal, format_table, write_csv, write_json
     from tfdeepfake.inference.report import write_index
+    from tfdeepfake.safeio import FolderBusyError
 
     try:
         detector = Detector(
             args.models, _weights(args), frames=args.frames, threshold=args.threshold,
             allow_untrained=args.allow_untrained, batch_size=args.batch_size,
             streams=args.streams,
-            runtime=args.runtime,
+            runtime=args.runtime, max_frames=args.max_frames, max_pixels=args.max_pixels,
+            time_limit=args.time_limit,
         )
     except (MissingWeightsError, OSError, ValueError, RuntimeError, ImportError) as err:
         print(f"tfdeepfake detect: {err}", file=sys.stderr)
@@ -91,13 +101,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"WARNING: {', '.join(untrained)} run on random weights (--allow-untrained): "
               "every verdict is labelled UNTRAINED and means nothing.", file=sys.stderr)
     paths = expand_inputs(args.paths)
-    results = detector.predict(paths, progress=not args.quiet, report_dir=args.report,
-                               workers=args.workers)
     info = detector.run_info()
-    if args.csv:
-        write_csv(results, detector.model_names, args.csv)
-    if args.json:
-        write_json(results, info, args.json)
+    journal = ResultJournal.beside(args.csv or args.json) if args.csv or args.json else None
+    try:
+        with _journal_lock(journal):
+            done = journal.resume(info) if journal else {}
+            if done and not args.quiet:
+                print(f"resuming: {len(done)} input(s) already scored in {journal.path}",
+                      file=sys.stderr)
+            results = detector.predict(
+                paths, progress=not args.quiet, report_dir=args.report, workers=args.workers,
+                done=done, on_result=journal.append if journal else None,
+            )
+            if args.csv:
+                write_csv(results, detector.model_names, args.csv)
+            if args.json:
+                write_json(results, info, args.json)
+            if journal:
+                journal.remove()
+    except (FolderBusyError, ValueError) as err:
+        print(f"tfdeepfake detect: {err}", file=sys.stderr)
+        return 2
     if args.report:
         index = write_index(results, detector.model_names, args.report, info)
     if not args.quiet:
@@ -107,3 +131,15 @@ def run(args: argparse.Namespace) -> int:
             if path:
                 print(f"{what}: {path}")
     return 1 if any(r.failed for r in results) else 0
+
+
+def _journal_lock(journal):
+    """The exclusive lock of a journal (two runs must not write the same outputs)."""
+    from pathlib import Path
+
+    from tfdeepfake.safeio import folder_lock
+
+    if journal is None:
+        return contextlib.nullcontext()
+    path = Path(journal.path)
+    return folder_lock(path.parent, "detect run", name=f".{path.name}.lock")

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from tfdeepfake.evaluation import plots
+from tfdeepfake.safeio import decode_text
 from tfdeepfake.scoring.aggregation import (
     AGGREGATIONS,
     aggregate,
@@ -33,7 +34,6 @@ from tfdeepfake.scoring.aggregation import (
     sigmoid,
 )
 from tfdeepfake.scoring.metrics import compute_metrics, confusion_matrix, metrics_by_group
-from tfdeepfake.safeio import decode_text
 
 _COLUMNS = ("dataset", "split", "video_id", "track_id", "frame_index", "label", "logit")
 

@@ -8,13 +8,14 @@ import itertools
 import os
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from tfdeepfake.faces.crop import STORED_MARGIN
 from tfdeepfake.faces.errors import ExtractionError
+from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS
 from tfdeepfake.inference.inputs import stored_crop_size
 from tfdeepfake.inference.models import LoadedModel, load_models
 from tfdeepfake.inference.report import report_folder, write_input_report
@@ -45,6 +46,10 @@ class Detector:
             threads; two keep both cores of a small CPU busy (one pass alone leaves them
             waiting on each other between ops). Per-model seconds in ``timings`` then
             overlap.
+        max_side: frames are shrunk to this long side on decoding (for scoring and for the
+            report alike).
+        max_frames, max_pixels, time_limit: limits per input (see ``read_video``); an input
+            past one gets an ERROR row (``too_large``, ``timeout``).
 
     Example:
         >>> detector = Detector(weights="runs/")
@@ -65,6 +70,10 @@ class Detector:
         runtime: str = "keras",
         loaded: Sequence[LoadedModel] | None = None,
         streams: int | None = None,
+        max_side: int | None = 1920,
+        max_frames: int = MAX_FRAMES,
+        max_pixels: int | None = MAX_PIXELS,
+        time_limit: float | None = None,
     ):
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold}.")
@@ -85,6 +94,8 @@ class Detector:
         self.streams = int(streams)
         self._face_detector = face_detector
         self.crop_size = max(stored_crop_size(m.preset) for m in self.models)
+        self.max_side, self.max_frames = max_side, max_frames
+        self.max_pixels, self.time_limit = max_pixels, time_limit
 
     @classmethod
     def from_pretrained(cls, name: str, download: bool = True, **kwargs) -> Detector:
@@ -140,6 +151,8 @@ class Detector:
         progress: bool = False,
         report_dir: str | None = None,
         workers: int = 1,
+        done: Mapping[str, VideoResult] | None = None,
+        on_result: Callable[[VideoResult], None] | None = None,
     ) -> list[VideoResult]:
         """Score every input; a failing input gets an ERROR/NO_FACE result, never an exception.
 
@@ -147,22 +160,30 @@ class Detector:
         there (see ``tfdeepfake.inference.report``); the caller writes the index page.
         ``workers > 1`` decodes and finds faces in the next ``workers - 1`` inputs on
         threads while the models score the current one (TensorFlow and OpenCV release the
-        GIL); at most ``workers`` extracted inputs are held in memory.
+        GIL); at most ``workers`` extracted inputs are held in memory. ``done``: results of
+        an earlier, interrupted run by path (reused, not scored again); ``on_result`` is
+        called with each new result as soon as it is finished.
         """
         paths = list(paths)
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}.")
+        done = done or {}
+        results: list[VideoResult | None] = [done.get(str(p)) for p in paths]
+        todo = [i for i, r in enumerate(results) if r is None]
         bar = None
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(paths), desc="detect", unit="input")
-        results = []
-        for index, (path, extracted) in enumerate(self._extractions(paths, workers)):
+            bar = tqdm(total=len(paths), initial=len(paths) - len(todo), desc="detect",
+                       unit="input")
+        outcomes = self._extractions([paths[i] for i in todo], workers)
+        for index, (path, extracted) in zip(todo, outcomes):
             folder = None
             if report_dir:
                 folder = report_folder(report_dir, VideoResult(str(path)), index)
-            results.append(self.predict_video(path, report_folder=folder, extracted=extracted))
+            results[index] = self.predict_video(path, report_folder=folder, extracted=extracted)
+            if on_result is not None:
+                on_result(results[index])
             if bar is not None:
                 bar.update(1)
         if bar is not None:
@@ -226,7 +247,9 @@ class Detector:
                 began = time.perf_counter()
                 try:
                     write_input_report(
-                        self.models, self.threshold, faces, result, Path(report_folder)
+                        self.models, self.threshold, faces, result, Path(report_folder),
+                        limits={"max_side": self.max_side, "max_pixels": self.max_pixels,
+                                "time_limit": self.time_limit},
                     )
                 except Exception as err:  # the verdict stands; the report says what failed
                     result.report["error"] = f"{type(err).__name__}: {err}"
@@ -253,6 +276,10 @@ class Detector:
             crop_size=self.crop_size,
             detector=self.face_detector,
             min_frames=1,
+            max_side=self.max_side,
+            max_frames=self.max_frames,
+            max_pixels=self.max_pixels,
+            time_limit=self.time_limit,
         )
 
     def score_faces(self, faces, result: VideoResult, on_progress=None) -> None:

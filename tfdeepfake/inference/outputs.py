@@ -12,6 +12,63 @@ from tfdeepfake.inference.results import VideoResult
 from tfdeepfake.safeio import atomic_write, csv_row, display_name, readable_text
 
 JSON_SCHEMA_VERSION = 1
+JOURNAL_SUFFIX = ".partial.jsonl"
+
+
+class ResultJournal:
+    """Each result as one JSON line, appended and fsynced as soon as it is finished.
+
+    ``detect`` keeps it beside its ``--csv``/``--json`` output while a batch runs and makes
+    the final files from it, so a run killed near the end of a long batch loses at most the
+    input in progress; the next identical run reuses the results already in the journal.
+    The first line records what produced the results (models, threshold, frames); a run
+    with other settings refuses to mix its results in.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = os.fspath(path)
+
+    @classmethod
+    def beside(cls, output: str) -> ResultJournal:
+        return cls(output + JOURNAL_SUFFIX)
+
+    def resume(self, run_info: dict[str, Any]) -> dict[str, VideoResult]:
+        """Results of an earlier interrupted run by path; starts the journal when none."""
+        if not os.path.exists(self.path):
+            with atomic_write(self.path) as f:
+                f.write(json.dumps({"run_info": run_info}) + "\n")
+            return {}
+        with open(self.path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        header = json.loads(lines[0]) if lines else {}
+        if header.get("run_info") != json.loads(json.dumps(run_info)):
+            raise ValueError(
+                f"{display_name(self.path)} holds results of an interrupted run with other "
+                "models or settings; rerun with the same ones to finish it, or delete it."
+            )
+        done, kept = {}, lines[:1]
+        for line in lines[1:]:
+            try:
+                result = VideoResult.from_dict(json.loads(line))
+            except (json.JSONDecodeError, TypeError):  # a torn last line: that input is redone
+                continue
+            done[result.path] = result
+            kept.append(line)
+        if len(kept) < len(lines):  # drop the torn line before appending after it
+            with atomic_write(self.path) as f:
+                f.write("".join(line + "\n" for line in kept))
+        return done
+
+    def append(self, result: VideoResult) -> None:
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(result.to_dict()) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def remove(self) -> None:
+        """Delete the journal (once the final files are written)."""
+        if os.path.exists(self.path):
+            os.remove(self.path)
 
 
 def csv_columns(model_names: Sequence[str]) -> list[str]:

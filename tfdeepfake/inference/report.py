@@ -24,7 +24,12 @@ def report_folder(report_dir: str, result: VideoResult, index: int) -> Path:
 
 
 def write_input_report(
-    models: Sequence, threshold: float, faces, result: VideoResult, folder: Path
+    models: Sequence,
+    threshold: float,
+    faces,
+    result: VideoResult,
+    folder: Path,
+    limits: dict | None = None,
 ) -> None:
     """Write the score plot and the heatmap videos of one scored input into ``folder``.
 
@@ -32,6 +37,8 @@ def write_input_report(
         models: the ``LoadedModel``s that scored it (heatmaps for the explainable ones).
         threshold: the verdict threshold (a line on the plot).
         faces: its extracted faces (``VideoFaces``); result: its scored ``VideoResult``.
+        limits: ``read_frames_at`` keywords (``max_side``, ``max_pixels``, ``time_limit``):
+            the frames are decoded again as the scoring decoded them.
     """
     from tfdeepfake.evaluation.plots import plot_frame_scores
     from tfdeepfake.explain.overlay import face_region, write_heatmap_video
@@ -47,7 +54,9 @@ def write_input_report(
     title = f"{Path(result.path).name}: {result.label} (score {result.score:.3f})"
     result.report["plot"] = str(plot_frame_scores(lines, folder / "scores.png",
                                                   threshold, title))
-    video = read_frames_at(faces.path, [int(i) for i in faces.sampled_indices])
+    video = read_frames_at(  # the same limits as the decoding that found the faces
+        faces.path, [int(i) for i in faces.sampled_indices], **(limits or {})
+    )
     position = {int(i): k for k, i in enumerate(video.indices)}
     # Frames may have been shrunk on decode (4K): boxes are in source pixels.
     scale = video.scale

@@ -82,3 +82,11 @@ class VideoResult:
         out = dataclasses.asdict(self)
         out["label"] = self.label
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoResult:
+        """The inverse of ``to_dict``."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in fields}
+        values["tracks"] = [TrackResult(**t) for t in data.get("tracks", [])]
+        return cls(**values)
