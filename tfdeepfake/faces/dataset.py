@@ -9,6 +9,13 @@ on the same ``OUT`` resumes: videos already in the shard manifest are skipped.
 Concurrency on few cores: with ``workers=1`` a background thread decodes the next video
 while the current one is in MTCNN (TensorFlow already spreads one batch over the cores);
 ``workers=N>1`` runs N spawned processes, each with its own detector, and the parent writes.
+When a worker dies (the OOM killer, a crash in a native library) the pool is rebuilt and
+the videos that were in flight are retried one at a time; a video on which workers died
+``MAX_CRASHES`` times is quarantined: it gets a ``quarantined`` row in failures.csv and later
+runs skip it (delete that row to retry it).
+
+One run at a time per output folder: ``extract_dataset`` holds the folder's lock
+(``tfdeepfake.safeio.folder_lock``) and a second run stops with ``FolderBusyError``.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from tfdeepfake.safeio import (
     csv_row,
     csv_unescape,
     display_name,
+    folder_lock,
     parse_display_name,
     write_text_atomic,
 )
@@ -45,6 +53,7 @@ SUMMARY_NAME = "summary.json"
 UNLABELLED_NAME = "unlabelled.txt"
 # Failures after which a video counts as done (a re-run would give the same answer).
 _FINAL_REASONS = ("no_face",)
+MAX_CRASHES = 2  # worker deaths on one video before it is quarantined
 
 
 @dataclasses.dataclass
@@ -181,8 +190,11 @@ def extract_dataset(
     from tfrecords_tools.writer import ShardedWriter  # TensorFlow: once the inputs are known
 
     summary = ExtractSummary(out_dir=str(out_dir), videos=len(videos))
-    with ShardedWriter(out_dir, max_shard_bytes=max_shard_bytes) as writer:
-        todo = [v for v in videos if not writer.has(v.video_id)]
+    with folder_lock(out_dir, "extraction"), ShardedWriter(
+        out_dir, max_shard_bytes=max_shard_bytes
+    ) as writer:
+        quarantined = _quarantined(out_dir)
+        todo = [v for v in videos if not writer.has(v.video_id) and v.path not in quarantined]
         summary.skipped = len(videos) - len(todo)
         kept = _previous_failures(out_dir, {str(v.path) for v in todo})
         summary.unlabelled = [f.path for f in failures if f.reason == "unlabelled"]
@@ -205,33 +217,67 @@ def extract_dataset(
             bar.update(1)
             bar.set_postfix(tracks=summary.tracks, failures=len(summary.failures))
         bar.close()
-    summary.seconds = time.perf_counter() - started
-    write_text_atomic(out_dir / SUMMARY_NAME, json.dumps(summary.to_dict(), indent=2) + "\n")
+        summary.seconds = time.perf_counter() - started
+        write_text_atomic(out_dir / SUMMARY_NAME, json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
 
 
-def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, detector):
-    """Yield ``(video, records or None, failures)`` for every video, in order."""
+def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, detector,
+         work=None):
+    """Yield ``(video, records or None, failures)`` once for every video.
+
+    ``work(item, options) -> (records, failures)`` runs in the worker processes (default
+    ``process_video``). When a worker dies, the pool is rebuilt and the videos that were in
+    flight are retried one at a time; one on which ``MAX_CRASHES`` workers died is yielded
+    as ``quarantined``.
+    """
     if workers <= 1:
         yield from _run_here(todo, options, detector)
         return
+    work = work or process_video
     context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        window: collections.deque = collections.deque()
-        for item in todo:  # keep at most 2 videos per worker in flight (bounded memory)
-            window.append((item, pool.submit(process_video, item, options)))
-            if len(window) >= 2 * workers:
-                yield _collect(*window.popleft())
-        while window:
-            yield _collect(*window.popleft())
+    queue = collections.deque(todo)
+    crashes: collections.Counter = collections.Counter()
+    while queue:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            window: collections.deque = collections.deque()
+            while queue or window:
+                # At most 2 videos per worker in flight (bounded memory); a suspect of an
+                # earlier crash runs alone, so the next crash names the video that caused it.
+                limit = 1 if any(crashes[i.path] for i, _ in window) else 2 * workers
+                while queue and len(window) < limit and not (window and crashes[queue[0].path]):
+                    item = queue.popleft()
+                    window.append((item, pool.submit(work, item, options)))
+                item, future = window.popleft()
+                try:
+                    records, failures = future.result()
+                except concurrent.futures.process.BrokenProcessPool:
+                    in_flight = [item, *(i for i, _ in window)]
+                    for suspect in in_flight:
+                        crashes[suspect.path] += 1
+                    for suspect in reversed(in_flight):
+                        if crashes[suspect.path] >= MAX_CRASHES:
+                            yield suspect, None, [_quarantine(suspect)]
+                        else:
+                            queue.appendleft(suspect)
+                    break  # rebuild the pool
+                except Exception as err:  # an error in the worker fails this video only
+                    records, failures = None, [_unexpected(item, err)]
+                yield item, records, failures
 
 
-def _collect(item: LabelledVideo, future: concurrent.futures.Future):
-    try:
-        records, failures = future.result()
-    except Exception as err:  # a crashed worker fails this video, not the batch
-        records, failures = None, [_unexpected(item, err)]
-    return item, records, failures
+def _quarantine(item: LabelledVideo) -> Failure:
+    return Failure(
+        str(item.path),
+        "quarantined",
+        f"{display_name(item.path)}: a worker process died on this video {MAX_CRASHES} times "
+        "(out of memory? a crash in the decoder?); later runs skip it",
+    )
+
+
+def _quarantined(out_dir: Path) -> set[Path]:
+    """Videos quarantined by earlier runs (their failures.csv rows say so)."""
+    return {Path(f.path) for f in _previous_failures(out_dir, set()) if f.reason == "quarantined"}
 
 
 def _run_here(todo: list[LabelledVideo], options: ExtractOptions, detector):
