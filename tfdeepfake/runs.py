@@ -109,11 +109,16 @@ def write_run(
 
 
 def save_weights_atomic(model: Any, path: str) -> None:
-    """``model.save_weights`` to a temporary file, then rename (never a half-written file)."""
+    """``model.save_weights`` to a temporary file, fsync, then rename (never a half-written
+    file)."""
+    from tfdeepfake.safeio import fsync_dir, fsync_file
+
     folder, name = os.path.split(path)
     tmp = os.path.join(folder, f".tmp-{os.getpid()}-{name}")
     model.save_weights(tmp)
+    fsync_file(tmp)
     os.replace(tmp, path)
+    fsync_dir(folder or ".")
 
 
 def _not_a_run(run_dir: str, missing: str) -> FileNotFoundError:
@@ -226,5 +231,25 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
                 f"Run folder {run_dir!r} has no weights yet ({BEST_WEIGHTS}, {LAST_WEIGHTS} or "
                 f"{CHECKPOINT_DIR}/): train longer than checkpoint.every_steps, or check the path."
             )
-        tf.train.Checkpoint(model=model).restore(source).expect_partial()
+        _restore_model(model, source, run_dir)
     return LoadedRun(run_dir, model, preset, source, read_config(run_dir), read_source(run_dir))
+
+
+def _restore_model(model: Any, checkpoint: str, run_dir: str) -> None:
+    """Restore ``model`` from a training checkpoint; every weight of it must be there.
+
+    The optimiser and step in the checkpoint are left out on purpose (``expect_partial``);
+    a model weight missing or of another shape means the checkpoint is of another model.
+    """
+    import tensorflow as tf
+
+    try:
+        status = tf.train.Checkpoint(model=model).restore(checkpoint)
+        status.assert_existing_objects_matched()
+    except (AssertionError, ValueError) as err:
+        raise ValueError(
+            f"The checkpoint {checkpoint} does not match the model of {run_dir}/{PRESET_FILE} "
+            f"({err}); the run folder mixes two runs: pass the --out folder of the run that "
+            "wrote it, or train again."
+        ) from None
+    status.expect_partial()

@@ -122,11 +122,12 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Resolve the config, train, print the summary as JSON; exit code 2 on bad input."""
     try:
+        from tfdeepfake.safeio import FolderBusyError
         from tfdeepfake.training import resolve_config, train
 
         config = resolve_config(args.model, args.config, overrides_from_args(args))
         summary = train(config)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, FolderBusyError) as err:
         print(f"tfdeepfake train: error: {err}", file=sys.stderr)
         return 2
     summary.pop("losses", None)

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from tfdeepfake.evaluation import plots
-from tfdeepfake.safeio import decode_text
+from tfdeepfake.safeio import atomic_write, csv_row, decode_text, write_text_atomic
 from tfdeepfake.scoring.aggregation import (
     AGGREGATIONS,
     aggregate,
@@ -132,11 +132,12 @@ def _level_metrics(labels, probabilities, datasets, splits, threshold) -> dict[s
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
-    with open(path, "w", newline="") as f:
+    with atomic_write(path, newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()})
+            writer.writerow(csv_row({k: f"{v:.6g}" if isinstance(v, float) else v
+                                     for k, v in row.items()}))
 
 
 def write_report(
@@ -207,9 +208,7 @@ def write_report(
             for m in aggregations
         },
     }
-    with open(out / "metrics.json", "w") as f:
-        json.dump(document, f, indent=2)
-        f.write("\n")
+    write_text_atomic(out / "metrics.json", json.dumps(document, indent=2) + "\n")
     _write_plots(out, frames, frame_p, videos, v_labels, aggregations, primary, threshold, unit)
     return document
 

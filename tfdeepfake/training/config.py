@@ -17,6 +17,8 @@ import json
 import os
 from typing import Any
 
+from tfdeepfake.safeio import write_text_atomic
+
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 OPTIMIZERS = ("adam", "sgd", "adamw")
 SCHEDULES = ("constant", "plateau", "poly", "cosine")
@@ -172,9 +174,7 @@ class TrainConfig:
 
     def save(self, path: str) -> None:
         """Write the config as indented JSON."""
-        with open(path, "w") as f:
-            json.dump(self.to_dict(), f, indent=2, sort_keys=True)
-            f.write("\n")
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str = "config") -> TrainConfig:

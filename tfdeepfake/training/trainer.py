@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from tfdeepfake import runs
 from tfdeepfake.runs import BEST_WEIGHTS, LAST_WEIGHTS, save_weights_atomic
+from tfdeepfake.safeio import folder_lock, write_text_atomic
 from tfdeepfake.training import losses
 from tfdeepfake.training.checkpoints import RunCheckpoints
 from tfdeepfake.training.config import TrainConfig
@@ -278,15 +279,24 @@ class Trainer:
 
     def _write_json(self, name: str, values: dict) -> None:
         if self.chief:
-            with open(os.path.join(self.config.out, name), "w") as f:
-                json.dump(values, f, indent=2, sort_keys=True)
-                f.write("\n")
+            text = json.dumps(values, indent=2, sort_keys=True) + "\n"
+            write_text_atomic(os.path.join(self.config.out, name), text)
 
     def run(self) -> dict[str, Any]:
-        """Train (or resume) to ``config.steps``; a summary dict (steps, losses, validations)."""
-        config = self.config
-        os.makedirs(config.out, exist_ok=True)
+        """Train (or resume) to ``config.steps``; a summary dict (steps, losses, validations).
+
+        The chief holds the run folder's lock meanwhile: a second run on the same folder
+        stops with ``FolderBusyError`` instead of mixing its checkpoints in.
+        """
+        os.makedirs(self.config.out, exist_ok=True)
         self._build()
+        if not self.chief:
+            return self._run()
+        with folder_lock(self.config.out, "training run"):
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
+        config = self.config
         start = self.checkpoints.restore()
         if start:
             self._log(f"Resuming {config.out} from step {start} (checkpoint ckpt-{start}).")
