@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import LATIN1_NAME
+from reliability_media import LATIN1_NAME
 
 from tfdeepfake.safeio import display_name
 
