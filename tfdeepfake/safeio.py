@@ -9,6 +9,8 @@
   cannot leave its folder.
 - ``csv_cell``: a CSV cell a spreadsheet will not run as a formula.
 - ``folder_lock``: one exclusive lock per output folder, with a clear message when taken.
+- ``walk_files`` / ``glob_files``: the one rule for input folders and ``**`` globs: symlinked
+  folders are followed, each real folder is visited once (a link loop ends the descent).
 """
 
 from __future__ import annotations
@@ -212,3 +214,50 @@ def folder_lock(
         yield lock_path
     finally:
         lock.release()
+
+
+def walk_files(folder: str | os.PathLike) -> list[str]:
+    """Every file below ``folder``, sorted, following symlinked folders; each real folder
+    is entered once (by its real path before any link to it), so a link loop
+    (``a/loop -> ..``) cannot repeat or explode the list."""
+    seen: set[tuple[int, int]] = set()
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        info = os.stat(root)
+        if (info.st_dev, info.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        dirs.sort(key=lambda d: (os.path.islink(os.path.join(root, d)), d))
+        found.extend(os.path.join(root, f) for f in files)
+    return sorted(found)
+
+
+def glob_files(pattern: str) -> list[str]:
+    """Files matching a glob pattern, sorted; ``**`` (any depth) walks like ``walk_files``.
+
+    ``*`` and ``?`` never match ``/``; without ``**`` this is ``glob.glob``.
+    """
+    import glob
+
+    if "**" not in pattern:
+        return sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
+    parts = pattern.split("/")
+    fixed = next(i for i, part in enumerate(parts) if any(c in part for c in "*?["))
+    root = "/".join(parts[:fixed]) or ("/" if pattern.startswith("/") else ".")
+    regex = re.compile(_pattern_regex(parts))
+    found = walk_files(root)
+    if not parts[:fixed]:  # the walk started at ".": match and return "x", not "./x"
+        found = [p.removeprefix("./") for p in found]
+    return [p for p in found if regex.match(p)]
+
+
+def _pattern_regex(parts: list[str]) -> str:
+    pieces = []
+    for k, part in enumerate(parts):
+        if part == "**":
+            pieces.append("(?:[^/]+/)*")
+            continue
+        piece = re.escape(part).replace(r"\*", "[^/]*").replace(r"\?", "[^/]")
+        pieces.append(piece + ("/" if k < len(parts) - 1 else ""))
+    return "".join(pieces) + r"\Z"

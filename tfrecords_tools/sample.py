@@ -7,6 +7,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from tfdeepfake.safeio import decode_text, safe_name
 from tfrecords_tools.reader import DataSource, frame_dataset
 
 
@@ -15,7 +16,9 @@ def dump_samples(
 ) -> list[Path]:
     """Write ``n`` crops as ``<video>_t<track>_f<frame>_<label>.png`` (+ ``_mask.png``).
 
-    Frames are drawn from a shuffle of the first ``50 * n`` frames read (seeded). Returns the
+    ``<video>`` is the video id made safe (``tfdeepfake.safeio.safe_name``): ids come from
+    label files, so one like ``../../x`` must not put a file outside ``out_dir``. Frames are
+    drawn from a shuffle of the first ``50 * n`` frames read (seeded). Returns the
     crop paths written.
     """
     if n <= 0:
@@ -28,7 +31,7 @@ def dump_samples(
     for f in frames:
         label = {0: "real", 1: "fake"}.get(int(f["label"]), "unknown")
         stem = (
-            f"{f['video_id'].numpy().decode()}_t{int(f['track_id'])}"
+            f"{safe_name(decode_text(f['video_id'].numpy()))}_t{int(f['track_id'])}"
             f"_f{int(f['frame_index'])}_{label}"
         )
         path = out / f"{stem}.png"

@@ -21,6 +21,7 @@ import tensorflow as tf
 from tfdeepfake.data.align import align_faces_uint8
 from tfdeepfake.export.signatures import resize_faces
 from tfdeepfake.models.presets import Preset
+from tfdeepfake.safeio import walk_files
 from tfrecords_tools.reader import list_shards, track_dataset
 from tfrecords_tools.schema import LABEL_UNKNOWN, centre_crop, recrop_fraction
 from tfrecords_tools.writer import SHARD_SUFFIX
@@ -88,7 +89,7 @@ def _label_of(path: Path, root: Path) -> int:
 def faces_from_images(folder: str | os.PathLike, preset: Preset, limit: int = 256) -> FaceSet:
     """Up to ``limit`` face crops from image files under ``folder`` (labels from real/ fake/)."""
     root = Path(folder)
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = [Path(p) for p in walk_files(root) if Path(p).suffix.lower() in IMAGE_SUFFIXES]
     images, labels, skipped = [], [], []
     for path in files:
         try:
@@ -137,7 +138,7 @@ def load_faces(source: str | os.PathLike, preset: Preset, limit: int = 256) -> F
     if path.is_file() or (path.is_dir() and any(path.glob(f"*{SHARD_SUFFIX}"))):
         return faces_from_shards(source, preset, limit)
     if path.is_dir():
-        nested = sorted(str(p) for p in path.rglob(f"*{SHARD_SUFFIX}") if p.is_file())
+        nested = [p for p in walk_files(path) if p.endswith(SHARD_SUFFIX)]
         if nested:
             return faces_from_shards(nested, preset, limit)
         return faces_from_images(source, preset, limit)

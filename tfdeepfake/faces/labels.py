@@ -28,6 +28,7 @@ import re
 from pathlib import Path
 
 from tfdeepfake.faces.errors import Failure
+from tfdeepfake.safeio import walk_files
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
 FORMATS = ("dfdc", "ffpp", "celebdf", "csv", "none")
@@ -302,9 +303,10 @@ def _none(root: Path, roots: list[Path]) -> tuple[list[LabelledVideo], list[Fail
 
 
 def _list_videos(folder: Path) -> list[Path]:
+    """Videos below ``folder``: symlinked folders followed, each real folder once."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES)
+    return [Path(p) for p in walk_files(folder) if Path(p).suffix.lower() in VIDEO_SUFFIXES]
 
 
 def _unknown_label(path: Path, value, labels: Path, hint: str = "") -> Failure:

@@ -376,23 +376,22 @@ def _kind(path) -> str:
 def expand_inputs(paths: Sequence[str]) -> list[str]:
     """Files, folders (their videos and images, sorted) and globs -> a list of input paths.
 
-    A path that matches nothing is kept as given, so it gets an ERROR row ("missing")
-    instead of vanishing.
+    Folders and ``**`` globs follow symlinked folders, each real folder once (see
+    ``tfdeepfake.safeio.walk_files``): a link loop cannot explode the list. A path that
+    matches nothing is kept as given, so it gets an ERROR row ("missing") instead of
+    vanishing.
     """
-    import glob
-
     from tfdeepfake.faces.labels import VIDEO_SUFFIXES
+    from tfdeepfake.safeio import glob_files, walk_files
 
+    suffixes = (*VIDEO_SUFFIXES, *IMAGE_SUFFIXES)
     out = []
     for p in paths:
         if os.path.isdir(p):
-            found = sorted(
-                str(f) for f in Path(p).rglob("*")
-                if f.is_file() and f.suffix.lower() in (*VIDEO_SUFFIXES, *IMAGE_SUFFIXES)
-            )
+            found = [f for f in walk_files(p) if Path(f).suffix.lower() in suffixes]
             out.extend(found or [p])
         elif any(c in p for c in "*?[") and not os.path.exists(p):
-            out.extend(sorted(glob.glob(p, recursive=True)) or [p])
+            out.extend(glob_files(p) or [p])
         else:
             out.append(p)
     return out

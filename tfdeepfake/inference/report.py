@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import html
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from tfdeepfake.inference.results import VideoResult
-from tfdeepfake.safeio import display_name, write_text_atomic
+from tfdeepfake.safeio import display_name, safe_name, write_text_atomic
 
 
 def report_folder(report_dir: str, result: VideoResult, index: int) -> Path:
     """A per-input folder name that is unique and readable: ``003_clip``."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(result.path).stem)[:60] or "input"
-    return Path(report_dir) / f"{index:03d}_{stem}"
+    return Path(report_dir) / f"{index:03d}_{safe_name(Path(result.path).stem, 60)}"
 
 
 def write_input_report(
