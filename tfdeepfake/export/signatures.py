@@ -6,6 +6,12 @@ the expected shape, applies the preset's preprocessing contract (resize to ``inp
 ``crop_mode="pad"`` resizes isotropically and zero-pads; then ``(x / 255 - mean) / std``) and
 returns ``logit``, ``probability`` (sigmoid of the logit) and ``attention`` where the model
 has one. TensorFlow only: this module is the bridge from Keras to TF Serving and TFLite.
+
+Caps, checked in the graph before any expensive work (a request past one fails with an
+``InvalidArgumentError`` naming the cap): at most ``MAX_IMAGES`` images per request (N, or
+N x T for clips), sides of at most ``MAX_SIDE`` pixels, and for ``predict_encoded`` at most
+``MAX_ENCODED_BYTES`` per image and ``MAX_SIDE`` per side read from the image header before
+decoding. uint8 pixels are resized as uint8 (no float32 copy at the input size).
 """
 
 from __future__ import annotations
@@ -21,6 +27,10 @@ from tfdeepfake.models.presets import Preset
 # Passed through when the model has them: attention maps (N, h, w, 1), the LSTM's and the
 # ensemble's per-frame logits (N, T, ...), the ensemble members' video probabilities (N, M).
 OPTIONAL_OUTPUTS = ("attention", "frame_logits", "member_probabilities")
+
+MAX_IMAGES = 256  # images (or frames) in one request
+MAX_SIDE = 4096  # pixels per side of an input image
+MAX_ENCODED_BYTES = 16 * 2**20  # bytes of one encoded image
 
 
 def input_kind(model: keras.Model, preset: Preset) -> str:
@@ -67,7 +77,19 @@ def _check_pixels(images: tf.Tensor, rank: int, expected: str) -> tf.Tensor:
         name="check_channels",
         summarize=6,
     )
-    with tf.control_dependencies([assert_channels]):
+    images_count = tf.reduce_prod(shape[:-3])
+    assert_caps = tf.debugging.Assert(
+        tf.logical_and(images_count <= MAX_IMAGES, tf.reduce_all(shape[-3:-1] <= MAX_SIDE)),
+        [
+            f"at most {MAX_IMAGES} images per request and {MAX_SIDE} pixels per side "
+            "(tfdeepfake.export.signatures caps; split the request or shrink the images); "
+            "got shape:",
+            shape,
+        ],
+        name="check_caps",
+        summarize=6,
+    )
+    with tf.control_dependencies([assert_channels, assert_caps]):
         images = tf.identity(images)
     # Also a static shape for the ops below (TF may infer shapes before running the asserts).
     return tf.ensure_shape(images, [None] * (rank - 1) + [3], name="check_shape")
@@ -87,6 +109,16 @@ def _check_clip_length(images: tf.Tensor, frames: int | None, expected: str) -> 
         return tf.identity(images)
 
 
+def _check_count(encoded: tf.Tensor) -> tf.Operation:
+    """Assert at most ``MAX_IMAGES`` encoded images (all frames of all clips) in a request."""
+    return tf.debugging.Assert(
+        tf.size(encoded) <= MAX_IMAGES,
+        [f"at most {MAX_IMAGES} encoded images per request (the serving cap); got:",
+         tf.size(encoded)],
+        name="check_encoded_count",
+    )
+
+
 def resize_faces(images: tf.Tensor, preset: Preset) -> tf.Tensor:
     """Resize (N, H, W, 3) pixels to the preset's square size (float32, values still 0..255).
 
@@ -94,7 +126,10 @@ def resize_faces(images: tf.Tensor, preset: Preset) -> tf.Tensor:
     ``"square"`` stretches (crops are cut square, so this is a plain resize).
     """
     size = preset.input_size
-    images = tf.cast(images, tf.float32)
+    if images.dtype not in (tf.uint8, tf.float32):
+        images = tf.cast(images, tf.float32)
+    # uint8 goes into the resize as it is: the kernel reads uint8 and writes float32 at the
+    # output size, so no float copy of a large input is made.
     if preset.crop_mode == "pad":
         return tf.image.resize_with_pad(images, size, size, method="bilinear")
     return tf.image.resize(images, (size, size), method="bilinear")
@@ -140,8 +175,61 @@ def output_names(model: keras.Model) -> list[str]:
     return ["logit", "probability"] + [k for k in OPTIONAL_OUTPUTS if k in have]
 
 
+def _header_size(encoded: tf.Tensor) -> tf.Tensor:
+    """(height, width) of a JPEG/PNG/GIF/BMP from its header, without decoding; (0, 0) when
+    the format is none of those (decoding then names the problem)."""
+    padded = tf.strings.join([encoded, tf.constant(b"\0" * 32)])
+
+    def number(offset: int, n: int, big_endian: bool) -> tf.Tensor:
+        raw = tf.cast(tf.io.decode_raw(tf.strings.substr(padded, offset, n), tf.uint8), tf.int64)
+        order = range(n) if big_endian else reversed(range(n))
+        value = tf.constant(0, tf.int64)
+        for i in order:
+            value = value * 256 + raw[i]
+        return value
+
+    head = tf.strings.substr(padded, 0, 4)
+    return tf.case(
+        [
+            (tf.equal(tf.strings.substr(head, 0, 2), b"\xff\xd8"),
+             lambda: tf.cast(tf.image.extract_jpeg_shape(encoded)[:2], tf.int64)),
+            (tf.equal(head, b"\x89PNG"),
+             lambda: tf.stack([number(20, 4, True), number(16, 4, True)])),
+            (tf.equal(tf.strings.substr(head, 0, 3), b"GIF"),
+             lambda: tf.stack([number(8, 2, False), number(6, 2, False)])),
+            (tf.equal(tf.strings.substr(head, 0, 2), b"BM"),
+             lambda: tf.stack([_unsigned_to_abs(number(22, 4, False)), number(18, 4, False)])),
+        ],
+        default=lambda: tf.zeros([2], tf.int64),
+    )
+
+
+def _unsigned_to_abs(value: tf.Tensor) -> tf.Tensor:
+    """|x| of a little-endian int32 read as unsigned (a BMP stored top-down has height < 0)."""
+    return tf.where(value >= 2**31, 2**32 - value, value)
+
+
 def _decode(encoded: tf.Tensor, preset: Preset) -> tf.Tensor:
-    """Decode one JPEG/PNG (or BMP/GIF first frame) and resize it: (S, S, 3) float32 pixels."""
+    """Decode one JPEG/PNG (or BMP/GIF first frame) and resize it: (S, S, 3) float32 pixels.
+
+    The byte length and the header's size are checked against the caps before decoding.
+    """
+    check_bytes = tf.debugging.Assert(
+        tf.strings.length(encoded) <= MAX_ENCODED_BYTES,
+        [f"an encoded image is larger than {MAX_ENCODED_BYTES} bytes (the serving cap); got:",
+         tf.strings.length(encoded)],
+        name="check_encoded_bytes",
+    )
+    with tf.control_dependencies([check_bytes]):
+        size = _header_size(encoded)
+    check_side = tf.debugging.Assert(
+        tf.reduce_all(size <= MAX_SIDE),
+        [f"an encoded image is larger than {MAX_SIDE} pixels per side (the serving cap); its "
+         "header says (height, width):", size],
+        name="check_encoded_side",
+    )
+    with tf.control_dependencies([check_side]):
+        encoded = tf.identity(encoded)
     image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
     image.set_shape([None, None, 3])
     return resize_faces(image[None], preset)[0]
@@ -174,7 +262,7 @@ def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Calla
                 name="check_encoded_rank",
                 summarize=6,
             )
-            with tf.control_dependencies([check]):
+            with tf.control_dependencies([check, _check_count(encoded)]):
                 encoded = tf.ensure_shape(encoded, [None], name="check_encoded_shape")
             pixels = tf.map_fn(
                 lambda e: _decode(e, preset),
@@ -211,7 +299,7 @@ def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Calla
                 name="check_encoded_rank",
                 summarize=6,
             )
-            with tf.control_dependencies([check]):
+            with tf.control_dependencies([check, _check_count(encoded)]):
                 encoded = tf.ensure_shape(encoded, [None, frames], name="check_encoded_shape")
             encoded = _check_clip_length(encoded, frames, expected)
             shape = tf.shape(encoded)
