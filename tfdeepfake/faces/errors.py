@@ -16,7 +16,6 @@ REASONS: dict[str, str] = {
     "too_few_frames": "the video has fewer decodable frames than needed; lower --frames",
     "too_large": "the frames are larger than --max-pixels allows; raise it or downscale the video",
     "timeout": "decoding took longer than --time-limit seconds; raise it or cut the video",
-    "crashed": "the worker process died on this video (out of memory?); it is retried once",
     "quarantined": "workers died on this video repeatedly; it is skipped (delete its row to retry)",
     "no_face": "no face was found; lower the detector's min score or drop the video",
     "unknown_label": "the label is not REAL/FAKE/0/1; fix the labels file",
