@@ -34,13 +34,13 @@ def test_checkpoint_fallback_refuses_weights_of_another_model(tmp_path):
 def test_checkpoint_fallback_loads_the_same_model(tmp_path):
     import numpy as np
 
-    from tfdeepfake.training.run import load_run
+    from tfdeepfake import runs
 
     run_dir, trained = _run_folder(tmp_path, "autoatt_b4_tiny", checkpoint_of="autoatt_b4_tiny")
-    model, _, _ = load_run(run_dir)
-    for got, want in zip(model.weights, trained.weights):
+    run = runs.load_run(run_dir)
+    for got, want in zip(run.model.weights, trained.weights):
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
-    assert model.weights_source.endswith("ckpt-7")
+    assert run.weights_source.endswith("ckpt-7")
 
 
 def test_training_holds_the_run_folder_lock(tmp_path, capsys):
