@@ -38,6 +38,7 @@ from tfdeepfake.faces.dataset import (
 from tfdeepfake.faces.errors import Failure
 from tfdeepfake.faces.labels import LabelledVideo, load_labels
 from tfdeepfake.pipelines.runners import is_remote, make_pipeline, read_text_lines
+from tfdeepfake.safeio import folder_lock, write_text_atomic
 
 FAILURES_TAG = "failures"
 _STAGING = ".beam"
@@ -154,28 +155,29 @@ def beam_extract_dataset(
     started = time.perf_counter()
     videos, label_failures = load_labels(input_path, labels, dataset=dataset, split=split, fmt=fmt)
     out_dir.mkdir(parents=True, exist_ok=True)
-    done = {v for entry in read_manifest(out_dir) for v in entry.get("videos", [])}
-    todo = [v for v in videos if v.video_id not in done]
-    summary = ExtractSummary(out_dir=str(out_dir), videos=len(videos),
-                             skipped=len(videos) - len(todo))
-    summary.unlabelled = [f.path for f in label_failures if f.reason == "unlabelled"]
-    summary.failures = _previous_failures(out_dir, {str(v.path) for v in todo}) + [
-        f for f in label_failures if f.reason != "unlabelled"
-    ]
-    _write_unlabelled(out_dir, summary.unlabelled)
-    _write_failures(out_dir, summary.failures)
-    if todo:
-        stats, failures = _run_pipeline(todo, out_dir, options, runner, workers, beam_options,
-                                        max_shard_bytes)
-        for row in stats:
-            summary.extracted += row["extracted"]
-            summary.tracks += row["tracks"]
-            summary.faces += row["faces"]
-            summary.masked_tracks += row["masked_tracks"]
-        summary.failures += failures
+    with folder_lock(out_dir, "extraction"):  # one run per output folder
+        done = {v for entry in read_manifest(out_dir) for v in entry.get("videos", [])}
+        todo = [v for v in videos if v.video_id not in done]
+        summary = ExtractSummary(out_dir=str(out_dir), videos=len(videos),
+                                 skipped=len(videos) - len(todo))
+        summary.unlabelled = [f.path for f in label_failures if f.reason == "unlabelled"]
+        summary.failures = _previous_failures(out_dir, {str(v.path) for v in todo}) + [
+            f for f in label_failures if f.reason != "unlabelled"
+        ]
+        _write_unlabelled(out_dir, summary.unlabelled)
         _write_failures(out_dir, summary.failures)
-    summary.seconds = time.perf_counter() - started
-    (out_dir / SUMMARY_NAME).write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+        if todo:
+            stats, failures = _run_pipeline(todo, out_dir, options, runner, workers, beam_options,
+                                            max_shard_bytes)
+            for row in stats:
+                summary.extracted += row["extracted"]
+                summary.tracks += row["tracks"]
+                summary.faces += row["faces"]
+                summary.masked_tracks += row["masked_tracks"]
+            summary.failures += failures
+            _write_failures(out_dir, summary.failures)
+        summary.seconds = time.perf_counter() - started
+        write_text_atomic(out_dir / SUMMARY_NAME, json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
 
 
