@@ -83,3 +83,13 @@ def test_folder_lock_is_exclusive_and_says_so(tmp_path):
                 pass
     with folder_lock(tmp_path):  # released: free again
         pass
+
+
+def test_evaluation_csvs_defuse_formulas_but_keep_negative_numbers(tmp_path):
+    from tfdeepfake.evaluation.report import _write_csv
+
+    rows = [{"video_id": "=HYPERLINK(\"http://x\")", "logit": -1.25, "split": "-train"}]
+    _write_csv(tmp_path / "per_video.csv", rows, ("video_id", "logit", "split"))
+    with open(tmp_path / "per_video.csv", encoding="utf-8", newline="") as handle:
+        (row,) = csv.DictReader(handle)
+    assert row == {"video_id": "'=HYPERLINK(\"http://x\")", "logit": "-1.25", "split": "'-train"}
