@@ -1,67 +1,66 @@
-"""TensorFlow-backend tuning that the models need but cannot express in ``keras.ops``.
+"""TensorFlow-only kernels the models need but cannot express in ``keras.ops``.
 
 Keras 3.15 compiles every grouped convolution with XLA on the TensorFlow backend (its
 workaround for TensorFlow CPU kernels that once lacked groups). TensorFlow 2.21's oneDNN
 Conv2D runs them natively: on 2 CPU cores a ResNeXt 3x3 conv of 32 groups took 11.7 ms
-natively and 115 ms through XLA, with identical outputs (max difference 0.0) and gradients
-within float32 rounding. ResNeXt-LSTM's backbone is made of such convolutions.
+natively and 115 ms through XLA, with identical outputs (max difference 0.0). ResNeXt-LSTM's
+backbone is made of such convolutions.
 
-``use_native_grouped_conv()`` routes 2-D channels-last grouped convolutions to
-``tf.nn.convolution`` when a probe shows the native kernel works on this machine; every
-other convolution still goes through Keras unchanged. The probe runs at the first grouped
+``grouped_conv2d`` runs a 2-D channels-last grouped convolution on that native kernel. Its
+gradient goes through ``keras.ops.conv`` (Keras' XLA path): TensorFlow has no CPU kernel for
+the input gradient of a grouped convolution ("Gradients for grouped convolutions are not
+supported on CPU"), which training and Grad-CAM need. Only the models' own
+``GroupedConv2D`` layer calls it: no Keras function is patched, so a user's other models are
+untouched.
+
+``native_grouped_conv_available()`` probes the kernel once, at the first grouped
 convolution, not on import: running any TensorFlow op initialises TensorFlow's context, and
-``MultiWorkerMirroredStrategy`` must be created before that. ``tfdeepfake.models`` calls it
-on import when Keras runs on TensorFlow; other backends are not touched.
+``MultiWorkerMirroredStrategy`` must be created before that.
 """
 
 from __future__ import annotations
 
-_STATE = {"done": False}
+from collections.abc import Sequence
+
+_STATE: dict[str, bool] = {}
 
 
-def use_native_grouped_conv() -> bool:
-    """Route grouped 2-D convolutions to TensorFlow's kernel; True when the routing is in place.
-
-    Runs no TensorFlow op: the kernel probe waits for the first grouped convolution.
-    """
-    if _STATE["done"]:
-        return _STATE["native"]
-    _STATE["done"], _STATE["native"] = True, False
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        return False
+def native_grouped_conv_available() -> bool:
+    """True when TensorFlow's native grouped-conv kernel exists here and agrees with
+    per-group convolutions (probed once, eagerly even when called while tracing)."""
     import tensorflow as tf
-    from keras.src.backend.tensorflow import nn as keras_tf_nn
 
-    keras_conv = getattr(keras_tf_nn, "conv", None)
-    if keras_conv is None:
-        return False
-
-    def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-        grouped = (
-            len(inputs.shape) == 4
-            and (data_format or keras.config.image_data_format()) == "channels_last"
-            and inputs.shape[-1] is not None
-            and inputs.shape[-1] != kernel.shape[-2]
-        )
-        if not grouped or not _native_kernel_ok(tf):
-            return keras_conv(inputs, kernel, strides, padding, data_format, dilation_rate)
-        return tf.nn.convolution(
-            inputs, kernel, strides, padding.upper(), data_format="NHWC", dilations=dilation_rate
-        )
-
-    keras_tf_nn.conv = conv
-    _STATE["native"] = True
-    return True
-
-
-def _native_kernel_ok(tf) -> bool:
-    """The probe's answer, computed once, eagerly even when called while tracing."""
     if "kernel_ok" not in _STATE:
         with tf.init_scope():
             _STATE["kernel_ok"] = _native_grouped_conv_works(tf)
     return _STATE["kernel_ok"]
+
+
+def grouped_conv2d(
+    inputs, kernel, strides: Sequence[int], padding: str, dilation_rate: Sequence[int]
+):
+    """Channels-last grouped 2-D convolution on TensorFlow's native kernel; its gradient
+    through ``keras.ops.conv`` (see the module docstring)."""
+    import keras
+    import tensorflow as tf
+
+    strides, dilation_rate = list(strides), list(dilation_rate)
+
+    @tf.custom_gradient
+    def conv(x, k):
+        y = tf.nn.convolution(
+            x, k, strides, padding.upper(), data_format="NHWC", dilations=dilation_rate
+        )
+
+        def grad(dy):
+            with tf.GradientTape() as tape:
+                tape.watch([x, k])
+                again = keras.ops.conv(x, k, strides, padding, "channels_last", dilation_rate)
+            return tape.gradient(again, [x, k], output_gradients=dy)
+
+        return y, grad
+
+    return conv(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel))
 
 
 def _native_grouped_conv_works(tf) -> bool:

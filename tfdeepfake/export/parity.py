@@ -18,6 +18,7 @@ import numpy as np
 
 from tfdeepfake.export.runtime import TFLiteDetector
 from tfdeepfake.export.signatures import model_input
+from tfdeepfake.models.base import sublayers
 from tfdeepfake.models.presets import Preset
 from tfdeepfake.scoring.aggregation import sigmoid
 from tfdeepfake.scoring.metrics import roc_auc
@@ -45,7 +46,7 @@ def keras_outputs(
 
 
 def _batchnorm_layers(model: keras.Model):
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in sublayers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             yield layer
 

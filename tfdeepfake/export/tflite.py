@@ -34,6 +34,7 @@ import tensorflow as tf
 
 from tfdeepfake.export.saved_model import require_tensorflow_backend
 from tfdeepfake.export.signatures import input_kind, model_input, model_outputs, output_names
+from tfdeepfake.models.base import sublayers
 from tfdeepfake.models.presets import Preset
 
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
@@ -122,7 +123,7 @@ def ssim_branch_layers(model: keras.Model) -> list[str]:
     from tfdeepfake.models.efficientnet_ssim import DownUpSample, Unnormalize
     from tfdeepfake.models.ssim import SSIM
 
-    layers = model._flatten_layers(include_self=False, recursive=True)
+    layers = sublayers(model)
     return [layer.name for layer in layers if isinstance(layer, SSIM | Unnormalize | DownUpSample)]
 
 

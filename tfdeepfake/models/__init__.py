@@ -10,9 +10,6 @@ from tfdeepfake.models.preprocessing import FacePreprocessor, preprocessor_for
 from tfdeepfake.models.presets import Preset, get_preset, list_models, register_preset
 from tfdeepfake.models.registry import create_model
 from tfdeepfake.models.resnet_lstm import ResNetLSTM
-from tfdeepfake.tf_backend import use_native_grouped_conv
-
-use_native_grouped_conv()  # TensorFlow backend only: grouped convs without XLA (tf_backend.py)
 
 __all__ = [
     "DeepfakeEnsemble",

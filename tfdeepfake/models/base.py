@@ -1,4 +1,6 @@
-"""Shared pieces of the detectors: call-time checks of image inputs with errors that say the fix.
+"""Shared pieces of the detectors: call-time checks of image inputs with errors that say the
+fix, the time-folding layers of the clip models, the check of model keyword arguments, and
+``sublayers`` (every layer inside a model).
 
 A detector is a functional-subclass Keras model (the graph is built in ``__init__``). Keras'
 own checks of a functional model's inputs name neither the fix nor the dtype (integer images
@@ -19,11 +21,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
-from keras import ops
+from keras import layers, ops
 
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
 
@@ -144,3 +147,51 @@ class ImageInputChecks:
         inputs = args[0] if args else kwargs.get("inputs")
         validate_image_inputs(inputs, self.image_specs, self.name)
         return super().__call__(*args, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="tfdeepfake")
+class FoldTime(layers.Layer):
+    """(N, T, H, W, C) clips -> (N * T, H, W, C) frames."""
+
+    def call(self, clips):
+        shape = ops.shape(clips)
+        return ops.reshape(clips, (-1, *shape[2:]))
+
+    def compute_output_shape(self, input_shape):
+        n, t = input_shape[:2]
+        return (None if n is None or t is None else n * t, *input_shape[2:])
+
+
+@keras.saving.register_keras_serializable(package="tfdeepfake")
+class UnfoldTime(layers.Layer):
+    """(N * T, ...) per-frame values -> (N, T, ...), with N and T read from the clips."""
+
+    def call(self, values, clips):
+        shape = ops.shape(clips)
+        return ops.reshape(values, (shape[0], shape[1], *values.shape[1:]))
+
+    def compute_output_shape(self, values_shape, clips_shape):
+        return (clips_shape[0], clips_shape[1], *values_shape[1:])
+
+
+MODEL_KWARGS = ("name", "trainable", "dtype")
+
+
+def check_model_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
+    """Raise a ``TypeError`` for keyword arguments the model does not know (Keras would drop
+    them silently), listing the ones it takes."""
+    unknown = sorted(set(kwargs) - set(MODEL_KWARGS))
+    if unknown:
+        known = [
+            p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")
+        ]
+        raise TypeError(
+            f"{cls.__name__} got unknown argument(s) {unknown}; it takes "
+            f"{known + list(MODEL_KWARGS)}."
+        )
+
+
+def sublayers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Every layer inside ``model``, nested models' layers included, in build order (the one
+    place that calls Keras' private ``_flatten_layers``)."""
+    return list(model._flatten_layers(include_self=False, recursive=True))

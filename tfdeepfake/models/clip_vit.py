@@ -21,7 +21,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from tfdeepfake.models.base import ImageInputChecks, ImageSpec
+from tfdeepfake.models.base import ImageInputChecks, ImageSpec, sublayers
 
 LAYER_NORM_EPS = 1e-5
 
@@ -230,6 +230,6 @@ def layer_norm_names(model: keras.Model) -> list[str]:
     """Names of every LayerNormalization layer of a GenD model (GenD trains only these + head)."""
     return [
         layer.name
-        for layer in model._flatten_layers(include_self=False)
+        for layer in sublayers(model)
         if isinstance(layer, layers.LayerNormalization)
     ]

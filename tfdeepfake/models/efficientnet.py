@@ -52,6 +52,7 @@ B0_STAGES = (
 )
 SE_RATIO = 0.25
 STAGE_STRIDES = (2, 4, 8, 16, 16, 32, 32)
+FEATURE_MAP_LAYER = "top_activation"  # the last conv feature map: the Grad-CAM target
 
 
 def round_filters(filters: int, width_coefficient: float, divisor: int = 8) -> int:
@@ -269,7 +270,7 @@ def build_efficientnet(
         name="top_conv",
     )(x)
     x = _bn("top_bn")(x)
-    end_points["top"] = layers.Activation(ACTIVATION, name="top_activation")(x)
+    end_points["top"] = layers.Activation(ACTIVATION, name=FEATURE_MAP_LAYER)(x)
     return end_points
 
 

@@ -13,11 +13,15 @@ import keras
 from keras import layers
 
 from tfdeepfake.models.base import ImageInputChecks, ImageSpec
-from tfdeepfake.models.efficientnet import build_efficientnet, check_padding, stage_block_names
+from tfdeepfake.models.efficientnet import (
+    FEATURE_MAP_LAYER,
+    build_efficientnet,
+    check_padding,
+    stage_block_names,
+)
 
 HEADS = ("dropout", "bn_dense")
 ATTENTION_STAGE = 3
-FEATURE_MAP_LAYER = "top_activation"
 
 
 def dense_head(features, head: str, dropout: float):

@@ -22,8 +22,7 @@ import keras
 from keras import layers, ops
 
 from tfdeepfake.models.base import ImageInputChecks, ImageSpec
-from tfdeepfake.models.efficientnet import build_efficientnet, stage_block_names
-from tfdeepfake.models.efficientnet_autoatt import FEATURE_MAP_LAYER
+from tfdeepfake.models.efficientnet import FEATURE_MAP_LAYER, build_efficientnet, stage_block_names
 from tfdeepfake.models.presets import IMAGENET_MEAN, IMAGENET_STD
 from tfdeepfake.models.ssim import SSIM
 

@@ -14,9 +14,9 @@ from typing import Any
 import keras
 from keras import layers, ops
 
+from tfdeepfake.models.base import FoldTime, UnfoldTime, check_model_kwargs
 from tfdeepfake.models.preprocessing import FacePreprocessor
 from tfdeepfake.models.presets import get_preset
-from tfdeepfake.models.resnet_lstm import FoldTime, UnfoldTime, check_model_kwargs
 
 _EPSILON = 1e-7
 

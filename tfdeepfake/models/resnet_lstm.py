@@ -7,62 +7,19 @@ over TIME (the reference's LSTM ran over the batch axis; that bug is not reprodu
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
 import keras
 from keras import layers, ops
 
-from tfdeepfake.models.base import FLOAT_DTYPES
+from tfdeepfake.models.base import FLOAT_DTYPES, FoldTime, UnfoldTime, check_model_kwargs
 from tfdeepfake.models.resnet import (
     feature_map_layer_name,
     load_backbone_weights,
     resnet_features,
     validate_resnet_args,
 )
-
-
-@keras.saving.register_keras_serializable(package="tfdeepfake")
-class FoldTime(layers.Layer):
-    """(N, T, H, W, C) clips -> (N * T, H, W, C) frames."""
-
-    def call(self, clips):
-        shape = ops.shape(clips)
-        return ops.reshape(clips, (-1, *shape[2:]))
-
-    def compute_output_shape(self, input_shape):
-        n, t = input_shape[:2]
-        return (None if n is None or t is None else n * t, *input_shape[2:])
-
-
-@keras.saving.register_keras_serializable(package="tfdeepfake")
-class UnfoldTime(layers.Layer):
-    """(N * T, ...) per-frame values -> (N, T, ...), with N and T read from the clips."""
-
-    def call(self, values, clips):
-        shape = ops.shape(clips)
-        return ops.reshape(values, (shape[0], shape[1], *values.shape[1:]))
-
-    def compute_output_shape(self, values_shape, clips_shape):
-        return (clips_shape[0], clips_shape[1], *values_shape[1:])
-
-
-MODEL_KWARGS = ("name", "trainable", "dtype")
-
-
-def check_model_kwargs(cls: type, kwargs: dict[str, Any]) -> None:
-    """Raise a ``TypeError`` for keyword arguments the model does not know (Keras would drop
-    them silently), listing the ones it takes."""
-    unknown = sorted(set(kwargs) - set(MODEL_KWARGS))
-    if unknown:
-        known = [
-            p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")
-        ]
-        raise TypeError(
-            f"{cls.__name__} got unknown argument(s) {unknown}; it takes "
-            f"{known + list(MODEL_KWARGS)}."
-        )
 
 
 def validate_clip_input(

@@ -18,6 +18,7 @@ import re
 
 import keras
 
+from tfdeepfake.models.base import sublayers
 from tfdeepfake.weights.mapping import LayerSource, MappingError
 
 VISION = "feature_extractor.vision_model"
@@ -39,7 +40,7 @@ def clip_vision_sources(model: keras.Model, root: str = VISION) -> list[LayerSou
     """Mapping of a transformers CLIP vision tower under ``root`` onto the Keras encoder."""
     blocks = sorted(
         int(m.group(1))
-        for layer in model._flatten_layers(include_self=False)
+        for layer in sublayers(model)
         if (m := _BLOCK.match(layer.name))
     )
     if not blocks:

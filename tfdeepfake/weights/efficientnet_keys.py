@@ -21,6 +21,7 @@ import re
 
 import keras
 
+from tfdeepfake.models.base import sublayers
 from tfdeepfake.weights.mapping import LayerSource, MappingError
 
 EFFICIENTNET_BN_EPS = 1e-3
@@ -30,7 +31,7 @@ _BLOCK = re.compile(r"^block(\d+)([a-z]+)_dwconv$")
 def keras_blocks(model: keras.Model) -> list[tuple[int, int, str]]:
     """(stage index from 0, index in stage, Keras prefix) of every MBConv block, in order."""
     found = []
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in sublayers(model):
         match = _BLOCK.match(layer.name)
         if match:
             stage, letters = int(match.group(1)), match.group(2)
@@ -47,7 +48,7 @@ def keras_blocks(model: keras.Model) -> list[tuple[int, int, str]]:
 
 
 def _has_layer(model: keras.Model, name: str) -> bool:
-    return any(layer.name == name for layer in model._flatten_layers(include_self=False))
+    return any(layer.name == name for layer in sublayers(model))
 
 
 def _bn(layer: str, prefix: str) -> LayerSource:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 import keras
 import numpy as np
 
+from tfdeepfake.models.base import sublayers
+
 # Checkpoint keys never used by any model: BatchNorm's step counter is not a weight.
 ALWAYS_IGNORED = {r"(^|\.)num_batches_tracked$": "BatchNorm step counter, not a weight"}
 _MAX_LISTED = 25
@@ -130,7 +132,7 @@ CONVERTERS: dict[str, Callable[[Callable[[str], np.ndarray], Mapping], dict[str,
 
 def _layers_by_name(model: keras.Model) -> dict[str, keras.layers.Layer]:
     layers: dict[str, keras.layers.Layer] = {}
-    for layer in model._flatten_layers(include_self=False, recursive=True):
+    for layer in sublayers(model):
         layers.setdefault(layer.name, layer)
     return layers
 

@@ -12,6 +12,7 @@ import re
 
 import keras
 
+from tfdeepfake.models.base import sublayers
 from tfdeepfake.weights.mapping import LayerSource, MappingError
 
 TORCHVISION_BN_EPS = 1e-5
@@ -31,7 +32,7 @@ def resnext_lstm_sources(model: keras.Model) -> list[LayerSource]:
     """Mapping of the reference's keys onto a ``ResNetLSTM`` with a resnext50_32x4d backbone."""
     blocks = sorted(
         (int(m.group(1)), int(m.group(2)))
-        for layer in model._flatten_layers(include_self=False)
+        for layer in sublayers(model)
         if (m := _BLOCK.match(layer.name))
     )
     if not blocks:
