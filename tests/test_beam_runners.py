@@ -1,0 +1,58 @@
+"""--runner / --beam-option: each runner gets its Beam runner and the user's options."""
+
+import pytest
+
+pytest.importorskip("apache_beam")
+
+
+def test_direct_runs_worker_processes():
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    from tfdeepfake.pipelines.runners import pipeline_options
+
+    direct = pipeline_options("direct", 2).view_as(DirectOptions)
+    assert (direct.direct_running_mode, direct.direct_num_workers) == ("multi_processing", 2)
+    one = pipeline_options("direct", 1).view_as(DirectOptions)
+    assert one.direct_running_mode == "in_memory"
+
+
+@pytest.mark.parametrize(
+    "runner,beam_runner,pairs,view,expected",
+    [
+        ("dataflow", "DataflowRunner",
+         ["project=my-project", "region=europe-west1", "temp_location=gs://b/tmp"],
+         "GoogleCloudOptions", {"project": "my-project", "region": "europe-west1",
+                                "temp_location": "gs://b/tmp"}),
+        ("flink", "FlinkRunner", ["flink_master=localhost:8081", "parallelism=4"],
+         "FlinkRunnerOptions", {"flink_master": "localhost:8081", "parallelism": 4}),
+        ("spark", "SparkRunner", ["spark_master_url=spark://h:7077"],
+         "SparkRunnerOptions", {"spark_master_url": "spark://h:7077"}),
+    ],
+)
+def test_cluster_runners_get_the_users_options(runner, beam_runner, pairs, view, expected):
+    from apache_beam.options import pipeline_options as po
+
+    from tfdeepfake.pipelines.runners import pipeline_options
+
+    options = pipeline_options(runner, 1, [*pairs, "setup_file=./pyproject.toml"])
+    assert options.view_as(po.StandardOptions).runner == beam_runner
+    assert options.view_as(po.SetupOptions).setup_file == "./pyproject.toml"
+    got = options.view_as(getattr(po, view))
+    assert {k: getattr(got, k) for k in expected} == expected
+
+
+def test_unknown_runner_and_worker_count_are_refused():
+    from tfdeepfake.pipelines.runners import pipeline_options
+
+    with pytest.raises(ValueError, match="runner must be one of direct, dataflow"):
+        pipeline_options("local")
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        pipeline_options("direct", 0)
+
+
+def test_remote_extraction_output_is_refused_with_the_fix(tmp_path, capsys):
+    from tfdeepfake.cli import main
+
+    code = main(["extract", str(tmp_path), "--out", "gs://bucket/shards", "--runner", "dataflow"])
+    assert code == 2
+    assert "use a folder every worker mounts" in capsys.readouterr().out
