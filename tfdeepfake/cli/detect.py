@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.runner:
         from tfdeepfake.pipelines.cli import run_detect
 
-        return run_detect(args)
+        return run_detect(args, _weights)
     from tfdeepfake.inference import Detector, MissingWeightsError, expand_inputs
     from tfdeepfake.inference.outputs import ResultJournal, format_table, write_csv, write_json
     from tfdeepfake.inference.report import write_index

@@ -51,8 +51,11 @@ def run_extract(args: argparse.Namespace, options) -> int:
     return 0 if summary.extracted + summary.skipped > 0 or summary.videos == 0 else 1
 
 
-def run_detect(args: argparse.Namespace) -> int:
-    """``tfdeepfake detect --runner ...``: the same table, CSV and JSON, plus JSON lines."""
+def run_detect(args: argparse.Namespace, weights_of) -> int:
+    """``tfdeepfake detect --runner ...``: the same table, CSV and JSON, plus JSON lines.
+
+    ``weights_of(args)`` is detect's choice of weights (--weights, --pretrained, default)."""
+    from tfdeepfake.inference import MissingWeightsError
     from tfdeepfake.inference.outputs import format_table, summarize
     from tfdeepfake.pipelines.beam_score import beam_detect
 
@@ -65,16 +68,19 @@ def run_detect(args: argparse.Namespace) -> int:
         return 2
     try:
         results, info = beam_detect(
-            args.paths, models=args.models, weights=args.weights, frames=args.frames,
+            args.paths, models=args.models, weights=weights_of(args), frames=args.frames,
             threshold=args.threshold, allow_untrained=args.allow_untrained,
             batch_size=args.batch_size, runtime=args.runtime, streams=args.streams,
             runner=args.runner, workers=args.workers, beam_options=args.beam_option,
             csv_path=args.csv, json_path=args.json, jsonl_path=args.jsonl,
         )
-    except (FileNotFoundError, ValueError) as err:
+    except (MissingWeightsError, OSError, ValueError, RuntimeError, ImportError) as err:
         print(f"tfdeepfake detect: {err}", file=sys.stderr)
         return 2
     names = [m["name"] for m in info["models"]]
+    if untrained := [m["name"] for m in info["models"] if not m["trained"]]:
+        print(f"WARNING: {', '.join(untrained)} run on random weights (--allow-untrained): "
+              "every verdict is labelled UNTRAINED and means nothing.", file=sys.stderr)
     if not args.quiet:
         print(format_table(results, names))
         print("summary: " + ", ".join(f"{k} {v}" for k, v in summarize(results).items()))
