@@ -6,40 +6,28 @@ and TensorFlow is loaded only by what needs it.
 
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from tfdeepfake._lazy import lazy_exports
+from tfdeepfake.version import __version__
 
-# Public name -> module that defines it.
-_EXPORTS = {
-    "create_model": "tfdeepfake.models",
-    "list_models": "tfdeepfake.models",
-    "get_preset": "tfdeepfake.models",
-    "Preset": "tfdeepfake.models",
-    "FacePreprocessor": "tfdeepfake.models",
-    "SSIM": "tfdeepfake.models.ssim",
-    "Detector": "tfdeepfake.inference",
-    "load_model": "tfdeepfake.weights.pretrained",
-    "VideoResult": "tfdeepfake.inference",
-    "read_video": "tfdeepfake.faces",
-    "extract_faces": "tfdeepfake.faces",
-    "crop_face": "tfdeepfake.faces",
-    "MTCNNDetector": "tfdeepfake.faces",
-    "ExtractionError": "tfdeepfake.faces",
-    "extract_dataset": "tfdeepfake.faces.dataset",
-    "make_fake_video": "tfdeepfake.faces.manipulate",
-    "sample_path": "tfdeepfake.samples",
-    "fetch_samples": "tfdeepfake.samples",
-    "evaluate": "tfdeepfake.evaluation",
-    "frame_dataset": "tfdeepfake.data",
-    "clip_dataset": "tfdeepfake.data",
-    "triplet_dataset": "tfdeepfake.data",
-}
+if TYPE_CHECKING:
+    from tfdeepfake.data import clip_dataset, frame_dataset, triplet_dataset
+    from tfdeepfake.evaluation import evaluate
+    from tfdeepfake.faces import (
+        ExtractionError,
+        MTCNNDetector,
+        crop_face,
+        extract_faces,
+        read_video,
+    )
+    from tfdeepfake.faces.dataset import extract_dataset
+    from tfdeepfake.faces.manipulate import make_fake_video
+    from tfdeepfake.inference import Detector, VideoResult
+    from tfdeepfake.models import FacePreprocessor, Preset, create_model, get_preset, list_models
+    from tfdeepfake.models.ssim import SSIM
+    from tfdeepfake.samples import fetch_samples, sample_path
+    from tfdeepfake.weights.pretrained import load_model
 
-__all__ = ["__version__", *_EXPORTS]
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tfdeepfake' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)
+__all__ = ["__version__", *__all__]

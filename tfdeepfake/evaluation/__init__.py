@@ -6,28 +6,21 @@ Names are imported lazily, so importing the package does not load matplotlib or 
 
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "AGGREGATIONS": "tfdeepfake.scoring.aggregation",
-    "EnsembleVerdict": "tfdeepfake.scoring.aggregation",
-    "VideoScore": "tfdeepfake.scoring.aggregation",
-    "aggregate": "tfdeepfake.scoring.aggregation",
-    "aggregate_tracks": "tfdeepfake.scoring.aggregation",
-    "ensemble": "tfdeepfake.scoring.aggregation",
-    "compute_metrics": "tfdeepfake.scoring.metrics",
-    "metrics_by_group": "tfdeepfake.scoring.metrics",
-    "FramePredictions": "tfdeepfake.evaluation.report",
-    "write_report": "tfdeepfake.evaluation.report",
-    "evaluate": "tfdeepfake.evaluation.evaluator",
-    "evaluate_run": "tfdeepfake.evaluation.evaluator",
-    "predict_batches": "tfdeepfake.evaluation.evaluator",
-}
+from tfdeepfake._lazy import lazy_exports
 
-__all__ = list(_EXPORTS)
+if TYPE_CHECKING:
+    from tfdeepfake.evaluation.evaluator import evaluate, evaluate_run, predict_batches
+    from tfdeepfake.evaluation.report import FramePredictions, write_report
+    from tfdeepfake.scoring.aggregation import (
+        AGGREGATIONS,
+        EnsembleVerdict,
+        VideoScore,
+        aggregate,
+        aggregate_tracks,
+        ensemble,
+    )
+    from tfdeepfake.scoring.metrics import compute_metrics, metrics_by_group
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tfdeepfake.evaluation' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -5,24 +5,20 @@ Names are imported lazily, so the overlay functions (numpy + OpenCV) do not load
 
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "attention_heatmap": "tfdeepfake.explain.attention",
-    "gradcam": "tfdeepfake.explain.grad_cam",
-    "face_heatmaps": "tfdeepfake.explain.heatmaps",
-    "has_attention": "tfdeepfake.explain.heatmaps",
-    "attention_rollout": "tfdeepfake.explain.rollout",
-    "colorize": "tfdeepfake.explain.overlay",
-    "face_region": "tfdeepfake.explain.overlay",
-    "overlay_on_frame": "tfdeepfake.explain.overlay",
-    "write_heatmap_video": "tfdeepfake.explain.overlay",
-}
+from tfdeepfake._lazy import lazy_exports
 
-__all__ = list(_EXPORTS)
+if TYPE_CHECKING:
+    from tfdeepfake.explain.attention import attention_heatmap
+    from tfdeepfake.explain.grad_cam import gradcam
+    from tfdeepfake.explain.heatmaps import face_heatmaps, has_attention
+    from tfdeepfake.explain.overlay import (
+        colorize,
+        face_region,
+        overlay_on_frame,
+        write_heatmap_video,
+    )
+    from tfdeepfake.explain.rollout import attention_rollout
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tfdeepfake.explain' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -5,24 +5,16 @@ Imported lazily: ``from tfdeepfake.export import TFLiteDetector`` does not load 
 
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "export_saved_model": "tfdeepfake.export.saved_model",
-    "next_version": "tfdeepfake.export.saved_model",
-    "read_metadata": "tfdeepfake.export.saved_model",
-    "export_tflite": "tfdeepfake.export.tflite",
-    "export_keras": "tfdeepfake.export.loading",
-    "load_for_export": "tfdeepfake.export.loading",
-    "load_faces": "tfdeepfake.export.calibration",
-    "parity_report": "tfdeepfake.export.parity",
-    "TFLiteDetector": "tfdeepfake.export.runtime",
-}
+from tfdeepfake._lazy import lazy_exports
 
-__all__ = list(_EXPORTS)
+if TYPE_CHECKING:
+    from tfdeepfake.export.calibration import load_faces
+    from tfdeepfake.export.loading import export_keras, load_for_export
+    from tfdeepfake.export.parity import parity_report
+    from tfdeepfake.export.runtime import TFLiteDetector
+    from tfdeepfake.export.saved_model import export_saved_model, next_version, read_metadata
+    from tfdeepfake.export.tflite import export_tflite
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tfdeepfake.export' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

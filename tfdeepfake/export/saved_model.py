@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from tfdeepfake.export.signatures import build_functions, signature_description
 from tfdeepfake.models.presets import Preset
+from tfdeepfake.version import __version__
 
 METADATA_FILE = "tfdeepfake.json"
 
@@ -63,8 +64,6 @@ def metadata(
     model: keras.Model, preset: Preset, name: str, version: int, extra: dict[str, Any] | None
 ) -> dict[str, Any]:
     """The JSON written to ``assets.extra/tfdeepfake.json``."""
-    import tfdeepfake
-
     return {
         "name": name,
         "version": version,
@@ -74,7 +73,7 @@ def metadata(
         "signatures": signature_description(model, preset),
         "label_convention": "1=fake; logit is the raw score, probability = sigmoid(logit)",
         "exported_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "tfdeepfake_version": tfdeepfake.__version__,
+        "tfdeepfake_version": __version__,
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
         **(extra or {}),

@@ -21,6 +21,7 @@ from tfdeepfake.inference.models import LoadedModel, load_models
 from tfdeepfake.inference.report import report_folder, write_input_report
 from tfdeepfake.inference.results import ERROR, NO_FACE, TrackResult, VideoResult
 from tfdeepfake.scoring.aggregation import VideoScore, aggregate_tracks, ensemble, logit
+from tfdeepfake.version import __version__
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
@@ -124,10 +125,8 @@ class Detector:
 
     def run_info(self) -> dict:
         """What produced the results: for the JSON document and the report."""
-        import tfdeepfake
-
         return {
-            "tfdeepfake_version": tfdeepfake.__version__,
+            "tfdeepfake_version": __version__,
             "threshold": self.threshold,
             "frames": self.frames,
             "models": [

@@ -14,13 +14,13 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import ClientDisconnect
 
-import tfdeepfake
 from tfdeepfake.safeio import safe_name
 from tfdeepfake.serve.config import ServeConfig
 from tfdeepfake.serve.files import JOB_ID, JobFiles
 from tfdeepfake.serve.store import FAILED, QUEUED, RUNNING, UPLOADING, JobStore
 from tfdeepfake.serve.uploads import UploadError, check_content_length, receive_file, sniff
 from tfdeepfake.serve.workers import WorkerPool, remove_expired
+from tfdeepfake.version import __version__
 
 API = "/api/v1"
 TOKEN_COOKIE = "tfdeepfake_token"
@@ -75,7 +75,7 @@ def create_app(config: ServeConfig | None = None, *, detector=None, **settings) 
         pool.stop()
         store.close()
 
-    app = FastAPI(title="tfdeepfake", version=tfdeepfake.__version__, lifespan=lifespan,
+    app = FastAPI(title="tfdeepfake", version=__version__, lifespan=lifespan,
                   docs_url="/api/docs", redoc_url=None, openapi_url=f"{API}/openapi.json",
                   description="Upload videos or images; get REAL/FAKE verdicts with "
                               "per-model and per-frame scores (detect's JSON schema).")
@@ -117,14 +117,14 @@ def create_app(config: ServeConfig | None = None, *, detector=None, **settings) 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:
         return pages.get_template("index.html").render(
-            version=tfdeepfake.__version__, models=detector.model_names,
+            version=__version__, models=detector.model_names,
             untrained=detector.untrained, max_upload_mb=config.max_upload_mb,
             token_required=bool(config.token), keep_hours=config.keep_hours)
 
     @app.get(f"{API}/health", tags=["server"])
     def health() -> dict:
         """Liveness and load: models served, workers, jobs queued and running."""
-        return {"status": "ok", "version": tfdeepfake.__version__,
+        return {"status": "ok", "version": __version__,
                 "models": detector.model_names, "untrained": detector.untrained,
                 "workers": config.workers, "queued": store.count(QUEUED),
                 "running": store.count(RUNNING), "queue_size": config.queue_size}

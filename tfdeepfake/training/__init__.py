@@ -6,28 +6,24 @@ needs it is used.
 
 from __future__ import annotations
 
-import importlib
+from typing import TYPE_CHECKING
 
-_EXPORTS = {
-    "TrainConfig": "tfdeepfake.training.config",
-    "ModelConfig": "tfdeepfake.training.config",
-    "DataConfig": "tfdeepfake.training.config",
-    "OptimizerConfig": "tfdeepfake.training.config",
-    "LossConfig": "tfdeepfake.training.config",
-    "CheckpointConfig": "tfdeepfake.training.config",
-    "resolve_config": "tfdeepfake.training.config",
-    "Trainer": "tfdeepfake.training.trainer",
-    "train": "tfdeepfake.training.trainer",
-    "load_run": "tfdeepfake.training.run",
-    "make_strategy": "tfdeepfake.training.strategy",
-    "build_optimizer": "tfdeepfake.training.optimizers",
-    "check_data": "tfdeepfake.training.inputs",
-}
+from tfdeepfake._lazy import lazy_exports
 
-__all__ = list(_EXPORTS)
+if TYPE_CHECKING:
+    from tfdeepfake.training.config import (
+        CheckpointConfig,
+        DataConfig,
+        LossConfig,
+        ModelConfig,
+        OptimizerConfig,
+        TrainConfig,
+        resolve_config,
+    )
+    from tfdeepfake.training.inputs import check_data
+    from tfdeepfake.training.optimizers import build_optimizer
+    from tfdeepfake.training.run import load_run
+    from tfdeepfake.training.strategy import make_strategy
+    from tfdeepfake.training.trainer import Trainer, train
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'tfdeepfake.training' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)
