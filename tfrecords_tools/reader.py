@@ -15,6 +15,7 @@ Corruption is caught in two places:
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import struct
 import sys
@@ -25,6 +26,8 @@ import tensorflow as tf
 
 from tfrecords_tools.schema import parse_track
 from tfrecords_tools.writer import SHARD_SUFFIX
+
+log = logging.getLogger(__name__)
 
 _HEADER = 12  # uint64 length + uint32 masked CRC of the length
 _FOOTER = 4  # uint32 masked CRC of the data
@@ -202,7 +205,7 @@ def track_dataset(
         except CorruptShardError as err:
             if not skip_corrupt:
                 raise
-            print(f"WARNING skipping the damaged tail of a shard: {err}", file=sys.stderr)
+            log.warning("WARNING skipping the damaged tail of a shard: %s", err)
             scans.append(scan_shard(f, strict=False))
             if stats is not None:
                 stats._add(tf.constant(1, tf.int64))

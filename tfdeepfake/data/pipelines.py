@@ -22,7 +22,7 @@ Elements (labels float32 (B, 1), 1 = fake):
 from __future__ import annotations
 
 import functools
-import sys
+import logging
 
 import tensorflow as tf
 
@@ -31,6 +31,8 @@ from tfdeepfake.data.align import align_faces, align_landmarks
 from tfdeepfake.data.augment import AugmentConfig, apply_augment, resolve_augment
 from tfdeepfake.data.crops import normalise, recrop, recrop_fraction_tf, recrop_landmarks
 from tfrecords_tools import reader
+
+log = logging.getLogger(__name__)
 
 _ID_KEYS = ("video_id", "track_id", "frame_index", "dataset", "split")
 TRIPLET_PATTERN = (1, 1, 0, 0, 0, 1)  # labels of two consecutive triplets
@@ -158,10 +160,9 @@ def _setup(data, preset, *, batch_size, training, balance, input_context, min_fr
         files, training=training, balance=balance, min_frames=min_frames, what=f"{what} {data}"
     )
     if info["short"]:
-        print(
-            f"WARNING {what}: {info['short']} track(s) shorter than {min_frames} frames are "
-            "left out of the clips.",
-            file=sys.stderr,
+        log.warning(
+            "WARNING %s: %d track(s) shorter than %d frames are left out of the clips.",
+            what, info["short"], min_frames,
         )
     return files, info, _replica_batch(batch_size, input_context)
 

@@ -3,14 +3,16 @@ plain ``.keras`` export."""
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from pathlib import Path
 
 import keras
 
 from tfdeepfake.models import create_model, get_preset
 from tfdeepfake.models.presets import Preset
+
+log = logging.getLogger(__name__)
 
 
 def load_for_export(
@@ -27,10 +29,9 @@ def load_for_export(
     if weights is None:
         if name is None:
             raise ValueError("Pass --model NAME (see `tfdeepfake models`) or --weights RUN_DIR.")
-        print(
-            f"WARNING exporting {name!r} with random weights (no --weights given): fine for "
-            "trying the export, useless for detection.",
-            file=sys.stderr,
+        log.warning(
+            "WARNING exporting %r with random weights (no --weights given): fine for trying "
+            "the export, useless for detection.", name
         )
         model = create_model(name)
         return model, model.preset, "random-init"
@@ -80,6 +81,6 @@ def export_keras(
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.keras"
     if path.exists():
-        print(f"Replacing {path}", file=sys.stderr)
+        log.warning("Replacing %s", path)
     model.save(str(path))
     return path

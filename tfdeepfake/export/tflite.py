@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import re
-import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
@@ -36,6 +36,8 @@ from tfdeepfake.export.saved_model import require_tensorflow_backend
 from tfdeepfake.export.signatures import input_kind, model_input, model_outputs, output_names
 from tfdeepfake.models.base import sublayers
 from tfdeepfake.models.presets import Preset
+
+log = logging.getLogger(__name__)
 
 QUANTIZATIONS = ("none", "fp16", "dynamic", "int8")
 
@@ -215,10 +217,9 @@ def _convert_saved(
     except Exception as err:  # the converter raises several types for missing kernels
         if quantize != "int8":
             raise ConversionError(name, quantize, err) from err
-        print(
-            f"WARNING {name}: strict int8 conversion failed ({_first_error(err)}); "
-            "converting with float fallback for ops that have no int8 kernel.",
-            file=sys.stderr,
+        log.warning(
+            "WARNING %s: strict int8 conversion failed (%s); converting with float fallback "
+            "for ops that have no int8 kernel.", name, _first_error(err)
         )
         try:
             return _converter(saved_model, quantize, calibration, strict=False).convert(), True, ()
@@ -308,7 +309,7 @@ def export_tflite(
     for q, (flatbuffer, fallback, kept) in converted.items():
         path = out / f"{name}.{q}.tflite"
         if path.exists():
-            print(f"Replacing {path}", file=sys.stderr)
+            log.warning("Replacing %s", path)
         path.write_bytes(flatbuffer)
         meta_path = path.with_suffix(".json")
         info = tflite_metadata(model, preset, name, q, fallback, extra_metadata, kept)
