@@ -154,7 +154,7 @@ def _mapped(ds, prepare, base, skip_errors: bool = False):
     return ds.ignore_errors(log_warning=True) if skip_errors else ds
 
 
-def _setup(data, preset, *, batch_size, training, balance, input_context, min_frames, what):
+def _setup(data, *, batch_size, training, balance, input_context, min_frames, what):
     files = reader.shard_files(reader.list_shards(data), input_context)
     info = bal.preflight(
         files, training=training, balance=balance, min_frames=min_frames, what=f"{what} {data}"
@@ -228,7 +228,6 @@ def frame_dataset(
         )
     files, info, per_replica = _setup(
         data,
-        preset,
         batch_size=batch_size,
         training=training,
         balance=balance,
@@ -315,7 +314,6 @@ def clip_dataset(
     need = ((clip_len - 1) * stride + 1 if contiguous else clip_len) if training else 1
     files, info, per_replica = _setup(
         data,
-        preset,
         batch_size=batch_size,
         training=training,
         balance=balance,
@@ -387,20 +385,13 @@ def triplet_dataset(
     skip_corrupt: bool = False,
     stats: reader.ReadStats | None = None,
     shuffle_memory: int = bal.DEFAULT_SHUFFLE_MEMORY,
-    **ignored_flags,
 ) -> tf.data.Dataset:
     """Triplet batches for AutoAttB4ST's Siamese training (layout in the module docstring).
 
     ``batch_size`` (images, global), when given, overrides ``triplets_per_batch`` and must be
     a multiple of 3, as must the per-replica batch. Triplets are always drawn from both
-    classes (``balance`` is implied); ``with_masks``/``with_ids`` are refused. Repeats forever.
+    classes (balanced by construction); no masks or ids. Repeats forever.
     """
-    for flag in ("with_masks", "with_ids"):
-        if ignored_flags.pop(flag, False):
-            raise ValueError(f"triplet_dataset does not support {flag}.")
-    ignored_flags.pop("balance", None)
-    if ignored_flags:
-        raise TypeError(f"triplet_dataset got unexpected arguments {sorted(ignored_flags)}.")
     images = batch_size if batch_size is not None else 3 * triplets_per_batch
     per_replica = _replica_batch(images, input_context)
     if images % 3 or per_replica % 3:
@@ -410,7 +401,6 @@ def triplet_dataset(
         )
     files, info, _ = _setup(
         data,
-        preset,
         batch_size=images,
         training=True,
         balance=True,

@@ -477,13 +477,17 @@ def make_dataset_fn(config: TrainConfig, preset: Any, training: bool) -> Dataset
     cfg = config.data
     source = cfg.train if training else cfg.val
     batch_size = cfg.batch_size if training else (cfg.val_batch_size or cfg.batch_size)
-    with_masks = config.loss.mask_weight > 0
+    options = {}  # what the frame and clip readers take beyond the triplet reader's options
     if training and config.loss.name == "triplet":
+        if config.loss.mask_weight > 0:
+            raise ValueError(
+                "loss.name=triplet reads triplets without SSIM masks: set loss.mask_weight=0."
+            )
         reader = tfdata.triplet_dataset
-    elif preset.sequence:
-        reader = tfdata.clip_dataset
     else:
-        reader = tfdata.frame_dataset
+        reader = tfdata.clip_dataset if preset.sequence else tfdata.frame_dataset
+        options = {"balance": cfg.balance and training,
+                   "with_masks": config.loss.mask_weight > 0 and training}
 
     def dataset_fn(input_context: tf.distribute.InputContext, seed: int) -> tf.data.Dataset:
         return reader(
@@ -493,10 +497,9 @@ def make_dataset_fn(config: TrainConfig, preset: Any, training: bool) -> Dataset
             training=training,
             seed=seed,
             augment=cfg.augment and training,
-            balance=cfg.balance and training,
             input_context=input_context,
-            with_masks=with_masks and training,
             skip_corrupt=cfg.skip_corrupt,
+            **options,
         )
 
     return dataset_fn
