@@ -208,18 +208,10 @@ def run_jax(workload: str, variant: str, args, phase: _Phase) -> dict:
 
 
 # ---------------------------------------------------------------------------- torch side
-def _torch_references():
-    """tests/weights/torch_references.py: the reference architectures rebuilt in PyTorch."""
-    path = REPO / "tests" / "weights" / "torch_references.py"
-    spec = importlib.util.spec_from_file_location("torch_references", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def torch_model(workload: str, tiny: bool):
     """(module, reference description) for a workload; timm's B7 when timm is installed."""
-    refs = _torch_references()
+    from tfdeepfake.weights import torch_references as refs
+
     if workload.startswith("b4"):
         return refs.IcprEfficientNet(attention=True), "efficientnet-pytorch B4 + attention conv"
     if workload.startswith("b7"):

@@ -18,14 +18,14 @@ torch = pytest.importorskip("torch", reason="parity tests need the [torch] extra
 pytest.importorskip("efficientnet_pytorch", reason="parity tests need the [torch] extra")
 
 import efficientnet_pytorch  # noqa: E402
-from torch_references import (  # noqa: E402
+
+from tfdeepfake.weights import MappingError, import_checkpoint  # noqa: E402
+from tfdeepfake.weights.torch_references import (  # noqa: E402
     IcprEfficientNet,
     IcprSiamese,
     efficientnet_pytorch_063,
     randomise,
 )
-
-from tfdeepfake.weights import MappingError, import_checkpoint  # noqa: E402
 
 pytestmark = pytest.mark.torch
 TOLERANCE = 1e-4

@@ -14,12 +14,11 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="parity tests need the [torch] extra")
 
-from torch_references import DeepFakeClassifier, ResNeXtLSTM, randomise  # noqa: E402
-
 from tfdeepfake.models import preprocessor_for  # noqa: E402
 from tfdeepfake.models.presets import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
 from tfdeepfake.weights import MappingError, import_checkpoint  # noqa: E402
 from tfdeepfake.weights.compat import compat_frame_logits  # noqa: E402
+from tfdeepfake.weights.torch_references import DeepFakeClassifier, ResNeXtLSTM, randomise  # noqa: E402
 
 pytestmark = pytest.mark.torch
 TOLERANCE = 1e-4

@@ -10,9 +10,7 @@ reference with ``torch.utils.flop_counter`` (multiply-add = 2 FLOPs) and used fo
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -26,7 +24,6 @@ REFERENCES = {
     "b7_ssim": "timm-layout tf_efficientnet_b7 rebuild (no SSIM branch in the reference)",
     "resnet_lstm": "ResNeXt50_32x4d + LSTM(2048) rebuild",
 }
-TORCH_REFERENCES = Path(__file__).resolve().parents[2] / "tests" / "weights" / "torch_references.py"
 
 
 def _input_shape(preset, batch: int, channels_last: bool) -> tuple[int, ...]:
@@ -60,10 +57,9 @@ def _tf_child(spec: dict) -> dict:
 
 
 def torch_reference(preset_name: str, tiny: bool):
-    """The reference architecture (tests/weights/torch_references.py) for a preset."""
-    spec = importlib.util.spec_from_file_location("torch_references", TORCH_REFERENCES)
-    refs = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(refs)
+    """The reference architecture (``tfdeepfake.weights.torch_references``) for a preset."""
+    from tfdeepfake.weights import torch_references as refs
+
     if preset_name.startswith("resnet"):
         return refs.ResNeXtLSTM()
     if tiny:  # the same family scaled like the *_tiny presets

@@ -10,18 +10,15 @@ crops per CPU-second of the measuring process with one worker thread on each sid
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
 from tfdeepfake.bench.timing import emit, run_child
 
 TARGET = 2.0  # goal: tfdeepfake.data at least 2x albumentations per core
-PIPELINE_SPEED = Path(__file__).resolve().parents[2] / "bench" / "pipeline_speed.py"
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
 
@@ -57,13 +54,6 @@ def albumentations_recipe(name: str):
     )
 
 
-def _pipeline_speed():
-    spec = importlib.util.spec_from_file_location("pipeline_speed", PIPELINE_SPEED)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _setup(preset_name: str) -> tuple:
     from tfdeepfake.faces.crop import STORED_MARGIN
     from tfdeepfake.inference.inputs import stored_crop_size
@@ -71,14 +61,15 @@ def _setup(preset_name: str) -> tuple:
     from tfrecords_tools.schema import recrop_fraction
 
     preset = get_preset(preset_name)
-    speed = _pipeline_speed()
+    from tfdeepfake.bench import pipeline_speed as speed
+
     fraction = recrop_fraction(STORED_MARGIN, preset.face_margin)
     stored = stored_crop_size(preset)
     return preset, speed, fraction, stored
 
 
 def _tf_child(spec: dict) -> dict:
-    """crops/s of ``frame_dataset(training=True, augment=...)`` (bench/pipeline_speed.py)."""
+    """crops/s of ``frame_dataset(training=True, augment=...)`` (``bench.pipeline_speed``)."""
     preset, speed, _, stored = _setup(spec["model"])
     augment = "b7" if preset.family == "b7_ssim" else "b4"
     with tempfile.TemporaryDirectory() as folder:

@@ -1,4 +1,5 @@
-"""Extraction, detect and TFLite suites: run the owners' ``bench/*.py`` scripts unchanged and
+"""Extraction, detect and TFLite suites: run the owners' benchmark modules
+(``tfdeepfake.bench.extract_speed`` and friends, also ``python bench/NAME.py``) unchanged and
 keep what they print, with the wall time and peak RSS of each run (nothing measured twice)."""
 
 from __future__ import annotations
@@ -7,18 +8,16 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-# suite -> (script, arguments for the tiny run, arguments for the full run)
+# suite -> (module in tfdeepfake.bench, arguments for the tiny run, arguments for the full run)
 SCRIPTS = {
     "extract": (
-        "extract_speed.py",
+        "extract_speed",
         ["--repeats", "1", "--frames", "4", "--sides", "320"],
         ["--repeats", "2", "--frames", "32", "--sides", "640"],
     ),
     "detect": (
-        "detect_speed.py",
+        "detect_speed",
         [
             "--tiny",
             "--models",
@@ -33,19 +32,19 @@ SCRIPTS = {
         ["--models", "resnet_lstm", "autoatt_b4", "--frames", "32", "--repeats", "1"],
     ),
     "tflite": (
-        "tflite_speed.py",
+        "tflite_speed",
         ["--models", "autoatt_b4_tiny", "--threads", "1", "--repeats", "3", "--limit", "8"],
         ["--threads", "1", "2", "--repeats", "10"],
     ),
 }
 
 _RSS_TAG = "BENCH-RSS-KB "
-# Runs the script as __main__, then prints the peak RSS of it and of any children it ran.
+# Runs the module as __main__, then prints the peak RSS of it and of any children it ran.
 _WRAPPER = (
     "import resource, runpy, sys\n"
     "sys.argv = sys.argv[1:]\n"
     "try:\n"
-    "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
     "finally:\n"
     "    peak = max(resource.getrusage(w).ru_maxrss for w in "
     "(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
@@ -57,7 +56,8 @@ def run_script(suite: str, tiny: bool, timeout: float) -> dict:
     """Run one script; its printed lines, exit status, wall seconds and peak RSS (MiB)."""
     script, tiny_args, full_args = SCRIPTS[suite]
     args = tiny_args if tiny else full_args
-    cmd = [sys.executable, "-c", _WRAPPER, str(BENCH / script), *args]
+    module = f"tfdeepfake.bench.{script}"
+    cmd = [sys.executable, "-c", _WRAPPER, module, *args]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     start = time.perf_counter()
     proc = subprocess.Popen(
@@ -81,7 +81,7 @@ def run_script(suite: str, tiny: bool, timeout: float) -> dict:
     ]
     row = {
         "suite": suite,
-        "command": " ".join(["python", f"bench/{script}", *args]),
+        "command": " ".join(["python", "-m", module, *args]),
         "wall_s": round(time.perf_counter() - start, 1),
         "output": lines[-40:],
     }
