@@ -19,15 +19,16 @@ PACKAGES = ("tfdeepfake", "tfrecords_tools")
 # may import units of lower layers only, never one of its own layer or a higher one. A unit
 # not listed here (a new sub-package) counts as an application, in APPLICATIONS' layer.
 LAYERS = (
-    ("tfrecords_tools", "tfdeepfake.safeio", "tfdeepfake.tf_backend", "tfdeepfake.samples",
-     "tfdeepfake.version", "tfdeepfake._lazy"),
-    ("tfdeepfake.models",),
+    ("tfdeepfake.safeio", "tfdeepfake.tf_backend", "tfdeepfake.samples", "tfdeepfake.version",
+     "tfdeepfake._lazy"),
+    ("tfrecords_tools", "tfdeepfake.models"),
     ("tfdeepfake.scoring", "tfdeepfake.runs", "tfdeepfake.faces", "tfdeepfake.data"),
     ("tfdeepfake.training", "tfdeepfake.evaluation", "tfdeepfake.export", "tfdeepfake.weights",
      "tfdeepfake.explain"),
     ("tfdeepfake.inference",),
     APPLICATIONS := ("tfdeepfake.quickstart", "tfdeepfake.bench", "tfdeepfake.serve"),
     ("tfdeepfake.cli", "tfdeepfake"),
+    ("tfrecords_tools.cli",),  # the tfrecords-tools command, on tfdeepfake.cli's error guard
 )
 
 
@@ -39,7 +40,7 @@ def module_name(path: Path) -> str:
 def unit(module: str) -> str:
     parts = module.split(".")
     if parts[0] == "tfrecords_tools":
-        return "tfrecords_tools"
+        return "tfrecords_tools.cli" if module == "tfrecords_tools.cli" else "tfrecords_tools"
     return ".".join(parts[:2])
 
 
