@@ -9,6 +9,8 @@ from typing import Any
 
 # flag destination -> dotted config key (flags left out keep the file's or preset's value)
 _FLAG_KEYS = {
+    "trainable": "model.trainable",
+    "init_weights": "model.init_weights",
     "data": "data.train",
     "val_data": "data.val",
     "out": "out",
@@ -55,6 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         const=True,
         help="mixed_float16 on GPU (loss scaling), mixed_bfloat16 on CPU/TPU",
     )
+    p.add_argument("--trainable", choices=("all", "layer_norms"),
+                   help="what trains: everything, or only LayerNorms + head (GenD's recipe)")
+    p.add_argument("--init-weights", metavar="DIR",
+                   help="start from a run folder's best.weights.h5 (e.g. an imported GenD)")
     p.add_argument("--steps", type=int, help="total optimiser steps")
     p.add_argument("--batch-size", type=int, help="global batch size")
     p.add_argument("--lr", type=float, help="(peak) learning rate")

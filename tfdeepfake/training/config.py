@@ -23,6 +23,7 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 OPTIMIZERS = ("adam", "sgd", "adamw")
 SCHEDULES = ("constant", "plateau", "poly", "cosine")
 LOSSES = ("bce", "balanced_bce", "triplet")
+TRAINABLE = ("all", "layer_norms")
 
 
 @dataclasses.dataclass
@@ -32,10 +33,16 @@ class ModelConfig:
     Attributes:
         name: preset name (``tfdeepfake models`` lists them).
         overrides: preset overrides passed to ``create_model(name, **overrides)``.
+        trainable: ``all`` or ``layer_norms`` (only the LayerNormalization layers and the
+            ``logit`` head train: GenD's recipe; the rest stays as initialised).
+        init_weights: a run folder (its ``best.weights.h5``, e.g. an imported GenD) or a
+            ``.weights.h5`` file to start from; "" for the preset's initialisation.
     """
 
     name: str = ""
     overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    trainable: str = "all"
+    init_weights: str = ""
 
 
 @dataclasses.dataclass
@@ -191,6 +198,7 @@ class TrainConfig:
             ("optimizer.name", self.optimizer.name, OPTIMIZERS),
             ("optimizer.schedule", self.optimizer.schedule, SCHEDULES),
             ("loss.name", self.loss.name, LOSSES),
+            ("model.trainable", self.model.trainable, TRAINABLE),
             ("checkpoint.best_metric", self.checkpoint.best_metric, ("auc", "log_loss")),
         ]
         for field, value, allowed in checks:
@@ -244,6 +252,14 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
             "poly_power": 0.9,
         },
         "loss": {"name": "balanced_bce", "label_clip": 0.01, "mask_weight": 0.1},
+    },
+    "gend": {  # GenD: LayerNorms + head only, AdamW 3e-4, no weight decay, cosine (batch 512
+        # on GPUs in the paper; 32 here), cross-entropy
+        "model": {"trainable": "layer_norms"},
+        "data": {"batch_size": 32},
+        "optimizer": {"name": "adamw", "learning_rate": 3e-4, "weight_decay": 0.0,
+                      "schedule": "cosine"},
+        "loss": {"name": "bce"},
     },
     "resnet_lstm": {  # the ResNeXt-LSTM reference: Adam 1e-5, batch 4 clips, BCE
         "data": {"batch_size": 4, "balance": True},

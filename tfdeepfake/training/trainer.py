@@ -130,6 +130,9 @@ class Trainer:
 
                 keras.utils.set_random_seed(config.data.seed)  # same init and dropout seeds
                 self.model = create_model(self.preset)
+                if config.model.init_weights:
+                    self.model.load_weights(init_weights_file(config.model.init_weights))
+                set_trainable(self.model, config.model.trainable)
                 optimizer = build_optimizer(config.optimizer, config.steps)
                 if policy == "mixed_float16":
                     optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
@@ -510,3 +513,34 @@ def train(
 ) -> dict[str, Any]:
     """Train (or resume) the run described by ``config``; a summary dict (see ``Trainer``)."""
     return Trainer(config, train_data, val_data).run()
+
+
+def init_weights_file(path: str) -> str:
+    """``path`` if it is a weights file, else the run folder's ``best.weights.h5``."""
+    candidate = os.path.join(path, BEST_WEIGHTS) if os.path.isdir(path) else path
+    if not os.path.isfile(candidate):
+        raise ValueError(
+            f"model.init_weights {path!r}: no weights file there; pass a run folder with "
+            "best.weights.h5 (train, weights import) or a .weights.h5 file."
+        )
+    return candidate
+
+
+def set_trainable(model: keras.Model, which: str) -> None:
+    """``all``: everything trains; ``layer_norms``: only LayerNormalization layers and the
+    ``logit`` head (GenD's recipe); raises when the model has no LayerNorm to tune."""
+    if which == "all":
+        return
+    tuned = [
+        layer for layer in model._flatten_layers(include_self=False)
+        if isinstance(layer, keras.layers.LayerNormalization) or layer.name == "logit"
+    ]
+    if not any(isinstance(layer, keras.layers.LayerNormalization) for layer in tuned):
+        raise ValueError(
+            f"model.trainable='layer_norms' but {model.name!r} has no LayerNormalization layers; "
+            "use it with the GenD presets (gend_*), or model.trainable='all'."
+        )
+    for layer in model._flatten_layers(include_self=False):
+        layer.trainable = False
+    for layer in tuned:
+        layer.trainable = True
