@@ -135,11 +135,14 @@ def beam_detect(
     csv_path: str | None = None,
     json_path: str | None = None,
     jsonl_path: str | None = None,
+    **limits,
 ) -> tuple[list[VideoResult], dict]:
     """Score every input with a Beam pipeline; ``(results in input order, run info)``.
 
     The driver builds the ``Detector`` once to check the weights and describe the run; the
     workers build their own. Writes ``csv_path`` / ``json_path`` / ``jsonl_path`` if given.
+    ``limits``: ``Detector``'s per-input limits (``max_frames``, ``max_pixels``,
+    ``time_limit``).
 
     Example::
 
@@ -154,7 +157,7 @@ def beam_detect(
                          "(e.g. --jsonl gs://bucket/scores.jsonl); results are staged beside it.")
     kwargs = dict(models=models, weights=weights, frames=frames, threshold=threshold,
                   allow_untrained=allow_untrained, batch_size=batch_size, runtime=runtime,
-                  streams=streams)
+                  streams=streams, **limits)
     detector = Detector(**kwargs)  # raises here (usage error) rather than on every worker
     info = detector.run_info()
     inputs = expand_paths(paths)

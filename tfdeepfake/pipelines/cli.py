@@ -73,6 +73,7 @@ def run_detect(args: argparse.Namespace, weights_of) -> int:
             batch_size=args.batch_size, runtime=args.runtime, streams=args.streams,
             runner=args.runner, workers=args.workers, beam_options=args.beam_option,
             csv_path=args.csv, json_path=args.json, jsonl_path=args.jsonl,
+            max_frames=args.max_frames, max_pixels=args.max_pixels, time_limit=args.time_limit,
         )
     except (MissingWeightsError, OSError, ValueError, RuntimeError, ImportError) as err:
         print(f"tfdeepfake detect: {err}", file=sys.stderr)
