@@ -19,16 +19,15 @@ import concurrent.futures
 import os
 import socket
 import statistics
-import sys
 import tempfile
 import threading
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import psutil  # noqa: E402
-from detect_speed import make_720p_video  # noqa: E402
+
+from tfdeepfake.bench.detect_speed import make_720p_video  # noqa: E402
 
 
 def start_server(app) -> tuple[str, object, threading.Thread]:
