@@ -249,7 +249,7 @@ def run_quickstart(options: QuickstartOptions | None = None) -> dict:
     info = detector.run_info()
     write_csv(results, detector.model_names, str(root / "detect.csv"))
     write_json(results, info, str(root / "detect.json"))
-    index = write_index(results, detector.model_names, str(root / "report"), info)
+    index = write_index(results, str(root / "report"), info["models"], detector.threshold)
     print(format_table(results, detector.model_names))
     truth = [r["label"] for r in rows]
     correct = sum(res.verdict == t for res, t in zip(results, truth))

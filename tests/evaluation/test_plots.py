@@ -29,5 +29,5 @@ def test_plots_write_pngs(tmp_path):
 def test_plot_bad_input(tmp_path):
     with pytest.raises(ValueError, match="2x2"):
         plots.plot_confusion_matrix([[1, 2, 3]], tmp_path / "x.png")
-    with pytest.raises(ValueError, match="3 frame indices but 2 scores"):
+    with pytest.raises(ValueError, match="3 times but 2 scores"):
         plots.plot_frame_scores({"m": ([0, 1, 2], [0.1, 0.2])}, tmp_path / "x.png")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from tfdeepfake.explain import colorize, face_region, overlay_on_frame, write_heatmap_video
+from tfdeepfake.explain.overlay import interpolate_track
 
 
 def test_colorize_is_jet_rgb():
@@ -101,3 +102,30 @@ def test_heatmap_video_bad_input(tmp_path):
     with pytest.raises(ValueError, match="frame 0: 1 boxes but 2 heatmaps"):
         two = [[np.ones((2, 2)), np.ones((2, 2))], None]
         write_heatmap_video(frames, [[(0, 0, 8, 8)], None], two, 10, tmp_path / "c.mp4")
+
+
+def test_heatmap_video_is_h264_that_browsers_play(tmp_path):
+    import imageio_ffmpeg
+
+    frames = [np.full((33, 47, 3), 40 * i, np.uint8) for i in range(5)]  # odd sizes
+    path = write_heatmap_video(frames, [None] * 5, [None] * 5, 12.5, tmp_path / "v.mp4")
+    reader = imageio_ffmpeg.read_frames(str(path))
+    meta = next(reader)
+    reader.close()
+    assert meta["codec"].startswith("h264") and meta["fps"] == 12.5
+    assert tuple(meta["size"]) == (46, 32)  # yuv420p: the odd last row/column trimmed
+
+
+def test_interpolate_track_moves_the_box_and_fades_the_map():
+    boxes = [[0, 0, 10, 10], [10, 20, 30, 40]]
+    maps = [np.zeros((2, 2)), np.ones((2, 2))]
+    carried = interpolate_track([4, 8], boxes, maps, range(12))
+    assert sorted(carried) == [4, 5, 6, 7, 8]  # only within the track's span
+    box, heat = carried[6]
+    np.testing.assert_allclose(box, [5, 10, 20, 25])
+    np.testing.assert_allclose(heat, 0.5)
+    np.testing.assert_allclose(carried[8][0], boxes[1])
+    with pytest.raises(ValueError, match="must increase"):
+        interpolate_track([8, 4], boxes, maps, range(12))
+    with pytest.raises(ValueError, match="as many boxes"):
+        interpolate_track([4], boxes, maps, range(12))

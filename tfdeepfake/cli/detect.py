@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"tfdeepfake detect: {err}", file=sys.stderr)
         return 2
     if args.report:
-        index = write_index(results, detector.model_names, args.report, info)
+        index = write_index(results, args.report, info["models"], detector.threshold)
     if not args.quiet:
         print(format_table(results, detector.model_names))
         for what, path in (("CSV", args.csv), ("JSON", args.json),

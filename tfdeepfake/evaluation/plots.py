@@ -105,14 +105,17 @@ def plot_frame_scores(
     path: str | Path,
     threshold: float = 0.5,
     title: str = "Per-frame scores",
+    xlabel: str = "seconds",
 ) -> Path:
     """Per-frame probability of fake for each model of one video.
 
     Args:
-        scores: model name -> (frame indices, probabilities), one line per model.
+        scores: model name -> (times, probabilities), one line per model; times in
+            ``xlabel`` units (seconds into the video, or frame indices without a frame rate).
         path: PNG to write.
         threshold: drawn as a dashed line.
         title: usually the video's name and verdict.
+        xlabel: the unit of the times.
     """
     fig, ax = plt.subplots(figsize=(8, 3.5))
     for name, (frames, probs) in scores.items():
@@ -120,11 +123,11 @@ def plot_frame_scores(
         probs = np.asarray(probs, dtype=np.float64).reshape(-1)
         if frames.size != probs.size:
             raise ValueError(
-                f"model {name!r}: {frames.size} frame indices but {probs.size} scores."
+                f"model {name!r}: {frames.size} times but {probs.size} scores."
             )
         ax.plot(frames, probs, marker="o", markersize=3, linewidth=1.2, label=name)
     ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label="threshold")
     ax.set_ylim(-0.02, 1.02)
-    ax.set(xlabel="frame", ylabel="probability of fake", title=title)
+    ax.set(xlabel=xlabel, ylabel="probability of fake", title=title)
     ax.legend(fontsize="small", loc="best")
     return _save(fig, path)

@@ -1,9 +1,10 @@
-"""Heatmaps on frames: colour them, paste them over the face in the full frame, write an MP4.
+"""Heatmaps on frames: colour them, paste them over the face in the full frame, carry them
+between sampled frames, write an H.264 MP4 that browsers play inline.
 
 Frames are RGB uint8 (H, W, 3), as everywhere in tfdeepfake; boxes are
-``[x0, y0, x1, y1]`` in frame pixels. OpenCV's wheel cannot encode H.264, so videos are
-written with the ``mp4v`` (MPEG-4 Part 2) codec, which browsers other than Safari and
-Firefox may not play inline; every desktop player does.
+``[x0, y0, x1, y1]`` in frame pixels. OpenCV's wheel cannot encode H.264, so videos go
+through the FFmpeg binary that the imageio-ffmpeg wheel bundles (libx264, yuv420p,
+``+faststart``: Chromium, Firefox and Safari play it in a ``<video>`` element).
 """
 
 from __future__ import annotations
@@ -72,6 +73,43 @@ def overlay_on_frame(
     return out
 
 
+def interpolate_track(
+    sampled: Sequence[int], boxes: Sequence, heatmaps: Sequence, frames: Sequence[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """One face track carried over every frame between its first and last sampled frame.
+
+    Args:
+        sampled: the frame indices the track was sampled at (increasing).
+        boxes: ``[x0, y0, x1, y1]`` at each sampled frame.
+        heatmaps: the (h, w) heatmap at each sampled frame.
+        frames: the frame indices of the output video.
+
+    Returns:
+        frame index -> (box, heatmap) for each of ``frames`` within the track's span: the box
+        moves linearly between its two neighbouring samples and the heatmap cross-fades.
+    """
+    sampled = np.asarray(sampled, dtype=np.float64).reshape(-1)
+    if not (len(sampled) == len(boxes) == len(heatmaps)) or len(sampled) == 0:
+        raise ValueError(f"a track needs as many boxes ({len(boxes)}) and heatmaps "
+                         f"({len(heatmaps)}) as sampled frames ({len(sampled)}), at least one.")
+    if np.any(np.diff(sampled) <= 0):
+        raise ValueError(f"sampled frame indices must increase, got {sampled.tolist()}.")
+    boxes = np.asarray(boxes, dtype=np.float64)
+    maps = [np.asarray(h, dtype=np.float32) for h in heatmaps]
+    out = {}
+    for f in frames:
+        if not sampled[0] <= f <= sampled[-1]:
+            continue
+        k = min(int(np.searchsorted(sampled, f, side="right")) - 1, len(sampled) - 1)
+        if k == len(sampled) - 1 or sampled[k] == f:
+            out[int(f)] = (boxes[k], maps[k])
+            continue
+        w = (f - sampled[k]) / (sampled[k + 1] - sampled[k])
+        heat = maps[k] if maps[k].shape != maps[k + 1].shape else (1 - w) * maps[k] + w * maps[k + 1]
+        out[int(f)] = ((1 - w) * boxes[k] + w * boxes[k + 1], heat)
+    return out
+
+
 def _per_frame(items, n: int, what: str) -> list:
     if len(items) != n:
         raise ValueError(f"{what} has {len(items)} entries but there are {n} frames.")
@@ -86,7 +124,7 @@ def write_heatmap_video(
     out_path: str | Path,
     alpha: float = 0.4,
 ) -> Path:
-    """Write an MP4 (mp4v) of ``frames`` with each face's heatmap overlaid.
+    """Write an H.264 MP4 of ``frames`` with each face's heatmap overlaid.
 
     Args:
         frames: RGB uint8 frames, all the same size; the video has this size and count.
@@ -110,11 +148,7 @@ def write_heatmap_video(
     height, width = np.asarray(frames[0]).shape[:2]
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(
-        str(out_path), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (width, height)
-    )
-    if not writer.isOpened():
-        raise RuntimeError(f"OpenCV could not open {out_path} for writing (codec mp4v).")
+    writer = _h264_writer(out_path, width, height, fps)
     try:
         for i, (frame, boxes, maps) in enumerate(zip(frames, boxes_per_frame, heatmaps)):
             frame = np.asarray(frame)
@@ -131,7 +165,26 @@ def write_heatmap_video(
                 raise ValueError(f"frame {i}: {len(boxes)} boxes but {len(maps)} heatmaps.")
             for box, heatmap in zip(boxes, maps):
                 frame = overlay_on_frame(frame, box, heatmap, alpha)
-            writer.write(np.ascontiguousarray(frame[..., ::-1]))
+            writer.send(_even_size(frame))
     finally:
-        writer.release()
+        writer.close()
     return out_path
+
+
+def _h264_writer(path: Path, width: int, height: int, fps: float):
+    """A primed imageio-ffmpeg generator that encodes RGB frames to H.264 (even sizes:
+    yuv420p needs them; ``_even_size`` trims the odd last row/column)."""
+    import imageio_ffmpeg
+
+    writer = imageio_ffmpeg.write_frames(
+        str(path), (width - width % 2, height - height % 2), fps=float(fps), codec="libx264",
+        pix_fmt_out="yuv420p", macro_block_size=2, ffmpeg_log_level="error",
+        output_params=["-movflags", "+faststart", "-preset", "veryfast", "-crf", "23"],
+    )
+    writer.send(None)
+    return writer
+
+
+def _even_size(frame: np.ndarray) -> np.ndarray:
+    h, w = frame.shape[:2]
+    return np.ascontiguousarray(frame[: h - h % 2, : w - w % 2])

@@ -1,19 +1,25 @@
-"""`detect --report DIR`: per input a PNG of per-frame scores, an MP4 per model with its
-heatmap over each face (AutoAttB4 / B7-SSIM: their attention map; GenD: attention rollout,
-warped back from the aligned face; ResNet-LSTM: Grad-CAM),
-and one HTML page for the batch."""
+"""`detect --report DIR`: per input a thumbnail of its most suspicious face, a PNG of
+per-frame scores against time, an H.264 MP4 per model of the whole clip at its own frame
+rate with each face's heatmap (AutoAttB4 / B7-SSIM: their attention map; GenD: attention
+rollout, warped back from the aligned face; ResNet-LSTM: Grad-CAM) carried between sampled frames, and one ``index.html`` for the batch rendered
+from the shared templates (``tfdeepfake.templates``)."""
 
 from __future__ import annotations
 
-import html
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from tfdeepfake.inference.results import VideoResult
 from tfdeepfake.safeio import display_name, safe_name, write_text_atomic
+
+# The heatmap video holds at most this many frames (longer inputs use every k-th frame)
+# and frames at most this many pixels on their long side: memory stays bounded.
+MAX_VIDEO_FRAMES = 600
+MAX_VIDEO_SIDE = 640
 
 
 def report_folder(report_dir: str, result: VideoResult, index: int) -> Path:
@@ -29,42 +35,40 @@ def write_input_report(
     folder: Path,
     limits: dict | None = None,
 ) -> None:
-    """Write the score plot and the heatmap videos of one scored input into ``folder``.
+    """Write the thumbnail, score plot and heatmap videos of one scored input into ``folder``.
 
     Args:
         models: the ``LoadedModel``s that scored it (heatmaps for the explainable ones).
         threshold: the verdict threshold (a line on the plot).
         faces: its extracted faces (``VideoFaces``); result: its scored ``VideoResult``.
         limits: ``read_frames_at`` keywords (``max_side``, ``max_pixels``, ``time_limit``):
-            the frames are decoded again as the scoring decoded them.
+            the frames are decoded again within the limits of the decoding that found the
+            faces (``max_side`` at most ``MAX_VIDEO_SIDE``).
     """
     from tfdeepfake.evaluation.plots import plot_frame_scores
-    from tfdeepfake.explain.overlay import face_region, write_heatmap_video
-    from tfdeepfake.faces.video import read_frames_at
+    from tfdeepfake.explain.overlay import face_region, interpolate_track, write_heatmap_video
 
     folder.mkdir(parents=True, exist_ok=True)
+    result.report["thumbnail"] = str(write_thumbnail(faces, result, folder / "face.jpg"))
+    seconds = max(float(faces.fps), 0.0) or 1.0
     lines = {}
     for track in result.tracks:
         for name, probs in track.frame_scores.items():
-            pairs = [(f, p) for f, p in zip(track.frame_indices, probs) if p is not None]
+            pairs = [(f / seconds, p) for f, p in zip(track.frame_indices, probs) if p is not None]
             label = name if len(result.tracks) == 1 else f"{name} (face {track.track_id})"
-            lines[label] = ([f for f, _ in pairs], [p for _, p in pairs])
+            lines[label] = ([t for t, _ in pairs], [p for _, p in pairs])
     title = f"{Path(result.path).name}: {result.label} (score {result.score:.3f})"
-    result.report["plot"] = str(plot_frame_scores(lines, folder / "scores.png",
-                                                  threshold, title))
-    video = read_frames_at(  # the same limits as the decoding that found the faces
-        faces.path, [int(i) for i in faces.sampled_indices], **(limits or {})
-    )
-    position = {int(i): k for k, i in enumerate(video.indices)}
-    # Frames may have been shrunk on decode (4K): boxes are in source pixels.
-    scale = video.scale
-    fps = _sampled_fps(faces)
+    result.report["plot"] = str(plot_frame_scores(
+        lines, folder / "scores.png", threshold, title,
+        xlabel="seconds" if faces.fps > 0 else "frame"))
+    video, fps = whole_clip(faces, limits)
+    scale = video.scale  # frames may be shrunk on decode: boxes are in source pixels
     for loaded in models:
         if not loaded.explainable:  # a LiteRT runner: no gradients to explain
             result.report[f"heatmap_{loaded.name}"] = "none: heatmaps need --runtime keras"
             continue
-        boxes = [[] for _ in video.indices]
-        maps = [[] for _ in video.indices]
+        boxes = {int(i): [] for i in video.indices}
+        maps = {int(i): [] for i in video.indices}
         for track in faces.tracks:
             heat = track_heatmaps(loaded, track.crops, faces.margin, track.landmarks,
                                   track.boxes)
@@ -74,14 +78,47 @@ def write_input_report(
 
                 heat = unalign_maps(heat, track.landmarks, track.crops.shape[1])
                 margin = faces.margin
-            for frame_index, box, h in zip(track.frame_index, track.boxes, heat):
-                k = position.get(int(frame_index))
-                if k is None:
-                    continue
-                boxes[k].append([v * scale for v in face_region(box, margin)])
-                maps[k].append(h)
-        path = write_heatmap_video(video.frames, boxes, maps, fps, folder / f"{loaded.name}.mp4")
+            regions = [[v * scale for v in face_region(b, margin)] for b in track.boxes]
+            carried = interpolate_track(track.frame_index, regions, heat, video.indices)
+            for i, (box, h) in carried.items():
+                boxes[i].append(box)
+                maps[i].append(h)
+        path = write_heatmap_video(video.frames, list(boxes.values()), list(maps.values()),
+                                   fps, folder / f"{loaded.name}.mp4")
         result.report[f"heatmap_{loaded.name}"] = str(path)
+
+
+def whole_clip(faces, limits: dict | None = None):
+    """(frames, fps) of the input for its heatmap videos: every frame at the input's own
+    rate (every k-th past ``MAX_VIDEO_FRAMES``); an image or a stream without a frame rate
+    gives its sampled frames at 2 per second."""
+    from tfdeepfake.faces.video import read_frames_at
+
+    limits = dict(limits or {})
+    limits["max_side"] = min(limits.get("max_side") or MAX_VIDEO_SIDE, MAX_VIDEO_SIDE)
+    if faces.fps <= 0 or faces.frame_count <= 1:
+        indices = [int(i) for i in faces.sampled_indices]
+        return read_frames_at(faces.path, indices, **limits), 2.0
+    step = math.ceil(faces.frame_count / MAX_VIDEO_FRAMES)
+    video = read_frames_at(faces.path, list(range(0, faces.frame_count, step)), **limits)
+    return video, faces.fps / step
+
+
+def write_thumbnail(faces, result: VideoResult, path: Path) -> Path:
+    """The most suspicious face as a JPEG: the crop of the scored track, at the frame where
+    the models' mean probability of fake is highest."""
+    import cv2
+
+    best = max(range(len(result.tracks)), key=lambda k: result.tracks[k].score)
+    track = result.tracks[best]
+    per_frame = np.array([[np.nan if p is None else p for p in probs]
+                          for probs in track.frame_scores.values()], dtype=np.float64)
+    mean = np.nanmean(per_frame, axis=0) if per_frame.size else np.zeros(1)
+    k = int(np.nanargmax(mean)) if np.isfinite(mean).any() else 0
+    crop = faces.tracks[best].crops[min(k, len(faces.tracks[best].crops) - 1)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.ascontiguousarray(crop[..., ::-1]))
+    return path
 
 
 def track_heatmaps(loaded, crops: np.ndarray, stored_margin: float, landmarks=None,
@@ -97,63 +134,24 @@ def track_heatmaps(loaded, crops: np.ndarray, stored_margin: float, landmarks=No
     return face_heatmaps(loaded.model, inputs)
 
 
-def _sampled_fps(faces) -> float:
-    """Frames per second of a video made of the sampled frames, so it lasts as long."""
-    n = max(len(faces.sampled_indices), 1)
-    if faces.duration > 0:
-        return max(n / faces.duration, 1.0)
-    return 2.0
+def write_index(results: Sequence[VideoResult | Mapping], report_dir: str,
+                models: Sequence[Mapping], threshold: float) -> str:
+    """``report_dir/index.html``: the summary and one card per input, most suspicious first.
 
+    ``models``: ``[{"name", "weights", "trained"}]`` (``Detector.run_info()["models"]``);
+    ``threshold``: the ensemble threshold the verdicts used.
+    """
+    from tfdeepfake.templates import render_report
 
-def write_index(results: Sequence[VideoResult], model_names: Sequence[str], report_dir: str,
-                run_info: dict) -> str:
-    """One HTML page for the batch, linking every input's plot and heatmap videos."""
     root = Path(report_dir)
     root.mkdir(parents=True, exist_ok=True)
+    dicts = [r.to_dict() if isinstance(r, VideoResult) else dict(r) for r in results]
+    for d in dicts:  # names that are not valid UTF-8 shown with \xNN escapes
+        d["path"] = display_name(d["path"])
 
-    def rel(p: str) -> str:
-        return html.escape(os.path.relpath(p, root))
+    def url(path: str) -> str:
+        return Path(os.path.relpath(path, root)).as_posix()
 
-    rows = []
-    for r in results:
-        scores = "".join(
-            f"<td>{'' if r.model_scores.get(m) is None else f'{r.model_scores[m]:.3f}'}</td>"
-            for m in model_names
-        )
-        media = ""
-        if "plot" in r.report:
-            plot = rel(r.report["plot"])
-            media += f'<a href="{plot}"><img src="{plot}" width="360"></a><br>'
-        media += " ".join(
-            f'<a href="{rel(v)}">{html.escape(k.removeprefix("heatmap_"))} heatmap</a>'
-            for k, v in r.report.items() if k.startswith("heatmap_") and os.path.isfile(v)
-        )
-        score = "" if r.score is None else f"{r.score:.3f}"
-        rows.append(
-            f'<tr class="{html.escape(r.verdict)}"><td>{html.escape(display_name(r.path))}</td>'
-            f"<td><b>{html.escape(r.label)}</b></td><td>{score}</td>{scores}"
-            f"<td>{r.faces}</td><td>{html.escape(r.error or '')}</td><td>{media}</td></tr>"
-        )
-    header = "".join(f"<th>{html.escape(m)}</th>" for m in model_names)
-    warning = ""
-    if any(r.untrained for r in results):
-        warning = ('<p class="warn">Some models ran with random weights (--allow-untrained): '
-                   "their verdicts mean nothing.</p>")
-    page = f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>tfdeepfake report</title>
-<style>body{{font-family:sans-serif}} td,th{{border:1px solid #ccc;padding:4px;vertical-align:top}}
-table{{border-collapse:collapse}} .FAKE b{{color:#b00}} .REAL b{{color:#070}}
-.ERROR b,.NO_FACE b{{color:#888}} .warn{{color:#b00;font-weight:bold}}</style></head>
-<body><h1>tfdeepfake report</h1>
-<p>Threshold {run_info.get("threshold")}; models: {html.escape(", ".join(model_names))};
-frames per video: {run_info.get("frames")}. Scores are probabilities of fake (1 = fake).
-Heatmap videos use the mp4v codec (OpenCV cannot write H.264 here): open them in a desktop
-player if the browser does not play them.</p>{warning}
-<table><tr><th>input</th><th>verdict</th><th>ensemble</th>{header}<th>faces</th>
-<th>error</th><th>report</th></tr>
-{"".join(rows)}
-</table></body></html>
-"""
     path = root / "index.html"
-    write_text_atomic(path, page)
+    write_text_atomic(path, render_report(dicts, models, threshold, url))
     return str(path)

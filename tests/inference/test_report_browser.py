@@ -1,0 +1,76 @@
+"""detect's report opened in real headless Chromium: every heatmap <video> loads and plays
+(H.264), the summary and cards read at laptop and phone widths without sideways scrolling.
+Screenshots are kept under the test's tmp dir (their paths are printed)."""
+
+import shutil
+
+import pytest
+
+from tfdeepfake.inference.report import write_index
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.fail("Chromium and chromedriver are needed: apt-get install chromium "
+                    "chromium-driver (.ci/run installs them).")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--autoplay-policy=no-user-gesture-required", "--allow-file-access-from-files"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_report_plays_in_chromium_at_laptop_and_phone_width(
+    detector, sample_media, tmp_path, browser
+):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    report = tmp_path / "report"
+    inputs = [str(sample_media["single_face.mp4"]), str(sample_media["no_face.mp4"]), str(empty)]
+    results = detector.predict(inputs, report_dir=str(report))
+    index = write_index(results, str(report), detector.run_info()["models"], detector.threshold)
+
+    scored = results[0]
+    assert scored.report["thumbnail"].endswith("face.jpg")
+    # the whole clip at its own frame rate, not the 4 sampled frames
+    import imageio_ffmpeg
+
+    for name in detector.model_names:
+        frames, _ = imageio_ffmpeg.count_frames_and_secs(scored.report[f"heatmap_{name}"])
+        assert frames == scored.media["frame_count"]
+
+    browser.set_window_size(1280, 900)
+    browser.get(f"file://{index}")
+    videos = len(detector.model_names)
+    state = """return [...document.querySelectorAll('video')].map(
+        v => [v.readyState, v.duration, v.videoWidth, v.error && v.error.code])"""
+    WebDriverWait(browser, 60).until(
+        lambda d: len(d.execute_script(state)) == videos
+        and all(r >= 2 for r, *_ in d.execute_script(state)))
+    for ready, duration, width, error in browser.execute_script(state):
+        assert ready >= 2 and duration > 0 and width > 0 and error is None
+    text = browser.find_element("tag name", "body").text
+    assert "1\nFAKE" in text or "1\nREAL" in text
+    assert "1\nNO_FACE" in text and "1\nERROR" in text
+    assert "What to do" in text  # the errors in words
+    for width in (1280, 390):
+        browser.set_window_size(width, 900)
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the report scrolls sideways by {overflow} px at {width} px"
+        shot = tmp_path / f"report_{width}px.png"
+        browser.save_screenshot(str(shot))
+        print(f"screenshot: {shot}")
+        assert shot.stat().st_size > 10_000
