@@ -12,10 +12,14 @@ exception: its traceback goes to stderr), 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import os
 import sys
+import tempfile
 import traceback
+import warnings
 
 EXIT_CRASH = 3
 EXIT_INTERRUPTED = 130
@@ -44,15 +48,62 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"tfdeepfake.cli.{name}").register(subparsers)
+    for sub in subparsers.choices.values():
+        sub.add_argument("--verbose", action="store_true",
+                         help="show TensorFlow's, absl's and Keras' own log lines and warnings, "
+                              "and tfdeepfake's debug messages")
     return parser
+
+
+def configure_output(verbose: bool) -> None:
+    """Quiet by default, before TensorFlow loads: its C++ logging (oneDNN notices, the
+    'failed call to cuInit' of a machine without a GPU) is set off by environment variables
+    it reads at import, and the lines XLA writes before absl's logging is initialised
+    (``cudart_stub``) are caught while TensorFlow imports (shown if the import fails).
+    Python warnings and TensorFlow's Python logger keep errors only. ``tfdeepfake`` log
+    records go to stderr as plain lines (INFO; DEBUG with ``verbose``)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("tfdeepfake")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    if verbose:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    with _stderr_captured() as caught:
+        try:
+            import tensorflow as tf
+        except Exception:
+            sys.stderr.write(caught())
+            raise
+    tf.get_logger().setLevel(logging.ERROR)
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+@contextlib.contextmanager
+def _stderr_captured():
+    """Point file descriptor 2 at a temporary file (C++ writes bypass ``sys.stderr``);
+    yields a function that returns what was written."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield lambda: (sink.seek(0), sink.read().decode(errors="replace"))[1]
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tfdeepfake` console script."""
-    # TensorFlow's C++ INFO/WARNING lines (oneDNN notices, grappler cost-model noise) drown
-    # the output people read; errors still show. Set TF_CPP_MIN_LOG_LEVEL=0 to see them.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
+    configure_output(args.verbose)
     return run_guarded(f"tfdeepfake {args.command}", args.func, args)
 
 

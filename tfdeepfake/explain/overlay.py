@@ -105,7 +105,8 @@ def interpolate_track(
             out[int(f)] = (boxes[k], maps[k])
             continue
         w = (f - sampled[k]) / (sampled[k + 1] - sampled[k])
-        heat = maps[k] if maps[k].shape != maps[k + 1].shape else (1 - w) * maps[k] + w * maps[k + 1]
+        same = maps[k].shape == maps[k + 1].shape
+        heat = (1 - w) * maps[k] + w * maps[k + 1] if same else maps[k]
         out[int(f)] = ((1 - w) * boxes[k] + w * boxes[k + 1], heat)
     return out
 
