@@ -24,7 +24,7 @@ LAYERS = (
     ("tfrecords_tools", "tfdeepfake.models"),
     ("tfdeepfake.scoring", "tfdeepfake.runs", "tfdeepfake.faces", "tfdeepfake.data"),
     ("tfdeepfake.training", "tfdeepfake.evaluation", "tfdeepfake.export", "tfdeepfake.weights",
-     "tfdeepfake.explain"),
+     "tfdeepfake.explain", "tfdeepfake.templates"),
     ("tfdeepfake.inference",),
     APPLICATIONS := ("tfdeepfake.quickstart", "tfdeepfake.bench", "tfdeepfake.serve"),
     ("tfdeepfake.cli", "tfdeepfake"),

@@ -1,8 +1,9 @@
 """`detect --report DIR`: per input a thumbnail of its most suspicious face, a PNG of
 per-frame scores against time, an H.264 MP4 per model of the whole clip at its own frame
-rate with each face's heatmap (AutoAttB4 / B7-SSIM: their attention map; GenD: attention
-rollout, warped back from the aligned face; ResNet-LSTM: Grad-CAM) carried between sampled frames, and one ``index.html`` for the batch rendered
-from the shared templates (``tfdeepfake.templates``)."""
+rate with each face's heatmap carried between sampled frames (AutoAttB4 / B7-SSIM: their
+attention map; GenD: attention rollout, warped back from the aligned face; ResNet-LSTM:
+Grad-CAM), and one ``index.html`` for the batch rendered from the shared templates
+(``tfdeepfake.templates``)."""
 
 from __future__ import annotations
 
