@@ -107,11 +107,7 @@ def gradcam(
         validate_image_inputs(tf.convert_to_tensor(flat), model.image_specs, model.name)
     x = tf.nest.map_structure(lambda t: tf.convert_to_tensor(t, tf.float32), images)
     sign = tf.constant(1.0 if target == "fake" else -1.0)
-    # An eager tape also differentiates the layers below the feature map, and TensorFlow has
-    # no CPU kernel for a grouped convolution's input gradient (ResNeXt); a traced function
-    # prunes that unused gradient, so such models are always traced.
-    traced = should_compile(model, compiled) or _has_grouped_convolution(model)
-    cam = _cam_function(model, layer_name, traced)(x, sign).numpy()
+    cam = _cam_function(model, layer_name, should_compile(model, compiled))(x, sign).numpy()
     first = x["images"] if isinstance(x, dict) else x
     shape = tuple(first.shape)
     maps = np.maximum(resize_maps(cam, (shape[-3], shape[-2])), 0.0)
@@ -120,8 +116,3 @@ def gradcam(
     if len(shape) == 5:
         return maps.reshape(shape[0], shape[1], shape[-3], shape[-2])
     return maps
-
-
-def _has_grouped_convolution(model: keras.Model) -> bool:
-    return any(getattr(layer, "groups", 1) > 1 for layer in getattr(model, "_flatten_layers",
-                                                                     lambda: [])())
