@@ -65,6 +65,11 @@ def test_video_job_gives_detect_schema_result(client, sample_media, data_dir):
     rows = list(csv.DictReader(io.StringIO(client.get(job["links"]["csv"]).text)))
     assert rows[0]["verdict"] == result["verdict"] and rows[0]["path"] == "<b>clip&amp;.mp4"
 
+    card = client.get(f"/api/v1/jobs/{job['id']}/card")
+    assert card.headers["content-type"].startswith("text/html")
+    assert "&lt;b&gt;clip&amp;amp;.mp4" in card.text and "<b>clip" not in card.text
+    assert result["label"] in card.text
+
     listed = client.get("/api/v1/jobs").json()["jobs"]
     assert job["id"] in [j["id"] for j in listed]
     assert client.delete(f"/api/v1/jobs/{job['id']}").status_code == 204

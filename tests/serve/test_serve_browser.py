@@ -50,24 +50,22 @@ def test_upload_in_the_browser_shows_the_verdict(server, browser, sample_media, 
     browser.get(server.url)
     assert browser.title.startswith("tfdeepfake")
     browser.find_element(By.ID, "file-input").send_keys(str(video))
-    verdict = WebDriverWait(browser, 180, 0.3).until(
-        lambda d: d.find_element(By.ID, "verdict").text or None)
-    assert verdict in ("REAL", "FAKE")
-    text = lambda element_id: browser.find_element(By.ID, element_id).text  # noqa: E731
-    assert text("job-name") == hostile  # shown as text, not run as HTML
+    badge = WebDriverWait(browser, 180, 0.3).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#result .card .badge"))[0].text
+    assert badge.split()[0] in ("REAL", "FAKE") and "%" in badge  # verdict · confidence
+    text = lambda selector: browser.find_element(By.CSS_SELECTOR, selector).text  # noqa: E731
+    assert text("#job-name") == text("#result .card .name") == hostile  # text, not HTML
     assert browser.title.startswith("tfdeepfake") and not browser.find_elements(
         By.CSS_SELECTOR, "img[src='x']")
-    assert text("job-status") == "done" and text("upload-text") == "uploaded"
-    assert "confidence" in text("confidence") and "Faces found: 1" in text("faces")
-    rows = browser.find_elements(By.CSS_SELECTOR, "#model-scores tbody tr")
-    assert sorted(r.find_element(By.TAG_NAME, "td").text for r in rows) == [
-        "autoatt_b4_tiny", "b7_ssim_tiny", "resnet_lstm_tiny"]
-    WebDriverWait(browser, 20).until(lambda d: d.execute_script(
-        "return document.getElementById('frame-chart').naturalWidth") > 0)
-    videos = browser.find_elements(By.CSS_SELECTOR, "#heatmaps video")
+    assert text("#job-status") == "done" and text("#upload-text") == "uploaded"
+    scores = text("#result .scores")
+    assert all(m in scores for m in ("autoatt_b4_tiny", "b7_ssim_tiny", "resnet_lstm_tiny"))
+    assert "1 face" in scores
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#result svg.chart polyline")) == 3
+    videos = browser.find_elements(By.CSS_SELECTOR, "#result .videos video")
     assert videos, "no heatmap video on the page"
-    for video_element in videos:
-        assert httpx.get(video_element.get_attribute("src")).status_code == 200
+    WebDriverWait(browser, 30).until(lambda d: all(d.execute_script(
+        "return arguments[0].readyState >= 2 && arguments[0].duration > 0", v) for v in videos))
     json_link = browser.find_element(By.ID, "download-json").get_attribute("href")
     assert httpx.get(json_link).json()["results"][0]["path"] == hostile
     history = WebDriverWait(browser, 20).until(

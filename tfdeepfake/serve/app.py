@@ -121,6 +121,12 @@ def create_app(config: ServeConfig | None = None, *, detector=None, **settings) 
             untrained=detector.untrained, max_upload_mb=config.max_upload_mb,
             token_required=bool(config.token), keep_hours=config.keep_hours)
 
+    @app.get("/report.css", include_in_schema=False)
+    def report_style() -> FileResponse:
+        """The cards' style, shared with ``detect --report``'s page."""
+        return FileResponse(Path(tfdeepfake.__file__).parent / "templates" / "style.css",
+                            media_type="text/css")
+
     @app.get(f"{API}/health", tags=["server"])
     def health() -> dict:
         """Liveness and load: models served, workers, jobs queued and running."""
@@ -215,6 +221,19 @@ def create_app(config: ServeConfig | None = None, *, detector=None, **settings) 
             raise HTTPException(404, f"job {job_id} has no result yet (see its status)")
         stem = safe_name(Path(store.get(job_id)["filename"]).stem, 60)
         return FileResponse(path, media_type=media_type, filename=f"{stem}.{what}")
+
+    @api.get("/jobs/{job_id}/card", response_class=HTMLResponse)
+    def result_card(job_id: str) -> str:
+        """The result as an HTML fragment: the card of ``detect --report``'s page (the
+        same template), with links to this job's report files."""
+        from tfdeepfake.templates import render_card
+
+        files = job_files(job_id)
+        if not files.json.is_file():
+            raise HTTPException(404, f"job {job_id} has no result yet (see its status)")
+        document = json.loads(files.json.read_text())
+        return render_card(document["results"][0], [m["name"] for m in document["models"]],
+                           document["threshold"], url=lambda p: f"{API}/jobs/{job_id}/files/{p}")
 
     @api.get("/jobs/{job_id}/files/{relative:path}")
     def report_file(job_id: str, relative: str):

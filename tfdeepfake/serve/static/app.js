@@ -4,6 +4,7 @@ const API = "/api/v1";
 const $ = (id) => document.getElementById(id);
 let current = null;   // id of the job shown
 let pollTimer = null;
+let shown = null;     // id of the job whose card is on the page
 
 function token() { return localStorage.getItem("tfdeepfake_token") || ""; }
 function headers() { return token() ? { Authorization: "Bearer " + token() } : {}; }
@@ -22,8 +23,6 @@ function el(tag, text, cls) {
   if (cls) node.className = cls;
   return node;
 }
-
-function pct(p) { return p === null || p === undefined ? "-" : (100 * p).toFixed(1) + "%"; }
 
 function upload(file) {
   $("upload-error").hidden = true;
@@ -77,7 +76,7 @@ function render(job) {
   const bar = $("job-progress");
   bar.hidden = job.status !== "running";
   bar.value = progress.total ? (100 * progress.done) / progress.total : 5;
-  $("job-error").hidden = !job.error;
+  $("job-error").hidden = !job.error || Boolean(job.result);  // the card says it then
   $("job-error").textContent = job.error || "";
   const finished = job.status === "done" || job.status === "failed";
   for (const what of ["json", "csv"]) {
@@ -85,8 +84,13 @@ function render(job) {
     link.hidden = !(finished && job.result);
     link.href = job.links[what];
   }
-  if (finished && job.result) renderResult(job);
-  else $("result").hidden = true;
+  if (finished && job.result) {
+    if (shown !== job.id) renderResult(job);
+    shown = job.id;
+  } else {
+    $("result").hidden = true;
+    shown = null;
+  }
   if (!finished) pollTimer = setTimeout(() => show(job.id), 1000);
   else refreshHistory();
 }
@@ -104,39 +108,12 @@ function stageText(job) {
   return job.status === "done" ? "Finished." : "Failed.";
 }
 
-function renderResult(job) {
-  const r = job.result.results[0];
+async function renderResult(job) {
+  // The card of `detect --report` (the same server-side template, HTML escaped there).
+  const response = await fetch(`${API}/jobs/${job.id}/card`, { headers: headers() });
+  if (!response.ok || job.id !== current) return;
+  $("result").innerHTML = await response.text();
   $("result").hidden = false;
-  const verdict = $("verdict");
-  verdict.textContent = r.label;
-  verdict.className = "verdict " + r.verdict;
-  $("confidence").textContent = r.confidence === null ? "" : `confidence ${pct(r.confidence)} (fake probability ${pct(r.score)})`;
-  $("faces").textContent = `Faces found: ${r.faces} track(s) over ${r.frames_used} sampled frame(s); ${r.seconds.toFixed(1)} s.`;
-  const body = $("model-scores").tBodies[0];
-  body.replaceChildren();
-  for (const [name, score] of Object.entries(r.model_scores)) {
-    const row = el("tr");
-    row.append(el("td", name), el("td", pct(score)));
-    const cell = el("td");
-    const meter = el("meter");
-    meter.min = 0; meter.max = 1; meter.value = score; meter.high = job.result.threshold;
-    cell.append(meter);
-    row.append(cell);
-    body.append(row);
-  }
-  const files = job.links.files;
-  $("chart-box").hidden = !r.report.plot;
-  if (r.report.plot) $("frame-chart").src = files + r.report.plot;
-  const heatmaps = $("heatmaps");
-  heatmaps.replaceChildren();
-  for (const [key, value] of Object.entries(r.report)) {
-    if (!key.startsWith("heatmap_") || value.startsWith("none")) continue;
-    const figure = el("figure", null, "heatmap");
-    const video = el("video");
-    Object.assign(video, { src: files + value, controls: true, muted: true, loop: true, autoplay: true, playsInline: true });
-    figure.append(video, el("figcaption", key.slice(8) + " heatmap"));
-    heatmaps.append(figure);
-  }
 }
 
 async function refreshHistory() {
