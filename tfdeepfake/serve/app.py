@@ -124,7 +124,7 @@ def create_app(config: ServeConfig | None = None, *, detector=None, **settings) 
     @app.get("/report.css", include_in_schema=False)
     def report_style() -> FileResponse:
         """The cards' style, shared with ``detect --report``'s page."""
-        return FileResponse(Path(tfdeepfake.__file__).parent / "templates" / "style.css",
+        return FileResponse(Path(__file__).parents[1] / "templates" / "style.css",
                             media_type="text/css")
 
     @app.get(f"{API}/health", tags=["server"])
