@@ -35,7 +35,8 @@ def test_listing_names_sizes_sources_and_licences(capsys, tmp_path, monkeypatch)
                      "polimi-ispl/icpr2020dfdc: GPL-3.0", "dfdc_deepfake_challenge: MIT",
                      "not cached: tfdeepfake pretrained ffpp", f"cache: {tmp_path}"):
         assert expected in out
-    assert "dfdc_winner_b7_999_23" in out and out.count("dfdc_winner_b7_") == 8
+    dfdc_block = out.split("\ndfdc  ")[1].split("\nffpp  ")[0]  # the full bundle's lines
+    assert len(re.findall(r"- dfdc_winner_b7_\d+_\d+:", dfdc_block)) == 7  # all seven seeds
 
 
 def test_plain_detect_without_the_default_cached_prints_the_command(served, capsys):
