@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from tfdeepfake.safeio import fsync_dir, fsync_file, write_text_atomic
 from tfdeepfake.weights.sources import GEND_REPO, ICPR_REPO, WINNER_REPO
 
 
@@ -198,11 +199,16 @@ def urllib_fetch(url: str, dest: Path) -> None:
         raise DownloadError(f"the transfer ended after {received:,} of {total:,} bytes")
 
 
+def _expected_digest(item: Download, recorded: Path) -> str | None:
+    """The pinned digest, else the one recorded after this file's first complete download."""
+    return item.sha256 or (recorded.read_text().strip() if recorded.is_file() else None)
+
+
 def _verified_cached(item: Download, target: Path, recorded: Path) -> Path:
-    expected = item.sha256 or (recorded.read_text().strip() if recorded.is_file() else None)
+    expected = _expected_digest(item, recorded)
     digest = _sha256(target)
     if expected is None:  # put there by hand: trusted once, then held to it
-        recorded.write_text(digest + "\n")
+        write_text_atomic(recorded, digest + "\n")
     elif digest != expected:
         extra = f" and {recorded}" if recorded.is_file() else ""
         raise ChecksumError(
@@ -243,7 +249,7 @@ def fetch(
             f"{HOSTS[item.host].env} mirror setting, or download the file by hand, put it at "
             f"{target} and run the command again."
         ) from err
-    expected = item.sha256 or (recorded.read_text().strip() if recorded.is_file() else None)
+    expected = _expected_digest(item, recorded)
     if expected is not None and digest != expected:
         partial.unlink()
         raise ChecksumError(
@@ -251,6 +257,8 @@ def fetch(
             "Try again; if it persists the file served there is not the published one."
         )
     if item.sha256 is None:  # the transfer is complete and whole: now its digest is known
-        recorded.write_text(digest + "\n")
+        write_text_atomic(recorded, digest + "\n")
+    fsync_file(partial)  # on disk before it takes the cached name
     partial.replace(target)
+    fsync_dir(folder)
     return target
