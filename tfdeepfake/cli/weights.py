@@ -106,9 +106,10 @@ def _run_imports(source: str, files: list[str], out: str, args: argparse.Namespa
         )
     if len(targets) > 1:
         from tfdeepfake import runs
+        from tfdeepfake.safeio import atomic_write
 
         members = [folder for _, folder in targets if runs.weights_path(folder) is not None]
-        with open(os.path.join(out, "ensemble.json"), "w") as f:
+        with atomic_write(os.path.join(out, "ensemble.json")) as f:
             json.dump(
                 {
                     "members": members,
