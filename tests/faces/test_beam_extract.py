@@ -67,29 +67,35 @@ def test_bad_beam_option_is_named(pair):
         parse_beam_options([pair])
 
 
-@pytest.mark.slow
-def test_killed_run_leaves_whole_shards_and_resumes(collection, tmp_path):  # noqa: F811
-    """SIGKILL the driver and its 2 Beam workers while a shard is being written: no
-    half-written shard, and the re-run completes every video exactly once."""
-    import os
+def _eight_copies_cli(root, tmp_path):
+    """8 copies of the real video and the CLI run extracting them with 2 Beam workers,
+    a shard per video (many renames); (the output folder, the command line)."""
     import shutil
-    import signal
-    import subprocess
     import sys
-    import time
 
-    from tfrecords_tools.validate import validate_shards
-
-    root, _, _ = collection
     videos = tmp_path / "videos"
     videos.mkdir()
     for i in range(8):
         shutil.copy(root / "real.mp4", videos / f"copy{i}.mp4")
     out = tmp_path / "out"
     cli = "import sys; from tfdeepfake.cli import main; sys.exit(main(sys.argv[1:]))"
-    argv = [sys.executable, "-c", cli, "extract", str(videos), "--out", str(out),
-            "--frames", "3", "--crop-size", "32", "--quiet", "--runner", "direct",
-            "--workers", "2", "--shard-mb", "0.001"]  # a shard per video: many renames
+    return out, [sys.executable, "-c", cli, "extract", str(videos), "--out", str(out),
+                 "--frames", "3", "--crop-size", "32", "--quiet", "--runner", "direct",
+                 "--workers", "2", "--shard-mb", "0.001"]
+
+
+@pytest.mark.slow
+def test_killed_run_leaves_whole_shards_and_resumes(collection, tmp_path):  # noqa: F811
+    """SIGKILL the driver and its 2 Beam workers while a shard is being written: no
+    half-written shard, and the re-run completes every video exactly once."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from tfrecords_tools.validate import validate_shards
+
+    out, argv = _eight_copies_cli(collection[0], tmp_path)
     run = subprocess.Popen(argv, start_new_session=True)
     deadline = time.monotonic() + 600
     # Kill once a shard is complete while another is still being written.
@@ -108,6 +114,45 @@ def test_killed_run_leaves_whole_shards_and_resumes(collection, tmp_path):  # no
     assert not list(out.glob(".*.tfrecord.tmp"))
     from tfrecords_tools.writer import read_manifest
 
+    done = [v for entry in read_manifest(out) for v in entry["videos"]]
+    assert sorted(done) == sorted(f"copy{i}" for i in range(8))  # each exactly once
+    assert sorted(v for v, _ in _tracks(out)) == sorted(done)
+
+
+@pytest.mark.slow
+def test_killed_worker_stops_the_run_with_whole_shards_and_resumes(collection, tmp_path):  # noqa: F811
+    """SIGKILL ONE of the 2 Beam worker processes mid-extraction: the run ends with a clear
+    error (no hang), only whole shards are named, and the re-run completes every video."""
+    import subprocess
+    import time
+
+    import psutil
+
+    from tfdeepfake.pipelines.worker_watch import WORKER_MODULE
+    from tfrecords_tools.validate import validate_shards
+    from tfrecords_tools.writer import read_manifest
+
+    out, argv = _eight_copies_cli(collection[0], tmp_path)
+    run = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 600
+    while not list(out.glob("*.tfrecord")):  # one video done: the workers are busy
+        assert run.poll() is None, "the run ended before a worker could be killed"
+        assert time.monotonic() < deadline, "no shard was written within 10 minutes"
+        time.sleep(0.05)
+    workers = [p for p in psutil.Process(run.pid).children(recursive=True)
+               if p.name().startswith("python") and WORKER_MODULE in " ".join(p.cmdline())]
+    assert len(workers) == 2
+    workers[0].kill()
+    printed, _ = run.communicate(timeout=300)  # the run stops by itself: no hang
+    assert run.returncode == 1
+    assert "a local Beam worker process died" in printed and "run the same command again" in printed
+    assert not psutil.pid_exists(workers[1].pid) or workers[1].status() == psutil.STATUS_ZOMBIE
+    report = validate_shards(out)  # named shards are whole and listed; a temporary may be left
+    assert {p.kind for p in report.problems} <= {"leftover"}, report.problems
+    finished = [v for entry in read_manifest(out) for v in entry["videos"]]
+    assert 1 <= len(finished) < 8
+    assert subprocess.run(argv, timeout=900).returncode == 0
+    assert validate_shards(out).ok and not list(out.glob(".*.tfrecord.tmp"))
     done = [v for entry in read_manifest(out) for v in entry["videos"]]
     assert sorted(done) == sorted(f"copy{i}" for i in range(8))  # each exactly once
     assert sorted(v for v, _ in _tracks(out)) == sorted(done)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ from tfdeepfake.faces.dataset import (
 )
 from tfdeepfake.faces.errors import Failure
 from tfdeepfake.faces.labels import LabelledVideo, load_labels
-from tfdeepfake.pipelines.runners import is_remote, make_pipeline, read_text_lines
+from tfdeepfake.pipelines.runners import is_remote, read_text_lines, running_pipeline
 from tfdeepfake.safeio import folder_lock, write_text_atomic
 
 FAILURES_TAG = "failures"
@@ -186,22 +187,22 @@ def _run_pipeline(todo, out_dir: Path, options, runner, workers, beam_options, m
     import apache_beam as beam
 
     staging = out_dir / _STAGING / uuid.uuid4().hex[:12]
-    with make_pipeline(runner, workers, beam_options) as pipeline:
-        outputs = (
-            pipeline
-            | "Videos" >> beam.Create(todo)
-            | "Extract" >> extract_transform(str(out_dir), options, max_shard_bytes)
-        )
-        for tag in ("done", FAILURES_TAG):
-            _ = (
-                outputs[tag]
-                | f"{tag}Json" >> beam.Map(json.dumps)
-                | f"Write{tag}" >> beam.io.WriteToText(str(staging / tag), ".jsonl")
+    try:
+        with running_pipeline(runner, workers, beam_options) as pipeline:
+            outputs = (
+                pipeline
+                | "Videos" >> beam.Create(todo)
+                | "Extract" >> extract_transform(str(out_dir), options, max_shard_bytes)
             )
-    stats = [json.loads(line) for line in read_text_lines(str(staging / "done*"))]
-    failures = [Failure(**json.loads(line))
-                for line in read_text_lines(str(staging / f"{FAILURES_TAG}*"))]
-    for path in staging.iterdir():
-        path.unlink()
-    staging.rmdir()
+            for tag in ("done", FAILURES_TAG):
+                _ = (
+                    outputs[tag]
+                    | f"{tag}Json" >> beam.Map(json.dumps)
+                    | f"Write{tag}" >> beam.io.WriteToText(str(staging / tag), ".jsonl")
+                )
+        stats = [json.loads(line) for line in read_text_lines(str(staging / "done*"))]
+        failures = [Failure(**json.loads(line))
+                    for line in read_text_lines(str(staging / f"{FAILURES_TAG}*"))]
+    finally:  # a stopped run leaves no staged rows behind either
+        shutil.rmtree(staging, ignore_errors=True)
     return stats, sorted(failures, key=lambda f: f.path)

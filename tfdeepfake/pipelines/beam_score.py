@@ -19,8 +19,8 @@ from tfdeepfake.pipelines.runners import (
     delete_tree,
     is_remote,
     local_copy,
-    make_pipeline,
     read_text_lines,
+    running_pipeline,
 )
 
 LIST_SUFFIXES = (".txt", ".lst")
@@ -182,7 +182,7 @@ def _run_pipeline(inputs, kwargs, runner, workers, beam_options, videos_per_batc
     scratch = None if jsonl_path else tempfile.mkdtemp(prefix="tfdeepfake-beam-")
     staging = f"{jsonl_path}.parts-{uuid.uuid4().hex[:8]}" if jsonl_path else scratch
     handler = KeyedModelHandler(DetectorModelHandler(videos_per_batch, **kwargs))
-    with make_pipeline(runner, workers, beam_options) as pipeline:
+    with running_pipeline(runner, workers, beam_options) as pipeline:
         _ = (
             pipeline
             | "Inputs" >> beam.Create(list(enumerate(inputs)))

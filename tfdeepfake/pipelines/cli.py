@@ -34,6 +34,7 @@ def _beam_missing() -> str | None:
 def run_extract(args: argparse.Namespace, options) -> int:
     """``tfdeepfake extract --runner ...``."""
     from tfdeepfake.pipelines.beam_extract import beam_extract_dataset
+    from tfdeepfake.pipelines.worker_watch import WorkerLostError
 
     if message := _beam_missing():
         print(f"error: {message}")
@@ -47,6 +48,9 @@ def run_extract(args: argparse.Namespace, options) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}")
         return 2
+    except WorkerLostError as err:
+        print(f"error: {err}")
+        return 1
     print(summary.format())
     return 0 if summary.extracted + summary.skipped > 0 or summary.videos == 0 else 1
 

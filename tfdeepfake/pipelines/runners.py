@@ -62,6 +62,17 @@ def make_pipeline(runner: str, workers: int = 1, beam_options: Sequence[str] = (
     return beam.Pipeline(options=options)
 
 
+@contextlib.contextmanager
+def running_pipeline(runner: str, workers: int = 1, beam_options: Sequence[str] = ()):
+    """``make_pipeline`` as a ``with`` block that runs the pipeline on exit; a local run with
+    worker processes is watched: one that dies stops the run (``WorkerLostError``)."""
+    from tfdeepfake.pipelines.worker_watch import watch_workers
+
+    pipeline = make_pipeline(runner, workers, beam_options)
+    with watch_workers(enabled=runner == "direct" and workers > 1), pipeline:
+        yield pipeline
+
+
 def is_remote(path: str) -> bool:
     """True for a path with a scheme Beam's filesystems resolve (gs://, s3://, hdfs://...)."""
     return "://" in str(path)
