@@ -2,6 +2,7 @@
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 
@@ -33,7 +34,8 @@ def _same_scores(ours, theirs):
 
 def test_cli_beam_scores_equal_detect(detector, tiny_runs, tiny_models, sample_media, tmp_path,
                                       capsys):
-    from tfdeepfake.pipelines.beam_score import expand_paths, result_from_dict
+    from tfdeepfake.inference.results import VideoResult
+    from tfdeepfake.pipelines.beam_score import expand_paths
 
     files, listed = _inputs(sample_media, tmp_path)
     paths = expand_paths([*files, str(listed)])
@@ -47,7 +49,7 @@ def test_cli_beam_scores_equal_detect(detector, tiny_runs, tiny_models, sample_m
     printed = capsys.readouterr().out
     assert "summary: inputs 5" in printed and "NO_FACE 1" in printed and "ERROR 2" in printed
     rows = [json.loads(line) for line in (out / "r.jsonl").read_text().splitlines()]
-    _same_scores([result_from_dict(r) for r in rows], theirs)
+    _same_scores([VideoResult.from_dict(r) for r in rows], theirs)
     with open(out / "r.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert [r["path"] for r in table] == paths
@@ -56,6 +58,49 @@ def test_cli_beam_scores_equal_detect(detector, tiny_runs, tiny_models, sample_m
     assert document["summary"]["inputs"] == 5
     assert [m["name"] for m in document["models"]] == list(tiny_models)
     assert not list(out.glob("*.parts-*"))  # staged rows are cleaned up
+
+
+def test_beam_detect_keeps_detects_journal_and_report(detector, tiny_runs, sample_media,
+                                                      tmp_path, capsys):
+    """Rows go to detect's FILE.partial.jsonl as the workers finish them; a re-run skips
+    the inputs it holds; --report writes the per-input files and index.html."""
+    from tfdeepfake.inference.outputs import ResultJournal
+    from tfdeepfake.pipelines.beam_score import beam_detect
+
+    video, image = str(sample_media["single_face.mp4"]), str(sample_media["single_face.jpg"])
+    table, report = tmp_path / "r.csv", tmp_path / "report"
+    journal = ResultJournal.beside(str(table))
+    journal.resume(detector.run_info())  # an interrupted run that had scored the video
+    earlier = detector.predict_video(video)
+    earlier.seconds = 12345.0  # a mark: a re-scored video would not carry it
+    journal.append(earlier)
+    table.mkdir()  # the final CSV cannot be written: the run fails after scoring
+    with pytest.raises(IsADirectoryError):
+        beam_detect([video, image], weights=tiny_runs, frames=4, workers=1,
+                    csv_path=str(table), report_dir=str(report))
+    kept = [json.loads(line) for line in open(journal.path).read().splitlines()[1:]]
+    assert [row["path"] for row in kept] == [video, image]  # the worker appended the image
+    assert (report / "001_single_face" / "face.jpg").exists()
+    table.rmdir()
+    code = main(["detect", video, image, "--weights", tiny_runs, "--frames", "4", "--runner",
+                 "direct", "--workers", "1", "--csv", str(table), "--report", str(report)])
+    assert code == 0
+    assert f"report: {report / 'index.html'}" in capsys.readouterr().out
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["path"] for r in rows] == [video, image]
+    assert rows[0]["seconds"] == "12345.000"  # reused from the journal, not scored again
+    assert float(rows[1]["ensemble_score"]) == pytest.approx(kept[1]["score"], abs=1e-6)
+    assert "001_single_face/face.jpg" in (report / "index.html").read_text()
+    assert not Path(journal.path).exists()  # removed once the outputs are written
+
+
+def test_remote_report_folder_is_refused(tiny_runs, sample_media):
+    from tfdeepfake.pipelines.beam_score import beam_detect
+
+    with pytest.raises(ValueError, match="give a folder every worker mounts"):
+        beam_detect([str(sample_media["single_face.jpg"])], weights=tiny_runs,
+                    report_dir="gs://bucket/report")
 
 
 @pytest.mark.slow

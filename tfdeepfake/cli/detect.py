@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     info = detector.run_info()
     journal = ResultJournal.beside(args.csv or args.json) if args.csv or args.json else None
     try:
-        with _journal_lock(journal):
+        with journal.lock() if journal else contextlib.nullcontext():
             done = journal.resume(info) if journal else {}
             if done and not args.quiet:
                 print(f"resuming: {len(done)} input(s) already scored in {journal.path}",
@@ -131,15 +131,3 @@ def run(args: argparse.Namespace) -> int:
             if path:
                 print(f"{what}: {path}")
     return 1 if any(r.failed for r in results) else 0
-
-
-def _journal_lock(journal):
-    """The exclusive lock of a journal (two runs must not write the same outputs)."""
-    from pathlib import Path
-
-    from tfdeepfake.safeio import folder_lock
-
-    if journal is None:
-        return contextlib.nullcontext()
-    path = Path(journal.path)
-    return folder_lock(path.parent, "detect run", name=f".{path.name}.lock")

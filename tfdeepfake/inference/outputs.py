@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
 import os
 from collections.abc import Sequence
@@ -59,8 +60,19 @@ class ResultJournal:
                 f.write("".join(line + "\n" for line in kept))
         return done
 
+    def lock(self):
+        """The journal's exclusive lock (``.FILE.partial.jsonl.lock``): one run per output."""
+        from pathlib import Path
+
+        from tfdeepfake.safeio import folder_lock
+
+        path = Path(self.path)
+        return folder_lock(path.parent, "detect run", name=f".{path.name}.lock")
+
     def append(self, result: VideoResult) -> None:
+        """Append one result; several processes may append at once (Beam's workers)."""
         with open(self.path, "a", encoding="utf-8") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)  # released when the file is closed
             f.write(json.dumps(result.to_dict()) + "\n")
             f.flush()
             os.fsync(f.fileno())

@@ -56,19 +56,17 @@ def run_extract(args: argparse.Namespace, options) -> int:
 
 
 def run_detect(args: argparse.Namespace, weights_of) -> int:
-    """``tfdeepfake detect --runner ...``: the same table, CSV and JSON, plus JSON lines.
+    """``tfdeepfake detect --runner ...``: the same table, CSV, JSON, report and resume
+    journal as ``detect``, plus JSON lines.
 
     ``weights_of(args)`` is detect's choice of weights (--weights, --pretrained, default)."""
     from tfdeepfake.inference import MissingWeightsError
     from tfdeepfake.inference.outputs import format_table, summarize
     from tfdeepfake.pipelines.beam_score import beam_detect
+    from tfdeepfake.pipelines.worker_watch import WorkerLostError
 
     if message := _beam_missing():
         print(f"tfdeepfake detect: {message}", file=sys.stderr)
-        return 2
-    if args.report:
-        print("tfdeepfake detect: --report is not made by --runner (score first, then run "
-              "detect --report on the inputs you want to look at)", file=sys.stderr)
         return 2
     try:
         results, info = beam_detect(
@@ -77,8 +75,12 @@ def run_detect(args: argparse.Namespace, weights_of) -> int:
             batch_size=args.batch_size, runtime=args.runtime, streams=args.streams,
             runner=args.runner, workers=args.workers, beam_options=args.beam_option,
             csv_path=args.csv, json_path=args.json, jsonl_path=args.jsonl,
+            report_dir=args.report,
             max_frames=args.max_frames, max_pixels=args.max_pixels, time_limit=args.time_limit,
         )
+    except WorkerLostError as err:
+        print(f"tfdeepfake detect: {err}", file=sys.stderr)
+        return 1
     except (MissingWeightsError, OSError, ValueError, RuntimeError, ImportError) as err:
         print(f"tfdeepfake detect: {err}", file=sys.stderr)
         return 2
@@ -89,7 +91,8 @@ def run_detect(args: argparse.Namespace, weights_of) -> int:
     if not args.quiet:
         print(format_table(results, names))
         print("summary: " + ", ".join(f"{k} {v}" for k, v in summarize(results).items()))
-        for what, path in (("CSV", args.csv), ("JSON", args.json), ("JSON lines", args.jsonl)):
+        for what, path in (("CSV", args.csv), ("JSON", args.json), ("JSON lines", args.jsonl),
+                           ("report", info.get("report"))):
             if path:
                 print(f"{what}: {path}")
     return 1 if any(r.failed for r in results) else 0
