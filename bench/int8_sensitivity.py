@@ -219,12 +219,12 @@ def sensitivity(model, preset, calibration: np.ndarray, faces: np.ndarray, liter
 
 def litert_row(model, preset, calibration, faces, reference) -> dict:
     """The real int8 file: its error, and a line fitted through its logits."""
-    from tfdeepfake.export.runtime import TFLiteDetector
+    from tfdeepfake.export.runtime import LiteRTRunner
     from tfdeepfake.export.tflite import export_tflite
 
     with tempfile.TemporaryDirectory(prefix="int8-sensitivity-") as tmp:
         [result] = export_tflite(model, tmp, "int8", calibration, preset=preset)
-        got = TFLiteDetector(result.path).predict(faces)["logit"]
+        got = LiteRTRunner(result.path).predict(faces)["logit"]
     row = error_row("LiteRT int8 file", got, reference)
     slope, intercept = np.polyfit(reference, got, 1)
     row.update(slope=float(slope), intercept=float(intercept))

@@ -19,6 +19,7 @@ Run:  python examples/train_tiny.py --out /tmp/train_tiny   (about 2-4 minutes o
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 from pathlib import Path
@@ -279,4 +280,5 @@ if __name__ == "__main__":
     parser.add_argument("--size", type=int, default=CROP_SIZE)
     parser.add_argument("--lr", type=float, default=LEARNING_RATE)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the trainer's progress
     print(main(args.out, args.steps, model=args.model, size=args.size, learning_rate=args.lr))

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from tfdeepfake.evaluation import evaluate
     from tfdeepfake.faces import (
         ExtractionError,
-        MTCNNDetector,
+        MTCNNFaceFinder,
         crop_face,
         extract_faces,
         read_video,

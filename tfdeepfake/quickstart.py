@@ -146,10 +146,10 @@ def build_videos(options: QuickstartOptions, root: Path) -> dict[str, Path]:
     folder), ready for ``extract_dataset(root / split, ..., labels=csv)``.
     """
     from tfdeepfake.faces.errors import ExtractionError
-    from tfdeepfake.faces.extraction import default_detector
+    from tfdeepfake.faces.extraction import default_face_finder
     from tfdeepfake.faces.manipulate import load_donor, make_fake_video
 
-    detector = default_detector()
+    detector = default_face_finder()
     sources, donor_sources = real_sources(options.offline, root / "stills")
     donors = [load_donor(d, detector) for d in donor_sources]
     held_out = donors[-TEST_DONORS:] if len(donors) > 2 * TEST_DONORS else donors
@@ -171,7 +171,7 @@ def build_videos(options: QuickstartOptions, root: Path) -> dict[str, Path]:
             blend = "seamless" if (k + index) % 2 else "feather"
             try:
                 make_fake_video(real, others[(k + index) % len(others)], fake, blend=blend,
-                                detect_every=4, detector=detector, resolution=SWAP_RESOLUTION)
+                                detect_every=4, finder=detector, resolution=SWAP_RESOLUTION)
             except ExtractionError as err:  # said, not hidden: the clip pair is left out
                 print(f"  left out {real.name}: {err}")
                 real.unlink()

@@ -64,18 +64,22 @@ def test_saved_model_round_trip(name, tmp_path):
     _check_round_trip([name], tmp_path)
 
 
-def _op_dtypes(detector) -> set[tuple[str, str]]:
+def _op_dtypes(runner) -> set[tuple[str, str]]:
     """(op name, output dtype) of every op in a converted file."""
-    interpreter = detector.interpreter
+    interpreter = runner.interpreter
     dtypes = {t["index"]: t["dtype"].__name__ for t in interpreter.get_tensor_details()}
     return {(op["op_name"], dtypes[op["outputs"][0]]) for op in interpreter._get_ops_details()}
 
 
-def test_static_clip_copy_is_the_same_model_unrolled():
-    from tfdeepfake.export.tflite import static_clip_copy
-
+def test_static_export_copy_is_the_same_model_unrolled():
+    """The clip model's answer to the detector protocol's static copy: fixed T, LSTM unrolled,
+    same outputs; face models are their own static copy and the ensemble has none."""
     model = create_model("resnet_lstm_tiny")
-    copy = static_clip_copy(model, model.preset)
+    copy = model.static_export_copy(model.preset.frames)
+    assert copy.preset == model.preset
+    face_model = create_model("autoatt_b4_tiny")
+    assert face_model.static_export_copy(8) is face_model
+    assert create_model("ensemble_tiny").static_export_copy(8) is None
     assert copy.frames == model.preset.frames and copy.unroll and copy.inputs[0].shape[1] == 8
     clips = _pixels("resnet_lstm_tiny", model, np.random.default_rng(4))
     ref, got = _keras(model, clips), _keras(copy, clips)
@@ -88,7 +92,7 @@ def test_static_clip_copy_is_the_same_model_unrolled():
 def test_clip_model_int8_runs_integer_lstm_steps(tmp_path):
     """int8 of the clip model is converted from its static, unrolled copy: the LSTM becomes
     int8 FULLY_CONNECTED / LOGISTIC / TANH steps, no fused LSTM op the calibrator cannot run."""
-    from tfdeepfake.export.runtime import TFLiteDetector
+    from tfdeepfake.export.runtime import LiteRTRunner
 
     keras.utils.set_random_seed(0)
     model = create_model("resnet_lstm_tiny")
@@ -97,7 +101,7 @@ def test_clip_model_int8_runs_integer_lstm_steps(tmp_path):
     recalibrate_batchnorm(model, model.preset, clips)
     [result] = export_tflite(model, tmp_path, "int8", clips)
     assert not result.float_fallback and result.float_layers == ()
-    runner = TFLiteDetector(result.path)
+    runner = LiteRTRunner(result.path)
     ops = _op_dtypes(runner)
     assert {("FULLY_CONNECTED", "int8"), ("TANH", "int8"), ("CONV_2D", "int8")} <= ops
     assert not any("LSTM" in name for name, _ in ops)
@@ -109,17 +113,16 @@ def test_clip_model_int8_runs_integer_lstm_steps(tmp_path):
 def test_ssim_model_int8_keeps_the_ssim_branch_float(tmp_path):
     """SSIM divides by values int8 rounds to zero (LiteRT's int8 DIV then fails at run time):
     int8 files keep the SSIM branch float32 and everything else integer."""
-    from tfdeepfake.export.runtime import TFLiteDetector
-    from tfdeepfake.export.tflite import ssim_branch_layers
-
+    from tfdeepfake.export.runtime import LiteRTRunner
     keras.utils.set_random_seed(0)
     model = create_model("b7_ssim_tiny")
-    assert ssim_branch_layers(model) and ssim_branch_layers(create_model("ensemble_tiny"))
-    assert not ssim_branch_layers(create_model("autoatt_b4_tiny"))
+    assert set(model.float_layers()) == {"unnormalize", "self_reference", "ssim"}
+    assert set(create_model("ensemble_tiny").float_layers()) >= set(model.float_layers())
+    assert create_model("autoatt_b4_tiny").float_layers() == ()
     faces = np.concatenate([_pixels("b7_ssim_tiny", model, np.random.default_rng(5))] * 2)
     [result] = export_tflite(model, tmp_path, "int8", faces)
     assert set(result.float_layers) == {"unnormalize", "self_reference", "ssim"}
-    runner = TFLiteDetector(result.path)
+    runner = LiteRTRunner(result.path)
     assert runner.metadata["float_layers"] == ["unnormalize", "self_reference", "ssim"]
     ops = _op_dtypes(runner)
     assert ("DIV", "float32") in ops and ("MIRROR_PAD", "float32") in ops
@@ -172,13 +175,13 @@ def test_ssim_model_converts_to_tflite_and_matches(tmp_path):
 @pytest.mark.slow
 def test_ensemble_converts_to_tflite_and_runs_clips(tmp_path):
     """The whole ensemble as one .tflite: it takes clips, whatever its contract says."""
-    from tfdeepfake.export.runtime import TFLiteDetector
+    from tfdeepfake.export.runtime import LiteRTRunner
 
     model = create_model("ensemble_tiny")
     rng = np.random.default_rng(6)
     clips = np.concatenate([_pixels("ensemble_tiny", model, rng) for _ in range(4)])
     [result] = export_tflite(model, tmp_path, "none")
-    runner = TFLiteDetector(result.path)
+    runner = LiteRTRunner(result.path)
     assert runner.sequence and runner.frames == model.preset.frames
     got = runner.predict(clips)
     ref = _keras(model, clips)

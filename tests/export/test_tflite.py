@@ -1,6 +1,6 @@
 """TFLite (LiteRT) conversion of the tiny AutoAttB4 by `tfdeepfake export`: float32 and int8
 calibrated on TFRecord face crops, parity reports, running without TensorFlow,
-TFLiteDetector input checks, calibration data loading."""
+LiteRTRunner input checks, calibration data loading."""
 
 import json
 
@@ -17,7 +17,7 @@ from tfdeepfake.export.parity import (
     parity_report,
     recalibrate_batchnorm,
 )
-from tfdeepfake.export.runtime import TFLiteDetector
+from tfdeepfake.export.runtime import LiteRTRunner
 from tfdeepfake.export.tflite import TFLiteExport, export_tflite
 from tfrecords_tools.synthetic import write_synthetic_shards
 
@@ -109,11 +109,11 @@ def test_int8_is_integer_inside_and_takes_uint8(converted):
     results = converted["results"]
     assert not results["int8"].float_fallback
     assert results["int8"].size_bytes < 0.6 * results["none"].size_bytes
-    detector = TFLiteDetector(results["int8"].path)
-    assert detector.interpreter.get_input_details()[0]["dtype"] == np.uint8
-    ops = {d["op_name"] for d in detector.interpreter._get_ops_details()}
+    runner = LiteRTRunner(results["int8"].path)
+    assert runner.interpreter.get_input_details()[0]["dtype"] == np.uint8
+    ops = {d["op_name"] for d in runner.interpreter._get_ops_details()}
     assert "QUANTIZE" in ops and "DEQUANTIZE" in ops
-    out = detector.predict(converted["faces"].images)
+    out = runner.predict(converted["faces"].images)
     assert out["logit"].shape == (24,) and np.isfinite(out["logit"]).all()
     assert ((out["attention"] >= 0) & (out["attention"] <= 1)).all()
 
@@ -128,24 +128,24 @@ def test_runs_without_tensorflow(converted, tmp_path):
     for result in converted["results"].values():
         assert out[result.path.name]["outputs"] == ["attention", "logit", "probability"]
         logit = np.load(tmp_path / f"{result.path.name}.logit.npy").reshape(-1)
-        expected = TFLiteDetector(result.path).predict(faces)["logit"]
+        expected = LiteRTRunner(result.path).predict(faces)["logit"]
         np.testing.assert_allclose(logit, expected, atol=1e-6)
     reference = keras_outputs(converted["model"], converted["model"].preset, faces)["logit"]
     none = np.load(tmp_path / "autoatt_b4_tiny.none.tflite.logit.npy").reshape(-1)
     assert np.abs(none - reference).max() <= TOLERANCES["none"] * np.ptp(reference) + 1e-6
 
 
-def test_detector_resizes_and_rejects_bad_input(converted):
-    detector = TFLiteDetector(converted["results"]["none"].path, num_threads=1)
-    assert (detector.input_size, detector.sequence, detector.quantize) == (32, False, "none")
-    out = detector.predict(np.zeros((3, 50, 40, 3), np.uint8))
+def test_runner_resizes_and_rejects_bad_input(converted):
+    runner = LiteRTRunner(converted["results"]["none"].path, num_threads=1)
+    assert (runner.input_size, runner.sequence, runner.quantize) == (32, False, "none")
+    out = runner.predict(np.zeros((3, 50, 40, 3), np.uint8))
     assert out["logit"].shape == (3,) and out["attention"].shape == (3, 4, 4)
     with pytest.raises(ValueError, match=r"\(N, H, W, 3\) uint8 RGB.*images\[None\]"):
-        detector.predict(np.zeros((32, 32, 3), np.uint8))
+        runner.predict(np.zeros((32, 32, 3), np.uint8))
     with pytest.raises(ValueError, match="must be uint8"):
-        detector.predict(np.zeros((1, 32, 32, 3), np.float32))
+        runner.predict(np.zeros((1, 32, 32, 3), np.float32))
     with pytest.raises(FileNotFoundError, match="tfdeepfake export"):
-        TFLiteDetector(converted["root"] / "missing.tflite")
+        LiteRTRunner(converted["root"] / "missing.tflite")
 
 
 def test_int8_without_calibration_is_refused(converted):

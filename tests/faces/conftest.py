@@ -5,7 +5,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def mtcnn():
-    """The shared ``MTCNNDetector`` (building one takes seconds)."""
-    from tfdeepfake.faces import default_detector
+    """The shared ``MTCNNFaceFinder`` (building one takes seconds)."""
+    from tfdeepfake.faces import default_face_finder
 
-    return default_detector()
+    return default_face_finder()

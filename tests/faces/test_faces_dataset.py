@@ -18,7 +18,7 @@ def collection(tmp_path_factory, sample_media, mtcnn):
     root = tmp_path_factory.mktemp("collection")
     real = reencode_video(sample_media["carphone_pristine.mp4"], root / "real.mp4", 16)
     pair = make_fake_video(
-        real, "astronaut", root / "fake.mp4", max_frames=16, detect_every=8, detector=mtcnn
+        real, "astronaut", root / "fake.mp4", max_frames=16, detect_every=8, finder=mtcnn
     )
     shutil.copy(pair.fake_path, root / "orphan.mp4")
     shutil.copy(real, root / "stray.mp4")  # in the folder, not in the labels
@@ -88,7 +88,7 @@ def test_extract_dataset_end_to_end(collection, tmp_path, mtcnn):
     real = tracks[("real", 0)]
     assert real.label == 0 and real.masks is None and real.dataset == "csv"
     # Crops read back equal the crops extract_faces cuts (within JPEG tolerance).
-    again = extract_faces(root / "real.mp4", frames=4, crop_size=64, detector=mtcnn)
+    again = extract_faces(root / "real.mp4", frames=4, crop_size=64, finder=mtcnn)
     assert np.abs(real.crops.astype(int) - again.tracks[0].crops.astype(int)).mean() < 3
     np.testing.assert_allclose(real.boxes, again.tracks[0].boxes, atol=1e-3)
     fake = tracks[("fake", 0)]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from faces_media import upscale_video
 
-from tfdeepfake.faces import ExtractionError, MTCNNDetector, box_iou, extract_faces
+from tfdeepfake.faces import ExtractionError, MTCNNFaceFinder, box_iou, extract_faces
 
 
 def test_mtcnn_finds_the_five_faces(mtcnn, sample_media):
@@ -24,8 +24,8 @@ def test_downscaled_detection_maps_boxes_back(mtcnn):
     from skimage import data
 
     image = data.astronaut()[None]
-    full = MTCNNDetector(max_side=512).detect(image)[0]
-    half = MTCNNDetector(max_side=256).detect(image)[0]
+    full = MTCNNFaceFinder(max_side=512).detect(image)[0]
+    half = MTCNNFaceFinder(max_side=256).detect(image)[0]
     assert len(full) == len(half) == 1
     assert box_iou(full.boxes, half.boxes)[0, 0] > 0.8
     np.testing.assert_allclose(full.landmarks, half.landmarks, atol=6)
@@ -63,11 +63,11 @@ def test_mtcnn_streams_find_the_same_faces_as_one_stream(sample_media):
     capture = cv2.VideoCapture(str(sample_media["single_face.mp4"]))
     frames = [cv2.cvtColor(capture.read()[1], cv2.COLOR_BGR2RGB) for _ in range(6)]
     capture.release()
-    one = MTCNNDetector(streams=1, batch_size=2).detect(frames)
-    two = MTCNNDetector(streams=2, batch_size=2).detect(frames)
+    one = MTCNNFaceFinder(streams=1, batch_size=2).detect(frames)
+    two = MTCNNFaceFinder(streams=2, batch_size=2).detect(frames)
     assert len(one) == len(two) == 6
     for a, b in zip(one, two):
         assert len(a) == len(b) >= 1
         np.testing.assert_allclose(a.boxes, b.boxes, atol=1e-3)
     with pytest.raises(ValueError, match="streams"):
-        MTCNNDetector(streams=0)
+        MTCNNFaceFinder(streams=0)

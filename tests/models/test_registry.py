@@ -32,3 +32,22 @@ def test_unknown_name_lists_known_names():
 def test_unknown_config_key_fails_loudly():
     with pytest.raises(TypeError, match="lstm_unitz"):
         create_model("resnet_lstm_tiny", lstm_unitz=8)
+
+
+def test_every_family_answers_the_detector_protocol(tmp_path):
+    """Export, explanation and evaluation ask the model (preset, feature map layer, float
+    layers, static copy) instead of checking its class; a plain Keras model is refused with
+    the fix."""
+    import keras
+
+    from tfdeepfake.export.loading import export_keras
+    from tfdeepfake.models.base import DeepfakeModel
+
+    assert all(issubclass(get_preset(n).model_class, DeepfakeModel) for n in list_models())
+    gend = create_model("gend_clip_tiny")
+    assert gend.preset.name == "gend_clip_tiny" and gend.float_layers() == ()
+    assert gend.feature_map_layer is None
+    assert gend.attention_layers == ["block0_attn", "block1_attn"]
+    plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    with pytest.raises(TypeError, match=r"export_keras needs a tfdeepfake model \(tfdeepfake"):
+        export_keras(plain, tmp_path)

@@ -8,12 +8,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "faces"))  # the shared media helpers
 
 from faces_media import numbered_frames, write_video  # noqa: E402
-from reliability_media import FixedFaceDetector  # noqa: E402
+from reliability_media import FixedFaceFinder  # noqa: E402
 
 
 @pytest.fixture
-def face_detector():
-    return FixedFaceDetector()
+def face_finder():
+    return FixedFaceFinder()
 
 
 @pytest.fixture(scope="session")

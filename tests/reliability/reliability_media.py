@@ -3,13 +3,13 @@ model (one fixed box per frame), so extraction runs in milliseconds."""
 
 import numpy as np
 
-from tfdeepfake.faces.detector import FaceDetector, FrameFaces
+from tfdeepfake.faces.finder import FaceFinder, FrameFaces
 
 # A file name that is not valid UTF-8 (Latin-1 "café"), as Python lists it.
 LATIN1_NAME = b"caf\xe9.mp4".decode("utf-8", "surrogateescape")
 
 
-class FixedFaceDetector(FaceDetector):
+class FixedFaceFinder(FaceFinder):
     """One face in the middle of every frame."""
 
     def detect(self, frames):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_media import FixedFaceDetector
+from reliability_media import FixedFaceFinder
 
 from tfdeepfake.safeio import csv_unescape, parse_display_name
 
@@ -71,7 +71,7 @@ def test_extract_gives_every_input_one_row(spec, video_bytes):
         paths = _make(root, spec, video_bytes)
         before = _all_files(Path(tmp))
         summary = extract_dataset(root, out, options=ExtractOptions(frames=3, crop_size=16),
-                                  fmt="none", detector=FixedFaceDetector(), progress=False)
+                                  fmt="none", finder=FixedFaceFinder(), progress=False)
         done = [v for e in read_manifest(out) for v in e["videos"]]
         with open(out / "failures.csv", encoding="utf-8", newline="") as handle:
             failed = [parse_display_name(r["path"]) for r in csv.DictReader(handle)]
@@ -88,7 +88,7 @@ def untrained_detector():
     from tfdeepfake.inference import Detector
 
     return Detector(models=["autoatt_b4_tiny"], allow_untrained=True, frames=2,
-                    face_detector=FixedFaceDetector())
+                    face_finder=FixedFaceFinder())
 
 
 @FUZZ

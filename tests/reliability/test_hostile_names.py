@@ -40,7 +40,7 @@ def test_track_ids_round_trip_undecodable_bytes():
     assert back.video_id == vid and back.source_path == "/data/" + LATIN1_NAME
 
 
-def test_extract_writes_names_readably_and_resumes(tmp_path, small_video, face_detector):
+def test_extract_writes_names_readably_and_resumes(tmp_path, small_video, face_finder):
     from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
 
     root = tmp_path / "in"
@@ -50,7 +50,7 @@ def test_extract_writes_names_readably_and_resumes(tmp_path, small_video, face_d
     (root / broken).write_bytes(b"not a video at all")
     options = ExtractOptions(frames=3, crop_size=16, masks=False)
     out = tmp_path / "out"
-    first = extract_dataset(root, out, options=options, fmt="none", detector=face_detector,
+    first = extract_dataset(root, out, options=options, fmt="none", finder=face_finder,
                             progress=False)
     assert first.extracted == 1 and len(first.failures) == 1
     text = (out / "failures.csv").read_bytes().decode("utf-8")  # valid UTF-8
@@ -58,13 +58,13 @@ def test_extract_writes_names_readably_and_resumes(tmp_path, small_video, face_d
     assert [r["path"] for r in rows] == [display_name(str(root / broken))]
     assert rows[0]["reason"] == "not_video" and "bad\\xff.mp4" in rows[0]["message"]
     json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    again = extract_dataset(root, out, options=options, fmt="none", detector=face_detector,
+    again = extract_dataset(root, out, options=options, fmt="none", finder=face_finder,
                             progress=False)
     assert again.extracted == 0 and again.skipped == 1  # the café video is not redone
     assert len(again.failures) == 1  # the failure row is replaced, not duplicated
 
 
-def test_unlabelled_list_is_utf8(tmp_path, small_video, face_detector):
+def test_unlabelled_list_is_utf8(tmp_path, small_video, face_finder):
     from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
 
     root = tmp_path / "in"
@@ -74,7 +74,7 @@ def test_unlabelled_list_is_utf8(tmp_path, small_video, face_detector):
     (root / "labels.csv").write_text("path,label\nlisted.mp4,REAL\n")
     out = tmp_path / "out"
     extract_dataset(root, out, root / "labels.csv", ExtractOptions(frames=3, crop_size=16),
-                    detector=face_detector, progress=False)
+                    finder=face_finder, progress=False)
     listed = (out / "unlabelled.txt").read_bytes().decode("utf-8").splitlines()
     assert listed == [display_name(str(root / LATIN1_NAME))]
 

@@ -22,7 +22,7 @@ def test_a_dying_worker_is_survived_and_its_video_quarantined():
     assert all(by_name[n] == ([], []) for n in names if n != "crash.mp4")
 
 
-def test_a_quarantined_video_is_skipped_by_later_runs(tmp_path, small_video, face_detector):
+def test_a_quarantined_video_is_skipped_by_later_runs(tmp_path, small_video, face_finder):
     root = tmp_path / "in"
     root.mkdir()
     for name in ("ok.mp4", "killer.mp4"):
@@ -35,6 +35,6 @@ def test_a_quarantined_video_is_skipped_by_later_runs(tmp_path, small_video, fac
             (str(root / "killer.mp4"), "quarantined", "workers died on it"),
         ])
     summary = extract_dataset(root, out, options=ExtractOptions(frames=3, crop_size=16),
-                              fmt="none", detector=face_detector, progress=False)
+                              fmt="none", finder=face_finder, progress=False)
     assert summary.extracted == 1 and summary.skipped == 1
     assert [f.reason for f in summary.failures] == ["quarantined"]

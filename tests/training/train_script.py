@@ -9,6 +9,7 @@ are per process). ``STEP_SLEEP=seconds`` in the environment slows every training
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -70,6 +71,8 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=2)
     parser.add_argument("--mixed-precision", action="store_true")
     args = parser.parse_args()
+    # The trainer reports progress through logging: show it as a Python user would.
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
     import tensorflow as tf
 

@@ -28,7 +28,7 @@ import cv2  # noqa: E402
 
 from tfdeepfake.faces import (  # noqa: E402
     STORED_MARGIN,
-    MTCNNDetector,
+    MTCNNFaceFinder,
     faces_from_video,
     read_video,
 )
@@ -53,12 +53,12 @@ def make_720p(source: Path, target: Path, seconds: float = 10.0, fps: float = 30
     return target
 
 
-def timed_extract(path: Path, frames: int, detector: MTCNNDetector) -> tuple[float, ...]:
+def timed_extract(path: Path, frames: int, finder: MTCNNFaceFinder) -> tuple[float, ...]:
     """(decode s, detect+crop s, CPU s of this process, faces) of one extraction."""
     start, cpu = time.perf_counter(), time.process_time()
     video = read_video(path, frames=frames, max_side=1920)
     decoded = time.perf_counter()
-    faces = faces_from_video(video, margin=STORED_MARGIN, crop_size=256, detector=detector)
+    faces = faces_from_video(video, margin=STORED_MARGIN, crop_size=256, finder=finder)
     end = time.perf_counter()
     return decoded - start, end - decoded, time.process_time() - cpu, faces.face_count
 
@@ -73,19 +73,19 @@ def main() -> None:
     print(f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}")
 
     start = time.perf_counter()
-    detector = MTCNNDetector(max_side=640)
+    finder = MTCNNFaceFinder(max_side=640)
     built = time.perf_counter() - start
-    timed_extract(samples["single_face.mp4"], 4, detector)  # first trace
+    timed_extract(samples["single_face.mp4"], 4, finder)  # first trace
     print(f"MTCNN build {built:.1f} s, first call {time.perf_counter() - start - built:.1f} s")
 
     with tempfile.TemporaryDirectory() as tmp:
         hd = make_720p(samples["WolfgangLanger_Pexels.mp4"], Path(tmp) / "720p.mp4")
         clips = [("640x360", samples["WolfgangLanger_Pexels.mp4"]), ("1280x720", hd)]
         for side in (int(s) for s in args.sides.split(",")):
-            detector = MTCNNDetector(max_side=side)
+            finder = MTCNNFaceFinder(max_side=side)
             for name, path in clips:
                 best = min(
-                    (timed_extract(path, args.frames, detector) for _ in range(args.repeats)),
+                    (timed_extract(path, args.frames, finder) for _ in range(args.repeats)),
                     key=lambda r: r[0] + r[1],
                 )
                 decode, detect, cpu, faces = best

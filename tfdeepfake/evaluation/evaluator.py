@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tfdeepfake.evaluation.report import FramePredictions, write_report
+from tfdeepfake.models.base import require_detector
 
 _ID_KEYS = ("dataset", "split", "video_id", "track_id", "frame_index")
 
@@ -113,7 +114,7 @@ def evaluate(
     from tfdeepfake import data as pipelines
     from tfrecords_tools.reader import ReadStats
 
-    preset = preset if preset is not None else getattr(model, "preset", None)
+    preset = preset if preset is not None else require_detector(model, "evaluate").preset
     if preset is None:
         raise ValueError(
             "evaluate() needs the model's preset: pass preset= (runs.load_run gives it)."

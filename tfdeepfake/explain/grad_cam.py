@@ -15,6 +15,7 @@ import numpy as np
 
 from tfdeepfake.explain._compile import should_compile
 from tfdeepfake.explain._resize import resize_maps
+from tfdeepfake.models.base import require_detector
 
 # (model) -> {(layer name, compiled) -> Grad-CAM function}, so repeated calls reuse it.
 _CAM_FUNCTIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -93,7 +94,8 @@ def gradcam(
         )
     if target not in ("fake", "real"):
         raise ValueError(f"target must be 'fake' or 'real', got {target!r}.")
-    layer_name = layer_name or getattr(model, "feature_map_layer", None)
+    if not layer_name:
+        layer_name = require_detector(model, "gradcam without layer_name").feature_map_layer
     if not layer_name:
         raise ValueError(
             f"Model {model.name!r} names no feature_map_layer; pass layer_name= explicitly."

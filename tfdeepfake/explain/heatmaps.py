@@ -9,6 +9,7 @@ import numpy as np
 from tfdeepfake.explain.attention import attention_heatmap
 from tfdeepfake.explain.grad_cam import gradcam
 from tfdeepfake.explain.rollout import attention_rollout
+from tfdeepfake.models.base import require_detector
 
 METHODS = ("auto", "attention", "rollout", "gradcam")
 
@@ -33,6 +34,7 @@ def face_heatmaps(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
     if method == "attention" or (method == "auto" and has_attention(model)):
         return attention_heatmap(model, images, compiled=compiled)
-    if method == "rollout" or (method == "auto" and hasattr(model, "attention_layers")):
+    rollout = method == "auto" and require_detector(model, "face_heatmaps").attention_layers
+    if method == "rollout" or rollout:
         return attention_rollout(model, images, compiled=compiled)
     return gradcam(model, images, compiled=compiled)

@@ -20,6 +20,7 @@ from keras import layers, ops
 
 from tfdeepfake.explain._compile import should_compile
 from tfdeepfake.explain._resize import resize_maps
+from tfdeepfake.models.base import require_detector
 
 _ROLLOUT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -57,9 +58,9 @@ def attention_rollout(model: Any, images: Any, compiled: bool | None = None) -> 
     Example:
         >>> maps = attention_rollout(create_model("gend_clip_tiny"), faces)
     """
-    if not hasattr(model, "attention_layers"):
+    if not require_detector(model, "attention_rollout").attention_layers:
         raise ValueError(
-            f"Model {getattr(model, 'name', model)!r} is not a ViT with attention_layers; use "
+            f"Model {model.name!r} is not a ViT with attention_layers; use "
             "tfdeepfake.explain.face_heatmaps(model, images), which picks its method."
         )
     images = np.asarray(images, np.float32)

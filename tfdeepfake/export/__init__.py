@@ -1,6 +1,6 @@
 """Export for serving: SavedModels for TF Serving, TFLite (LiteRT) files, ``.keras`` files.
 
-Imported lazily: ``from tfdeepfake.export import TFLiteDetector`` does not load TensorFlow.
+Imported lazily: ``from tfdeepfake.export import LiteRTRunner`` does not load TensorFlow.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from tfdeepfake.export.calibration import load_faces
     from tfdeepfake.export.loading import export_keras, load_for_export
     from tfdeepfake.export.parity import parity_report
-    from tfdeepfake.export.runtime import TFLiteDetector
+    from tfdeepfake.export.runtime import LiteRTRunner
     from tfdeepfake.export.saved_model import export_saved_model, next_version, read_metadata
     from tfdeepfake.export.tflite import export_tflite
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 
 from tfdeepfake.models import create_model, get_preset
+from tfdeepfake.models.base import require_detector
 from tfdeepfake.models.presets import Preset
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def export_keras(
     model: keras.Model, out_dir: str | os.PathLike = "exports/keras", name: str | None = None
 ) -> Path:
     """Save ``model`` as ``<out_dir>/<name>.keras`` (loads on any Keras 3 backend)."""
-    preset = getattr(model, "preset", None)
+    preset = require_detector(model, "export_keras").preset
     name = name or (preset.name if preset is not None else model.name)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from tfdeepfake.export.runtime import TFLiteDetector
+from tfdeepfake.export.runtime import LiteRTRunner
 from tfdeepfake.export.signatures import model_input
 from tfdeepfake.models.base import sublayers
 from tfdeepfake.models.presets import Preset
@@ -98,16 +98,16 @@ def parity_report(
     ``TOLERANCES`` of the file's quantization. ``batch_size`` faces go through each model
     at a time (smaller for the full B7 on a small machine).
     """
-    detector = TFLiteDetector(tflite_path, num_threads=num_threads)
+    runner = LiteRTRunner(tflite_path, num_threads=num_threads)
     ref = keras_outputs(model, preset, images, batch_size)
-    got = detector.predict(images, batch_size)
+    got = runner.predict(images, batch_size)
     diff = np.abs(ref["logit"] - got["logit"])
     logit_range = float(ref["logit"].max() - ref["logit"].min()) if len(diff) else 0.0
     relative = float(diff.max() / max(logit_range, 1e-6))
-    tolerance = TOLERANCES.get(detector.quantize, TOLERANCES["none"])
+    tolerance = TOLERANCES.get(runner.quantize, TOLERANCES["none"])
     report: dict[str, Any] = {
         "tflite": str(tflite_path),
-        "quantize": detector.quantize,
+        "quantize": runner.quantize,
         "size_bytes": Path(tflite_path).stat().st_size,
         "faces": int(len(images)),
         "data": data_source,

@@ -1,8 +1,8 @@
-"""``TFLiteDetector``: run an exported ``.tflite`` detector with LiteRT (no TensorFlow needed).
+"""``LiteRTRunner``: run an exported ``.tflite`` model with LiteRT (no TensorFlow needed).
 
 Example:
-    >>> detector = TFLiteDetector("exports/tflite/autoatt_b4_tiny.int8.tflite", num_threads=2)
-    >>> out = detector.predict(faces)  # uint8 (N, H, W, 3) RGB face crops
+    >>> runner = LiteRTRunner("exports/tflite/autoatt_b4_tiny.int8.tflite", num_threads=2)
+    >>> out = runner.predict(faces)  # uint8 (N, H, W, 3) RGB face crops
     >>> out["logit"].shape, out["probability"].shape
     ((N,), (N,))
 """
@@ -35,8 +35,8 @@ def _resize(image: np.ndarray, size: int, crop_mode: str) -> np.ndarray:
     return out
 
 
-class TFLiteDetector:
-    """A converted detector: uint8 faces (N, H, W, 3) or clips (N, T, H, W, 3) -> logits.
+class LiteRTRunner:
+    """A converted model run by LiteRT: uint8 faces (N, H, W, 3) or clips (N, T, H, W, 3) -> logits.
 
     Args:
         path: the ``.tflite`` file written by ``export_tflite`` / ``tfdeepfake export``.

@@ -20,6 +20,7 @@ import keras
 import tensorflow as tf
 
 from tfdeepfake.export.signatures import build_functions, signature_description
+from tfdeepfake.models.base import require_detector
 from tfdeepfake.models.presets import Preset
 from tfdeepfake.version import __version__
 
@@ -102,7 +103,7 @@ def export_saved_model(
         >>> path.name
         '1'
     """
-    preset = preset or getattr(model, "preset", None)
+    preset = preset or require_detector(model, "export_saved_model").preset
     if preset is None:
         raise ValueError(
             "The model has no preset: build it with tfdeepfake.create_model(name) or pass "

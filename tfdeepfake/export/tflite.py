@@ -6,13 +6,15 @@ The converted graph takes uint8 RGB faces already at the preset's size, (N, S, S
 ``frame_logits``, ``member_probabilities``), all float32. int8
 models are calibrated on real face crops (``calibration.load_faces``) and keep float32
 outputs; ops without an int8 kernel fall back to float only if a strict int8 conversion
-fails, and the result says so. Two model parts are handled on purpose: an SSIM branch stays
-float32 (its division of near-zero int8 values fails in LiteRT; ``float_layers`` names it),
-and clip models are converted from a copy with the time axis fixed and the LSTM unrolled
-(the calibrator cannot run TFLite's fused LSTM op).
+fails, and the result says so. The model is asked (the detector protocol,
+``models.base.DeepfakeModel``), never type-checked, for two things: the layers that stay
+float32 (``model.float_layers()``: an SSIM branch, whose division of near-zero int8 values
+fails in LiteRT) and, for int8 clips, a copy with every shape static
+(``model.static_export_copy(frames)``: the LSTM unrolled, since the calibrator cannot run
+TFLite's fused LSTM op).
 
 Beside ``<name>.<quantize>.tflite`` a ``.json`` sidecar records the preset contract, which
-``runtime.TFLiteDetector`` reads.
+``runtime.LiteRTRunner`` reads.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import tensorflow as tf
 
 from tfdeepfake.export.saved_model import require_tensorflow_backend
 from tfdeepfake.export.signatures import input_kind, model_input, model_outputs, output_names
-from tfdeepfake.models.base import sublayers
+from tfdeepfake.models.base import DeepfakeModel, require_detector
 from tfdeepfake.models.presets import Preset
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def tflite_input_shape(model: keras.Model, preset: Preset) -> list[int | None]:
     """Shape of the uint8 input of the converted model.
 
     Faces: (None, S, S, 3), any batch. Clips: (1, T, S, S, 3) with T = the preset's frames:
-    TFLite's LSTM lowering needs a static batch (``TFLiteDetector`` feeds one clip at a time).
+    TFLite's LSTM lowering needs a static batch (``LiteRTRunner`` feeds one clip at a time).
     """
     s = preset.input_size
     if input_kind(model, preset) == "face":
@@ -119,40 +121,26 @@ def _first_error(err: Exception) -> str:
     return found.group(1)[:200] if found else str(err).strip().splitlines()[-1][:200]
 
 
-def ssim_branch_layers(model: keras.Model) -> list[str]:
-    """Names of the layers that compute SSIM maps (SSIM, its un-normalising and reference
-    layers), in ``model`` or a model inside it; empty for models without an SSIM branch."""
-    from tfdeepfake.models.efficientnet_ssim import DownUpSample, Unnormalize
-    from tfdeepfake.models.ssim import SSIM
-
-    layers = sublayers(model)
-    return [layer.name for layer in layers if isinstance(layer, SSIM | Unnormalize | DownUpSample)]
-
-
-def static_clip_copy(model: keras.Model, preset: Preset) -> keras.Model:
-    """The clip model with the time axis fixed to the exported clip length and the LSTM
-    unrolled into plain steps, same weights: the graph full-integer conversion can calibrate."""
-    from tfdeepfake.models.resnet_lstm import ResNetLSTM
-
-    frames = tflite_input_shape(model, preset)[1]
-    copy = ResNetLSTM.from_config({**model.get_config(), "frames": frames, "unroll": True})
-    copy.set_weights(model.get_weights())
-    copy.preset = preset
-    return copy
+def static_copy(model: DeepfakeModel, preset: Preset) -> keras.Model | None:
+    """The model's static-shape copy at the exported clip length (``static_export_copy``)."""
+    return model.static_export_copy(tflite_input_shape(model, preset)[1])
 
 
 def check_request(
-    model: keras.Model, preset: Preset, quantize: str, calibration: np.ndarray | None
+    model: DeepfakeModel,
+    preset: Preset,
+    quantize: str,
+    calibration: np.ndarray | None,
+    static: keras.Model | None = None,
 ) -> None:
-    """Refuse a quantization that cannot work before any conversion starts."""
+    """Refuse a quantization that cannot work before any conversion starts. ``static``: the
+    model's static-shape copy when the caller already has it (int8 of clips needs one)."""
     require_tensorflow_backend()
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}; got {quantize!r}.")
     if quantize != "int8":
         return
-    from tfdeepfake.models.resnet_lstm import ResNetLSTM
-
-    if input_kind(model, preset) == "clip" and not isinstance(model, ResNetLSTM):
+    if input_kind(model, preset) == "clip" and (static or static_copy(model, preset)) is None:
         raise ValueError(
             f"{preset.name}: full-integer int8 for {type(model).__name__} is not available; "
             "export its members one by one (`--model resnet_lstm`, `--model autoatt_b4`, ...) "
@@ -237,13 +225,17 @@ def convert(
     names of the layers kept float32)}``.
 
     The float graph is traced and saved once for all of them (int8 of a clip model: once
-    more, from ``static_clip_copy``). ``calibration``: uint8 faces (M, S, S, 3) at the
-    preset size, or clips for clip models, required for ``int8`` (100-300 real face crops).
-    An SSIM branch stays float32 in int8 files (``ssim_branch_layers``).
+    more, from the model's ``static_export_copy``). ``calibration``: uint8 faces
+    (M, S, S, 3) at the preset size, or clips for clip models, required for ``int8``
+    (100-300 real face crops). The model's ``float_layers()`` stay float32 in int8 files.
     """
+    model = require_detector(model, "TFLite export")
+    static = None
+    if "int8" in quantizations and input_kind(model, preset) == "clip":
+        static = static_copy(model, preset)
     for quantize in quantizations:
-        check_request(model, preset, quantize, calibration)
-    float_layers = ssim_branch_layers(model)
+        check_request(model, preset, quantize, calibration, static)
+    float_layers = model.float_layers()
     results = {}
     with tempfile.TemporaryDirectory(prefix="tfdeepfake-tflite-") as tmp:
         _write_float_graph(model, preset, tmp)
@@ -251,7 +243,7 @@ def convert(
             graph = tmp
             if q == "int8" and input_kind(model, preset) == "clip":
                 graph = os.path.join(tmp, "static_clips")
-                _write_float_graph(static_clip_copy(model, preset), preset, graph)
+                _write_float_graph(static, preset, graph)
             results[q] = _convert_saved(graph, preset.name, q, calibration, float_layers)
     return results
 
@@ -297,7 +289,7 @@ def export_tflite(
         >>> result.path.name
         'autoatt_b4_tiny.fp16.tflite'
     """
-    preset = preset or getattr(model, "preset", None)
+    preset = preset or require_detector(model, "export_tflite").preset
     if preset is None:
         raise ValueError("The model has no preset: pass preset=get_preset(name).")
     name = name or preset.name

@@ -1,15 +1,15 @@
 """Video decoding, face detection, tracking and cropping (TensorFlow allowed here)."""
 
 from tfdeepfake.faces.crop import CROP_MODES, STORED_MARGIN, crop_face, crop_region
-from tfdeepfake.faces.detector import FaceDetector, FrameFaces, MTCNNDetector
 from tfdeepfake.faces.errors import REASONS, ExtractionError
 from tfdeepfake.faces.extraction import (
     FaceTrack,
     VideoFaces,
-    default_detector,
+    default_face_finder,
     extract_faces,
     faces_from_video,
 )
+from tfdeepfake.faces.finder import FaceFinder, FrameFaces, MTCNNFaceFinder
 from tfdeepfake.faces.tracking import Track, box_iou, track_faces
 from tfdeepfake.faces.video import VideoFrames, plan_indices, read_frames_at, read_video
 
@@ -18,17 +18,17 @@ __all__ = [
     "REASONS",
     "STORED_MARGIN",
     "ExtractionError",
-    "FaceDetector",
+    "FaceFinder",
     "FaceTrack",
     "FrameFaces",
-    "MTCNNDetector",
+    "MTCNNFaceFinder",
     "Track",
     "VideoFaces",
     "VideoFrames",
     "box_iou",
     "crop_face",
     "crop_region",
-    "default_detector",
+    "default_face_finder",
     "extract_faces",
     "faces_from_video",
     "plan_indices",

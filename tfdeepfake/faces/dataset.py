@@ -8,7 +8,7 @@ on the same ``OUT`` resumes: videos already in the shard manifest are skipped.
 
 Concurrency on few cores: with ``workers=1`` a background thread decodes the next video
 while the current one is in MTCNN (TensorFlow already spreads one batch over the cores);
-``workers=N>1`` runs N spawned processes, each with its own detector, and the parent writes.
+``workers=N>1`` runs N spawned processes, each with its own finder, and the parent writes.
 When a worker dies (the OOM killer, a crash in a native library) the pool is rebuilt and
 the videos that were in flight are retried one at a time; a video on which workers died
 ``MAX_CRASHES`` times is quarantined: it gets a ``quarantined`` row in failures.csv and later
@@ -32,9 +32,9 @@ import time
 from pathlib import Path
 
 from tfdeepfake.faces.crop import STORED_MARGIN, crop_region
-from tfdeepfake.faces.detector import FaceDetector, MTCNNDetector
 from tfdeepfake.faces.errors import ExtractionError, Failure
 from tfdeepfake.faces.extraction import VideoFaces, faces_from_video
+from tfdeepfake.faces.finder import FaceFinder, MTCNNFaceFinder
 from tfdeepfake.faces.labels import LabelledVideo, load_labels
 from tfdeepfake.faces.ssim_masks import track_masks
 from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS, VideoFrames, plan_indices, read_video
@@ -59,7 +59,7 @@ MAX_CRASHES = 2  # worker deaths on one video before it is quarantined
 @dataclasses.dataclass
 class ExtractOptions:
     """How videos are turned into tracks (see ``extract_faces``; ``detect_side`` and
-    ``min_score`` configure the ``MTCNNDetector`` built when no detector is given)."""
+    ``min_score`` configure the ``MTCNNFaceFinder`` built when no finder is given)."""
 
     frames: int | None = 32
     margin: float = STORED_MARGIN
@@ -157,7 +157,7 @@ def extract_dataset(
     dataset: str | None = None,
     split: str | None = None,
     fmt: str | None = None,
-    detector: FaceDetector | None = None,
+    finder: FaceFinder | None = None,
     max_shard_bytes: int = 64 * 2**20,
     progress: bool = True,
 ) -> ExtractSummary:
@@ -170,7 +170,7 @@ def extract_dataset(
         options: frame sampling, crop and mask settings.
         workers: 1 = this process (+ a decoding thread); N > 1 = N worker processes.
         dataset, split, fmt: passed to ``load_labels``.
-        detector: face detector for ``workers=1`` (default: an ``MTCNNDetector`` built from
+        finder: face finder for ``workers=1`` (default: an ``MTCNNFaceFinder`` built from
             ``options``; worker processes always build that one).
         max_shard_bytes: shard size bound.
         progress: show a tqdm bar (videos/s, ETA).
@@ -202,7 +202,7 @@ def extract_dataset(
         _write_unlabelled(out_dir, summary.unlabelled)
         _write_failures(out_dir, summary.failures)
         bar = _progress(len(todo), progress)
-        for item, records, video_failures in _run(todo, options, workers, detector):
+        for item, records, video_failures in _run(todo, options, workers, finder):
             if records is not None:
                 writer.write_video(item.video_id, records)
                 summary.extracted += 1
@@ -222,7 +222,7 @@ def extract_dataset(
     return summary
 
 
-def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, detector,
+def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, finder,
          work=None):
     """Yield ``(video, records or None, failures)`` once for every video.
 
@@ -232,7 +232,7 @@ def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, detec
     as ``quarantined``.
     """
     if workers <= 1:
-        yield from _run_here(todo, options, detector)
+        yield from _run_here(todo, options, finder)
         return
     work = work or process_video
     context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
@@ -280,7 +280,7 @@ def _quarantined(out_dir: Path) -> set[Path]:
     return {Path(f.path) for f in _previous_failures(out_dir, set()) if f.reason == "quarantined"}
 
 
-def _run_here(todo: list[LabelledVideo], options: ExtractOptions, detector):
+def _run_here(todo: list[LabelledVideo], options: ExtractOptions, finder):
     if not todo:
         return
     with concurrent.futures.ThreadPoolExecutor(1) as decoder:
@@ -290,7 +290,7 @@ def _run_here(todo: list[LabelledVideo], options: ExtractOptions, detector):
             if i + 1 < len(todo):
                 pending = decoder.submit(_decode, todo[i + 1], options)
             try:
-                records, failures = process_video(item, options, detector, video)
+                records, failures = process_video(item, options, finder, video)
             except Exception as err:
                 records, failures = None, [_unexpected(item, err)]
             yield item, records, failures
@@ -318,7 +318,7 @@ def _decode(item: LabelledVideo, options: ExtractOptions) -> VideoFrames | Extra
 def process_video(
     item: LabelledVideo,
     options: ExtractOptions,
-    detector: FaceDetector | None = None,
+    finder: FaceFinder | None = None,
     video: VideoFrames | ExtractionError | None = None,
 ):
     """One labelled video -> ``(TrackRecords or None, failures)``; raises nothing expected.
@@ -328,7 +328,7 @@ def process_video(
     """
     from tfrecords_tools.schema import TrackRecord
 
-    detector = detector or _mtcnn(options.detect_side, options.min_score)
+    finder = finder or _mtcnn(options.detect_side, options.min_score)
     if video is None:
         video = _decode(item, options)
     if isinstance(video, ExtractionError):
@@ -338,7 +338,7 @@ def process_video(
             video,
             options.margin,
             options.crop_size,
-            detector,
+            finder,
             options.mode,
             options.iou,
             item.video_id,
@@ -392,8 +392,8 @@ def _masks(faces: VideoFaces, item: LabelledVideo, options: ExtractOptions):
 
 
 @functools.lru_cache(maxsize=2)
-def _mtcnn(detect_side: int, min_score: float) -> FaceDetector:
-    return MTCNNDetector(max_side=detect_side, min_score=min_score)
+def _mtcnn(detect_side: int, min_score: float) -> FaceFinder:
+    return MTCNNFaceFinder(max_side=detect_side, min_score=min_score)
 
 
 def _unexpected(item: LabelledVideo, err: Exception) -> Failure:

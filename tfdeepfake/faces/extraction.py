@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from tfdeepfake.faces.crop import STORED_MARGIN, crop_face
-from tfdeepfake.faces.detector import FaceDetector, MTCNNDetector
 from tfdeepfake.faces.errors import ExtractionError
+from tfdeepfake.faces.finder import FaceFinder, MTCNNFaceFinder
 from tfdeepfake.faces.tracking import track_faces
 from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS, VideoFrames, read_video
 
@@ -27,9 +27,9 @@ class FaceTrack:
         track_id: 0 for the longest track (the main face), then 1, 2, ...
         crops: (T, S, S, 3) uint8 RGB face crops.
         frame_index: (T,) index of each crop's frame in the video.
-        boxes: (T, 4) ``[x0, y0, x1, y1]`` detector boxes in source-frame pixels.
+        boxes: (T, 4) ``[x0, y0, x1, y1]`` face boxes in source-frame pixels.
         landmarks: (T, 10) (x, y) of the 5 landmarks, in crop pixels.
-        scores: (T,) detector confidence.
+        scores: (T,) detection confidence.
     """
 
     track_id: int
@@ -71,14 +71,14 @@ class VideoFaces:
         return sum(len(t) for t in self.tracks)
 
 
-_DEFAULT_DETECTOR: list[FaceDetector] = []
+_DEFAULT_FINDER: list[FaceFinder] = []
 
 
-def default_detector() -> FaceDetector:
-    """The shared ``MTCNNDetector()`` of this process (built on first use)."""
-    if not _DEFAULT_DETECTOR:
-        _DEFAULT_DETECTOR.append(MTCNNDetector())
-    return _DEFAULT_DETECTOR[0]
+def default_face_finder() -> FaceFinder:
+    """The shared ``MTCNNFaceFinder()`` of this process (built on first use)."""
+    if not _DEFAULT_FINDER:
+        _DEFAULT_FINDER.append(MTCNNFaceFinder())
+    return _DEFAULT_FINDER[0]
 
 
 def extract_faces(
@@ -86,7 +86,7 @@ def extract_faces(
     frames: int | None = 32,
     margin: float = STORED_MARGIN,
     crop_size: int = 256,
-    detector: FaceDetector | None = None,
+    finder: FaceFinder | None = None,
     sampling: str = "even",
     stride: int = 1,
     mode: str = "square",
@@ -106,7 +106,7 @@ def extract_faces(
         margin: context around the face box, as a fraction of its side (crops are cut with
             this margin; a model wanting less takes a centre crop, see ``recrop_fraction``).
         crop_size: side of the square crops in pixels.
-        detector: a ``FaceDetector``; default the shared ``MTCNNDetector()``.
+        finder: a ``FaceFinder``; default the shared ``MTCNNFaceFinder()``.
         mode: ``"square"`` or ``"pad"`` (see ``crop_face``).
         iou: minimum box overlap to link faces across sampled frames.
         max_side: frames with a longer side are shrunk to it after decoding (bounds memory
@@ -129,21 +129,21 @@ def extract_faces(
         path, frames, sampling, stride, max_side=max_side, min_frames=min_frames,
         max_frames=max_frames, max_pixels=max_pixels, time_limit=time_limit,
     )
-    return faces_from_video(video, margin, crop_size, detector, mode, iou, video_id)
+    return faces_from_video(video, margin, crop_size, finder, mode, iou, video_id)
 
 
 def faces_from_video(
     video: VideoFrames,
     margin: float = STORED_MARGIN,
     crop_size: int = 256,
-    detector: FaceDetector | None = None,
+    finder: FaceFinder | None = None,
     mode: str = "square",
     iou: float = 0.2,
     video_id: str | None = None,
 ) -> VideoFaces:
     """The detect + track + crop half of ``extract_faces``, on frames already decoded."""
-    detector = detector or default_detector()
-    detections = detector.detect(video.frames)
+    finder = finder or default_face_finder()
+    detections = finder.detect(video.frames)
     tracks = track_faces(detections, iou=iou)
     if not tracks:
         raise ExtractionError(

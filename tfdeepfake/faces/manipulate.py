@@ -26,8 +26,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tfdeepfake.faces.detector import FaceDetector, MTCNNDetector
 from tfdeepfake.faces.errors import ExtractionError
+from tfdeepfake.faces.finder import FaceFinder, MTCNNFaceFinder
 
 DONORS = ("astronaut", "grace_hopper")
 BLENDS = ("feather", "seamless")
@@ -61,13 +61,13 @@ class FakePair:
     swapped: int
 
 
-def load_donor(source, detector: FaceDetector | None = None) -> Donor:
+def load_donor(source, finder: FaceFinder | None = None) -> Donor:
     """A donor from ``"astronaut"``, ``"grace_hopper"``, an image or video path, or an array.
 
     The largest face found is used; raises ``ExtractionError`` (``no_face``) if none.
     """
     name, image = _donor_image(source)
-    faces = (detector or MTCNNDetector()).detect(image[None])[0]
+    faces = (finder or MTCNNFaceFinder()).detect(image[None])[0]
     if not len(faces):
         raise ExtractionError("no_face", name, "no face found in the donor image")
     areas = (faces.boxes[:, 2] - faces.boxes[:, 0]) * (faces.boxes[:, 3] - faces.boxes[:, 1])
@@ -189,7 +189,7 @@ def make_fake_video(
     blend: str = "feather",
     max_frames: int | None = None,
     detect_every: int = 1,
-    detector: FaceDetector | None = None,
+    finder: FaceFinder | None = None,
     resolution: int | None = None,
 ) -> FakePair:
     """Write a fake of ``real_path`` with the donor's face swapped in (mp4v).
@@ -201,7 +201,7 @@ def make_fake_video(
         blend: ``"feather"`` (fast alpha blend) or ``"seamless"`` (``cv2.seamlessClone``).
         max_frames: write only the first N frames (keeps tests fast); None = all.
         detect_every: detect faces on every k-th frame and interpolate the landmarks between.
-        detector: the face detector (default ``MTCNNDetector()``).
+        finder: the face finder (default ``MTCNNFaceFinder()``).
         resolution: generator resolution of the pasted face (see ``swap_face``).
 
     Every face of each frame is replaced; frames without a face are copied unchanged.
@@ -209,10 +209,10 @@ def make_fake_video(
     """
     from tfdeepfake.faces.video import read_video
 
-    detector = detector or MTCNNDetector()
-    donor = donor if isinstance(donor, Donor) else load_donor(donor, detector)
+    finder = finder or MTCNNFaceFinder()
+    donor = donor if isinstance(donor, Donor) else load_donor(donor, finder)
     video = read_video(real_path, frames=max_frames, sampling="first", min_frames=1)
-    faces = _landmarks_per_frame(video.frames, detector, max(1, detect_every))
+    faces = _landmarks_per_frame(video.frames, finder, max(1, detect_every))
     if not any(len(f) for f in faces):
         raise ExtractionError("no_face", real_path, "no face to replace in the real video")
     out_path = Path(out_path)
@@ -262,13 +262,13 @@ def _writer(out_path: Path, fps: float, size: tuple[int, int]):
         writer.release()
 
 
-def _landmarks_per_frame(frames: np.ndarray, detector: FaceDetector, every: int) -> list:
+def _landmarks_per_frame(frames: np.ndarray, finder: FaceFinder, every: int) -> list:
     """Per frame, a list of (5, 2) landmark sets; between keyframes the main face's
     landmarks are interpolated linearly (other faces are taken from the nearest keyframe)."""
     keys = list(range(0, len(frames), every))
     if keys[-1] != len(frames) - 1:
         keys.append(len(frames) - 1)
-    found = dict(zip(keys, detector.detect(frames[keys])))
+    found = dict(zip(keys, finder.detect(frames[keys])))
     out = []
     for i in range(len(frames)):
         if i in found:
@@ -292,7 +292,7 @@ def make_fake_dataset(
     blend: str = "feather",
     max_frames: int | None = None,
     detect_every: int = 1,
-    detector: FaceDetector | None = None,
+    finder: FaceFinder | None = None,
 ) -> Path:
     """A small labelled real/fake collection: one fake per real video, and a labels CSV.
 
@@ -302,15 +302,15 @@ def make_fake_dataset(
     ready for ``tfdeepfake extract out_dir --labels out_dir/labels.csv``. Returns its path.
     """
     out_dir = Path(out_dir)
-    detector = detector or MTCNNDetector()
-    loaded = [d if isinstance(d, Donor) else load_donor(d, detector) for d in donors]
+    finder = finder or MTCNNFaceFinder()
+    loaded = [d if isinstance(d, Donor) else load_donor(d, finder) for d in donors]
     rows = []
     for i, real in enumerate(real_videos):
         donor = loaded[i % len(loaded)]
         stem = Path(real).stem
         copy = reencode_video(real, out_dir / "real" / f"{stem}.mp4", max_frames)
         fake = out_dir / "fake" / f"{stem}__{donor.name}.mp4"
-        make_fake_video(copy, donor, fake, blend, max_frames, detect_every, detector)
+        make_fake_video(copy, donor, fake, blend, max_frames, detect_every, finder)
         rows.append((f"real/{stem}.mp4", "REAL", ""))
         rows.append((f"fake/{fake.name}", "FAKE", f"real/{stem}.mp4"))
     labels = out_dir / "labels.csv"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tfdeepfake.faces.detector import FrameFaces
+from tfdeepfake.faces.finder import FrameFaces
 
 
 @dataclasses.dataclass

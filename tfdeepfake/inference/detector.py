@@ -38,7 +38,7 @@ class Detector:
         threshold: ensemble probability at or above which a video is FAKE.
         allow_untrained: run models without weights on random init; every verdict is then
             labelled UNTRAINED.
-        face_detector: a ``tfdeepfake.faces.FaceDetector`` (default: MTCNN).
+        face_finder: a ``tfdeepfake.faces.FaceFinder`` (default: MTCNN).
         batch_size: faces per forward pass.
         runtime: ``"keras"`` or ``"tflite"`` (``weights`` is then a folder of ``.tflite``
             files from ``tfdeepfake export``; run by LiteRT, TensorFlow-free).
@@ -66,7 +66,7 @@ class Detector:
         frames: int | None = None,
         threshold: float = 0.5,
         allow_untrained: bool = False,
-        face_detector=None,
+        face_finder=None,
         batch_size: int = 8,
         runtime: str = "keras",
         loaded: Sequence[LoadedModel] | None = None,
@@ -93,7 +93,7 @@ class Detector:
         self.threshold = threshold
         self.batch_size = batch_size
         self.streams = int(streams)
-        self._face_detector = face_detector
+        self._face_finder = face_finder
         self.crop_size = max(stored_crop_size(m.preset) for m in self.models)
         self.max_side, self.max_frames = max_side, max_frames
         self.max_pixels, self.time_limit = max_pixels, time_limit
@@ -137,12 +137,12 @@ class Detector:
         }
 
     @property
-    def face_detector(self):
-        if self._face_detector is None:
-            from tfdeepfake.faces.extraction import default_detector
+    def face_finder(self):
+        if self._face_finder is None:
+            from tfdeepfake.faces.extraction import default_face_finder
 
-            self._face_detector = default_detector()
-        return self._face_detector
+            self._face_finder = default_face_finder()
+        return self._face_finder
 
     def predict(
         self,
@@ -273,7 +273,7 @@ class Detector:
             frames=1 if kind == "image" else self.frames,
             margin=STORED_MARGIN,
             crop_size=self.crop_size,
-            detector=self.face_detector,
+            finder=self.face_finder,
             min_frames=1,
             max_side=self.max_side,
             max_frames=self.max_frames,

@@ -80,7 +80,7 @@ def find_tflite_models(folder: str) -> dict[str, str]:
 
 def load_tflite_models(models: Sequence[str] | None, folder: str) -> list[LoadedModel]:
     """LiteRT runners for the ``.tflite`` files in ``folder`` (``detect --runtime tflite``)."""
-    from tfdeepfake.export.runtime import TFLiteDetector
+    from tfdeepfake.export.runtime import LiteRTRunner
     from tfdeepfake.inference.scorers import LiteRTScorer
     from tfdeepfake.models import get_preset
 
@@ -95,7 +95,7 @@ def load_tflite_models(models: Sequence[str] | None, folder: str) -> list[Loaded
     loaded = []
     for n in names:
         preset = get_preset(n)
-        scorer = LiteRTScorer(TFLiteDetector(files[n]), preset)
+        scorer = LiteRTScorer(LiteRTRunner(files[n]), preset)
         loaded.append(LoadedModel(n, preset, [scorer], True, files[n]))
     return loaded
 

@@ -1,6 +1,7 @@
-"""Shared pieces of the detectors: call-time checks of image inputs with errors that say the
-fix, the time-folding layers of the clip models, the check of model keyword arguments, and
-``sublayers`` (every layer inside a model).
+"""Shared pieces of the detectors: the detector protocol (``DeepfakeModel``: what export,
+explanation and evaluation ask a model instead of checking its class), call-time checks of
+image inputs with errors that say the fix, the time-folding layers of the clip models, the
+check of model keyword arguments, and ``sublayers`` (every layer inside a model).
 
 A detector is a functional-subclass Keras model (the graph is built in ``__init__``). Keras'
 own checks of a functional model's inputs name neither the fix nor the dtype (integer images
@@ -29,6 +30,45 @@ import keras
 from keras import layers, ops
 
 FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+class DeepfakeModel:
+    """The detector protocol: every tfdeepfake model class has it as a base, and the jobs
+    (export, explanation, evaluation, the ensemble) ask it instead of checking the class.
+
+    Attributes:
+        preset: the ``Preset`` the model was built from (``create_model`` and
+            ``runs.load_run`` set it); None for a model built from its class directly.
+        feature_map_layer: the last conv layer (the Grad-CAM target), or None (ViTs are
+            explained by attention rollout over ``attention_layers``).
+        attention_layers: the attention layers, first to last, for attention rollout; empty
+            for convolutional models.
+    """
+
+    preset: Any = None
+    feature_map_layer: str | None = None
+    attention_layers: Sequence[str] = ()
+
+    def float_layers(self) -> tuple[str, ...]:
+        """Names of the layers whose ops must stay float32 in a full-integer (int8) export:
+        none unless the model says so (an SSIM branch divides near-zero values)."""
+        return ()
+
+    def static_export_copy(self, frames: int) -> keras.Model | None:
+        """The model with every shape but the batch fixed (clips: ``frames`` long) and the
+        same weights: the graph full-integer TFLite can calibrate. ``self`` when its shapes
+        already are static; None when the model has no such copy (export then refuses int8)."""
+        return self
+
+
+def require_detector(model: Any, purpose: str) -> DeepfakeModel:
+    """``model`` when it is a tfdeepfake detector, else a ``TypeError`` that says the fix."""
+    if not isinstance(model, DeepfakeModel):
+        raise TypeError(
+            f"{purpose} needs a tfdeepfake model (tfdeepfake.create_model(name) or "
+            f"tfdeepfake.runs.load_run(run_dir).model); got {type(model).__name__}."
+        )
+    return model
 
 
 @dataclasses.dataclass(frozen=True)
@@ -132,8 +172,9 @@ def validate_image_inputs(
     validate_image_input(inputs, specs[0], model_name)
 
 
-class ImageInputChecks:
-    """Mixin for functional-subclass models: validate image inputs before running the graph.
+class ImageInputChecks(DeepfakeModel):
+    """The detector protocol plus the image input checks, for functional-subclass models:
+    validate image inputs before running the graph.
 
     Put it before ``keras.Model`` in the bases and set ``self.image_specs`` (a tuple of
     ``ImageSpec``, in the order of the model's inputs) after ``super().__init__``. The check

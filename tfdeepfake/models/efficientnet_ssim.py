@@ -21,7 +21,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from tfdeepfake.models.base import ImageInputChecks, ImageSpec
+from tfdeepfake.models.base import ImageInputChecks, ImageSpec, sublayers
 from tfdeepfake.models.efficientnet import FEATURE_MAP_LAYER, build_efficientnet, stage_block_names
 from tfdeepfake.models.presets import IMAGENET_MEAN, IMAGENET_STD
 from tfdeepfake.models.ssim import SSIM
@@ -209,6 +209,12 @@ class EfficientNetSSIM(ImageInputChecks, keras.Model):
     def attention_block(self) -> str:
         """Name of the block whose output the SSIM attention multiplies (``block3g`` in B7)."""
         return stage_block_names(self.depth_coefficient)[ATTENTION_STAGE - 1][-1]
+
+    def float_layers(self) -> tuple[str, ...]:
+        """The SSIM branch's layers (SSIM, un-normalising, self-reference): its division of
+        near-zero int8 values fails in LiteRT, so they stay float32 in int8 exports."""
+        branch = (SSIM, Unnormalize, DownUpSample)
+        return tuple(layer.name for layer in sublayers(self) if isinstance(layer, branch))
 
     def get_config(self) -> dict:
         # backbone_weights is not saved: a saved model carries its own weights.

@@ -14,7 +14,13 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-from tfdeepfake.models.base import FoldTime, UnfoldTime, check_model_kwargs
+from tfdeepfake.models.base import (
+    DeepfakeModel,
+    FoldTime,
+    UnfoldTime,
+    check_model_kwargs,
+    require_detector,
+)
 from tfdeepfake.models.preprocessing import FacePreprocessor
 from tfdeepfake.models.presets import get_preset
 
@@ -63,7 +69,7 @@ class ProbabilityToLogit(layers.Layer):
 
 def _member_preprocessing(name: str, model: keras.Model) -> dict[str, Any]:
     """Mean/std from the member's preset, the resize side from its input shape."""
-    preset = getattr(model, "preset", None) or get_preset(name)
+    preset = model.preset or get_preset(name)
     size = model.inputs[0].shape[-2]
     return {
         "mean": list(preset.mean),
@@ -98,7 +104,7 @@ def validate_raw_clip_input(x: Any, size: int | None, model_name: str) -> None:
 
 
 @keras.saving.register_keras_serializable(package="tfdeepfake")
-class DeepfakeEnsemble(keras.Model):
+class DeepfakeEnsemble(DeepfakeModel, keras.Model):
     """Average of the members' video probabilities, from raw face clips.
 
     Input: ``"clips"`` (N, T, S, S, 3), RGB face crops with values in [0, 255] (uint8 or
@@ -149,7 +155,7 @@ class DeepfakeEnsemble(keras.Model):
         if not 0.0 < float(threshold) < 1.0:
             raise ValueError(f"threshold must be a probability in (0, 1); got {threshold}.")
         if isinstance(members, Mapping):
-            models = list(members.values())
+            models = [require_detector(m, f"ensemble member {n!r}") for n, m in members.items()]
         elif member_configs is not None:
             models = [keras.saving.deserialize_keras_object(c) for c in member_configs]
         else:
@@ -234,6 +240,14 @@ class DeepfakeEnsemble(keras.Model):
     def member_models(self) -> dict[str, keras.Model]:
         """The member models by preset name, in ``members`` order."""
         return {n: self.get_layer(m) for n, m in zip(self.members, self._member_layers)}
+
+    def float_layers(self) -> tuple[str, ...]:
+        """The members' layers that stay float32 in int8 exports."""
+        return tuple(name for m in self.member_models.values() for name in m.float_layers())
+
+    def static_export_copy(self, frames: int) -> None:
+        """None: the ensemble has no full-integer copy (export its members one by one)."""
+        return None
 
     def __call__(self, inputs, *args, **kwargs):
         validate_raw_clip_input(inputs, self.input_size, self.name)

@@ -13,7 +13,13 @@ from typing import Any
 import keras
 from keras import layers, ops
 
-from tfdeepfake.models.base import FLOAT_DTYPES, FoldTime, UnfoldTime, check_model_kwargs
+from tfdeepfake.models.base import (
+    FLOAT_DTYPES,
+    DeepfakeModel,
+    FoldTime,
+    UnfoldTime,
+    check_model_kwargs,
+)
 from tfdeepfake.models.resnet import (
     feature_map_layer_name,
     load_backbone_weights,
@@ -71,7 +77,7 @@ def validate_clip_input(
 
 
 @keras.saving.register_keras_serializable(package="tfdeepfake")
-class ResNetLSTM(keras.Model):
+class ResNetLSTM(DeepfakeModel, keras.Model):
     """ResNet50 / ResNeXt50_32x4d per frame, LSTM over time, temporal mean, dropout, logit.
 
     Input: normalised face clips (N, T, input_size, input_size, 3), any T >= 1.
@@ -89,7 +95,7 @@ class ResNetLSTM(keras.Model):
         backbone_weights: None (random), ``"imagenet"`` (Keras' ResNet50 weights; resnet50
             only) or a weights file of ``keras.applications.ResNet50(include_top=False)``.
         frames: a fixed clip length, or None (any T). With ``unroll=True`` the LSTM becomes
-            T plain steps: what full-integer TFLite needs (``export.tflite``'s static copy).
+            T plain steps: what full-integer TFLite needs (``static_export_copy``).
         unroll: unroll the LSTM over the ``frames`` steps (needs ``frames``).
 
     Attributes:
@@ -159,6 +165,14 @@ class ResNetLSTM(keras.Model):
         # Checked before Keras' own input-spec check, whose message does not say the fix.
         validate_clip_input(inputs, self.input_size, self.name, self.frames)
         return super().__call__(inputs, *args, **kwargs)
+
+    def static_export_copy(self, frames: int) -> ResNetLSTM:
+        """This model with the clip length fixed to ``frames`` and the LSTM unrolled into
+        plain steps, same weights (the calibrator cannot run TFLite's fused LSTM op)."""
+        copy = type(self).from_config({**self.get_config(), "frames": frames, "unroll": True})
+        copy.set_weights(self.get_weights())
+        copy.preset = self.preset
+        return copy
 
     def get_config(self) -> dict[str, Any]:
         # backbone_weights is not stored: a saved model carries its own weights, and reloading

@@ -42,7 +42,7 @@ def load_detector(config: ServeConfig):
         detector = Detector.from_pretrained(config.pretrained, **settings)
     else:
         detector = Detector(weights=config.weights, **settings)
-    _ = detector.face_detector
+    _ = detector.face_finder
     return detector
 
 

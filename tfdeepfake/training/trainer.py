@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import math
 import os
 import sys
@@ -37,6 +38,8 @@ from tfdeepfake.training.inputs import DatasetFn, DistributedFeeder, ExactFeeder
 from tfdeepfake.training.optimizers import PlateauController, build_optimizer
 from tfdeepfake.training.run import load_config
 from tfdeepfake.training.strategy import make_strategy, mixed_precision_policy, worker_info
+
+log = logging.getLogger(__name__)
 
 _AUC_WINDOW = 1024  # training AUC in the progress bar: over the last this many examples
 
@@ -268,8 +271,10 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------------
 
     def _log(self, message: str) -> None:
+        """Progress and resume notes, from the chief only (INFO on ``tfdeepfake.training``;
+        the CLI shows them)."""
         if self.chief:
-            print(message, file=sys.stderr, flush=True)
+            log.info(message)
 
     def _improved(self, metrics: dict[str, float]) -> bool:
         key = self.config.checkpoint.best_metric

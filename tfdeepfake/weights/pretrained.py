@@ -12,10 +12,9 @@ are downloaded from follows ``tfdeepfake.weights.download.HOSTS`` (mirrors, file
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,8 @@ from tfdeepfake.weights.bundles import (
     find_member,
     get_bundle,
 )
+
+log = logging.getLogger(__name__)
 
 
 class PretrainedNotCached(FileNotFoundError):
@@ -58,11 +59,7 @@ def fetch_command(name: str) -> str:
     return f"tfdeepfake pretrained {name}"
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
-def prepare_member(member: Member, log: Callable[[str], None] = _say) -> Path:
+def prepare_member(member: Member) -> Path:
     """``member``'s run folder: imported from its verified download when not cached yet."""
     from tfdeepfake.weights.download import fetch
     from tfdeepfake.weights.importer import import_checkpoint
@@ -71,7 +68,7 @@ def prepare_member(member: Member, log: Callable[[str], None] = _say) -> Path:
     if is_ready(member):
         return target
     item = member.download
-    log(f"{member.name}: {item.filename} (~{member.approx_mb} MB, licence {member.licence})")
+    log.info(f"{member.name}: {item.filename} (~{member.approx_mb} MB, licence {member.licence})")
     path = fetch(item, cache_root() / "weights")
     partial = target.with_name(f"{target.name}.{os.getpid()}.importing")  # one per process
     shutil.rmtree(partial, ignore_errors=True)
@@ -84,14 +81,13 @@ def prepare_member(member: Member, log: Callable[[str], None] = _say) -> Path:
         partial.rename(target)
     finally:
         shutil.rmtree(partial, ignore_errors=True)
-    log(f"{member.name}: imported into {target}")
+    log.info("%s: imported into %s", member.name, target)
     return target
 
 
-def prepare_bundle(
-    name: str, download: bool = True, log: Callable[[str], None] = _say
-) -> list[str]:
-    """The run folders of bundle ``name``, downloading and importing what is missing.
+def prepare_bundle(name: str, download: bool = True) -> list[str]:
+    """The run folders of bundle ``name``, downloading and importing what is missing (the
+    download and each import are logged at INFO on ``tfdeepfake.weights.pretrained``).
 
     Raises:
         PretrainedNotCached: something is missing and ``download`` is False; the message
@@ -110,9 +106,9 @@ def prepare_bundle(
     if missing:
         size = sum(m.approx_mb for m in missing)
         licences = "; ".join(f"{repo}: {terms}" for repo, terms in bundle.licences.items())
-        log(f"Downloading pretrained bundle {name!r}: {len(missing)} file(s), ~{size:,} MB, "
+        log.info(f"Downloading pretrained bundle {name!r}: {len(missing)} file(s), ~{size:,} MB, "
             f"into {cache_root()}. Licences: {licences}.")
-    return [str(prepare_member(m, log)) for m in bundle.members]
+    return [str(prepare_member(m)) for m in bundle.members]
 
 
 def default_weights() -> list[str]:

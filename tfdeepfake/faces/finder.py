@@ -1,8 +1,8 @@
 """Face detection behind a small interface: frames in, boxes + scores + 5 landmarks out.
 
-``MTCNNDetector`` (the ``mtcnn`` package, weights inside its wheel, TensorFlow only) detects
+``MTCNNFaceFinder`` (the ``mtcnn`` package, weights inside its wheel, TensorFlow only) detects
 on frames shrunk so the long side is ``max_side`` (as the DFDC winner does) and maps the
-boxes back to the frames' pixels. Another detector plugs in by subclassing ``FaceDetector``.
+boxes back to the frames' pixels. Another finder plugs in by subclassing ``FaceFinder``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class FrameFaces:
 
     Attributes:
         boxes: (n, 4) float32 ``[x0, y0, x1, y1]``.
-        scores: (n,) float32 detector confidence in [0, 1].
+        scores: (n,) float32 detection confidence in [0, 1].
         landmarks: (n, 5, 2) float32 (x, y) in ``LANDMARK_NAMES`` order.
     """
 
@@ -44,7 +44,7 @@ class FrameFaces:
         )
 
 
-class FaceDetector(abc.ABC):
+class FaceFinder(abc.ABC):
     """Detects faces in a batch of RGB uint8 frames (all of one size)."""
 
     @abc.abstractmethod
@@ -52,7 +52,7 @@ class FaceDetector(abc.ABC):
         """One ``FrameFaces`` per frame, in order."""
 
 
-class MTCNNDetector(FaceDetector):
+class MTCNNFaceFinder(FaceFinder):
     """MTCNN (mtcnn package) on downscaled frames, batched.
 
     Args:
@@ -69,7 +69,7 @@ class MTCNNDetector(FaceDetector):
 
     Example::
 
-        faces = MTCNNDetector().detect(video.frames)
+        faces = MTCNNFaceFinder().detect(video.frames)
         faces[0].boxes  # (n, 4) in the frame's pixels
     """
 
