@@ -55,6 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes each record to ``sys.stderr`` as it is when the record comes (callers such as
+    test runners swap ``sys.stderr``; a handler holding the old one writes to a closed file)."""
+
+    def __init__(self):
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value):
+        pass
+
+
 def configure_output(verbose: bool) -> None:
     """Quiet by default, before TensorFlow loads: its C++ logging (oneDNN notices, the
     'failed call to cuInit' of a machine without a GPU) is set off by environment variables
@@ -62,9 +78,11 @@ def configure_output(verbose: bool) -> None:
     (``cudart_stub``) are caught while TensorFlow imports (shown if the import fails).
     Python warnings and TensorFlow's Python logger keep errors only. ``tfdeepfake`` log
     records go to stderr as plain lines (INFO; DEBUG with ``verbose``)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger = logging.getLogger("tfdeepfake")
+    for old in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+        logger.removeHandler(old)  # one handler however often main() runs in a process
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
     if verbose:
