@@ -14,7 +14,6 @@ Corruption is caught in two places:
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import struct
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from tfdeepfake.safeio import glob_files
 from tfrecords_tools.schema import parse_track
 from tfrecords_tools.writer import SHARD_SUFFIX
 
@@ -50,6 +50,9 @@ class CorruptShardError(ValueError):
 def list_shards(data: DataSource) -> list[str]:
     """Shard paths from a folder, a glob pattern, a file, or a list of those; sorted.
 
+    A ``**`` pattern matches at any depth and follows symlinked folders, each real folder
+    once (the project's one rule, ``tfdeepfake.safeio.glob_files``): a link loop ends.
+
     Raises ``FileNotFoundError`` naming the input when nothing matches.
     """
     if isinstance(data, (list, tuple)):
@@ -65,7 +68,7 @@ def list_shards(data: DataSource) -> list[str]:
         found = [str(path)]
         where = ""
     else:
-        found = sorted(p for p in glob.glob(text) if os.path.isfile(p))
+        found = glob_files(text)
         where = f"{text!r} is not a folder or file and matches no files"
     if not found:
         raise FileNotFoundError(

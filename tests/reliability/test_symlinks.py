@@ -38,3 +38,19 @@ def test_extraction_lists_videos_in_linked_folders(tree):
 
     videos, _ = load_labels(tree, None, fmt="none")
     assert sorted(v.path.name for v in videos) == ["a.mp4", "b.mp4", "c.mp4"]
+
+
+def test_shard_globs_follow_the_same_rule(tmp_path):
+    from tfrecords_tools.reader import list_shards
+
+    root = tmp_path / "shards"
+    (root / "a" / "b").mkdir(parents=True)
+    (tmp_path / "ext").mkdir()
+    for path in (root / "top.tfrecord", root / "a" / "b" / "deep.tfrecord",
+                 tmp_path / "ext" / "linked.tfrecord"):
+        path.write_bytes(b"")
+    os.symlink(tmp_path / "ext", root / "a" / "ext")
+    os.symlink("..", root / "a" / "loop")
+    found = list_shards(f"{root}/**/*.tfrecord")
+    assert found == sorted([str(root / "top.tfrecord"), str(root / "a" / "b" / "deep.tfrecord"),
+                            str(root / "a" / "ext" / "linked.tfrecord")])
