@@ -165,19 +165,20 @@ _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$"
 
 def csv_cell(value):
     """A CSV cell a spreadsheet shows as text: ``=``, ``+``, ``-``, ``@`` (and tab/CR)
-    starting a non-numeric string get a leading ``'`` (OWASP's advice). Names are made
-    readable with ``display_name``; numbers and other types pass through."""
+    starting a non-numeric string get a leading ``'`` (OWASP's advice), and so does a
+    string that already starts with ``'`` (so ``csv_unescape`` gives every value back).
+    Names are made readable with ``display_name``; numbers and other types pass through."""
     if not isinstance(value, str):
         return value
     value = readable_text(value)
-    if value.startswith(_FORMULA_START) and not _NUMBER.match(value):
+    if value.startswith("'") or (value.startswith(_FORMULA_START) and not _NUMBER.match(value)):
         return "'" + value
     return value
 
 
 def csv_unescape(cell: str) -> str:
-    """A cell read back as it was before ``csv_cell`` (its leading ``'`` removed)."""
-    return cell[1:] if cell[:1] == "'" and cell[1:2] in _FORMULA_START else cell
+    """A cell read back as it was before ``csv_cell`` (its added leading ``'`` removed)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in (*_FORMULA_START, "'") else cell
 
 
 def csv_row(values) -> list:

@@ -92,3 +92,39 @@ def test_detect_outputs_are_utf8_with_readable_names(tmp_path):
     doc = json.loads((tmp_path / "r.json").read_bytes().decode("utf-8"))
     assert doc["results"][0]["path"] == "/videos/caf\\xe9.mp4"
     format_table(results, ["m"]).encode("utf-8")  # printable on a UTF-8 terminal
+
+
+def test_a_failures_csv_of_the_old_format_is_read_literally(tmp_path, small_video, face_detector):
+    """Before the ``format`` column, names and messages were written as they were: a
+    backslash in such a name is not an escape, and a leading ``'`` is part of the text."""
+    from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
+
+    root = tmp_path / "in"
+    root.mkdir()
+    killer = root / "dir\\x41b\\\\c.mp4"  # a literal backslash, "x41", two more backslashes
+    shutil.copy(small_video, killer)
+    shutil.copy(small_video, root / "ok.mp4")
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / "failures.csv", "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([
+            ("path", "reason", "message"),
+            (str(killer), "quarantined", "workers died on it"),
+            ("/gone/ghost.mp4", "missing", "'=as written"),
+        ])
+    summary = extract_dataset(root, out, options=ExtractOptions(frames=3, crop_size=16),
+                              fmt="none", detector=face_detector, progress=False)
+    assert summary.extracted == 1 and summary.skipped == 1  # the quarantined one is skipped
+    assert [(f.path, f.message) for f in summary.failures] == [
+        (str(killer), "workers died on it"), ("/gone/ghost.mp4", "'=as written")
+    ]
+    with open(out / "failures.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["format"] for r in rows] == ["2", "2"]
+    assert rows[0]["path"] == display_name(str(killer)) != str(killer)
+    again = extract_dataset(root, out, options=ExtractOptions(frames=3, crop_size=16),
+                            fmt="none", detector=face_detector, progress=False)
+    assert again.skipped == 2  # the rewritten (new format) file still names the same video
+    assert [(f.path, f.message) for f in again.failures] == [
+        (str(killer), "workers died on it"), ("/gone/ghost.mp4", "'=as written")
+    ]

@@ -9,6 +9,7 @@ from tfdeepfake.safeio import (
     FolderBusyError,
     atomic_write,
     csv_cell,
+    csv_unescape,
     display_name,
     folder_lock,
     parse_display_name,
@@ -57,6 +58,11 @@ def test_csv_cell_defuses_formulas(cell):
 @pytest.mark.parametrize("cell", ["-0.25", "+3", "1e-5", "-inf", "clip.mp4", 7, None])
 def test_csv_cell_keeps_numbers_and_text(cell):
     assert csv_cell(cell) == cell
+
+
+@pytest.mark.parametrize("value", ["=1+1", "'=1+1", "''x", "'-5", "-5", "'", "it's", "@x"])
+def test_csv_unescape_gives_every_value_back(value):
+    assert csv_unescape(csv_cell(value)) == value
 
 
 def test_atomic_write_leaves_the_old_file_on_error(tmp_path):

@@ -49,6 +49,9 @@ from tfdeepfake.safeio import (
 )
 
 FAILURES_NAME = "failures.csv"
+# failures.csv rows with this ``format`` hold escaped names (``display_name``) and defused
+# cells (``csv_cell``); rows without the column come from files written before them.
+FAILURES_FORMAT = "2"
 SUMMARY_NAME = "summary.json"
 UNLABELLED_NAME = "unlabelled.txt"
 # Failures after which a video counts as done (a re-run would give the same answer).
@@ -401,17 +404,24 @@ def _unexpected(item: LabelledVideo, err: Exception) -> Failure:
 
 
 def _previous_failures(out_dir: Path, retried: set[str]) -> list[Failure]:
-    """Failure rows of earlier runs that still stand (their videos are not retried now)."""
+    """Failure rows of earlier runs that still stand (their videos are not retried now).
+
+    Rows with ``format`` ``FAILURES_FORMAT`` hold names as ``display_name`` shows them and
+    defused cells; a file written before that column existed (no ``format``) held names
+    and messages as they were, so its cells are taken literally (a backslash in such a
+    name is a backslash, not the start of an escape).
+    """
     path = out_dir / FAILURES_NAME
     if not path.exists():
         return []
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    with open(path, newline="", encoding="utf-8", errors="surrogateescape") as handle:
         rows = list(csv.DictReader(handle))
-    for row in rows:  # cells as written: names with \xNN escapes, formulas defused
-        row["path"] = parse_display_name(csv_unescape(row.get("path") or ""))
-        row["message"] = csv_unescape(row.get("message") or "")
+    for row in rows:
+        if row.get("format") == FAILURES_FORMAT:
+            row["path"] = parse_display_name(csv_unescape(row.get("path") or ""))
+            row["message"] = csv_unescape(row.get("message") or "")
     return [
-        Failure(r["path"], r["reason"], r["message"])
+        Failure(r["path"] or "", r["reason"] or "", r["message"] or "")
         for r in rows
         if r.get("path") not in retried
         and r.get("reason") != "unlabelled"
@@ -428,11 +438,15 @@ def _write_unlabelled(out_dir: Path, paths: list[str]) -> None:
 
 
 def _write_failures(out_dir: Path, failures: list[Failure]) -> None:
-    """``failures.csv``: UTF-8, names as ``display_name`` shows them, formulas defused."""
+    """``failures.csv``: UTF-8, names as ``display_name`` shows them, formulas defused; the
+    ``format`` column marks each row as written so (see ``_previous_failures``)."""
     with atomic_write(out_dir / FAILURES_NAME, newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["path", "reason", "message"])
-        writer.writerows(csv_row([display_name(f.path), f.reason, f.message]) for f in failures)
+        writer.writerow(["path", "reason", "message", "format"])
+        writer.writerows(
+            [*csv_row([display_name(f.path), f.reason, f.message]), FAILURES_FORMAT]
+            for f in failures
+        )
 
 
 def _progress(total: int, enabled: bool):
