@@ -1,8 +1,11 @@
-"""Limits on what one input may cost: frames planned, pixels per frame, decoding time."""
+"""Limits on what one input may cost: frames planned, pixels per frame, time (decoding,
+face detection and scoring together)."""
 
+import time
 import tracemalloc
 
 import pytest
+from reliability_media import FixedFaceDetector
 
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.faces.video import MAX_FRAMES, plan_indices, read_video
@@ -35,11 +38,56 @@ def test_frames_over_max_pixels_are_refused_before_decoding(small_video):
 
 
 def test_decoding_stops_at_the_time_limit(small_video, monkeypatch):
+    import tfdeepfake.faces.deadline as deadline
     import tfdeepfake.faces.video as video
 
     clock = iter(range(0, 10**6, 100))  # every look at the clock: 100 s later
-    monkeypatch.setattr(video.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(deadline.time, "monotonic", lambda: next(clock))
     monkeypatch.setattr(video, "_TIME_CHECK_EVERY", 1)
     with pytest.raises(ExtractionError) as err:
         read_video(small_video, frames=4, time_limit=150)
     assert err.value.reason == "timeout" and "--time-limit" in str(err.value)
+
+
+class _SlowFaces(FixedFaceDetector):
+    """The fixed detector, 0.3 s per call (a slow detector, or one on huge frames)."""
+
+    def detect(self, frames):
+        time.sleep(0.3)
+        return super().detect(frames)
+
+
+def test_face_detection_counts_against_the_time_limit(small_video, monkeypatch):
+    import tfdeepfake.faces.extraction as extraction
+    from tfdeepfake.faces.dataset import ExtractOptions, process_video
+    from tfdeepfake.faces.labels import LabelledVideo
+
+    monkeypatch.setattr(extraction, "DETECT_CHUNK", 1)  # the clock is read between calls
+    item = LabelledVideo(small_video, 0, "clip", "")
+    options = ExtractOptions(frames=4, crop_size=16, time_limit=0.5)
+    records, failures = process_video(item, options, _SlowFaces())
+    assert records is None and [f.reason for f in failures] == ["timeout"]
+    assert "face detection" in failures[0].message and "--time-limit" in failures[0].message
+    records, failures = process_video(item, ExtractOptions(frames=4, crop_size=16), _SlowFaces())
+    assert len(records) == 1 and failures == []  # the default limit (600 s) lets it through
+
+
+def test_scoring_counts_against_the_time_limit(tiny_runs, small_video, monkeypatch):
+    from tfdeepfake.inference import Detector
+
+    detector = Detector(models=["autoatt_b4_tiny"], weights=tiny_runs, frames=8, batch_size=1,
+                        streams=1, face_detector=FixedFaceDetector(), time_limit=1.0)
+    model = detector.models[0].members[0].model
+    real = model.predict_on_batch
+
+    def slow(batch):  # 8 batches of 0.4 s: past the limit at the 4th
+        time.sleep(0.4)
+        return real(batch)
+
+    monkeypatch.setattr(model, "predict_on_batch", slow)
+    first, second = detector.predict([small_video, small_video])  # the batch carries on
+    for result in (first, second):
+        assert result.verdict == "ERROR" and result.error.startswith("timeout:"), result.error
+        assert "scoring with autoatt_b4_tiny" in result.error
+    monkeypatch.setattr(model, "predict_on_batch", real)
+    assert detector.predict_video(small_video).verdict in ("REAL", "FAKE")

@@ -57,7 +57,7 @@ def register(subparsers) -> None:
     p.add_argument("--jsonl", metavar="FILE",
                    help="with --runner: one JSON line per input (local or gs://, s3://...)")
     add_runner_arguments(p)
-    add_limit_flags(p, time_limit=600.0)
+    add_limit_flags(p)
     p.set_defaults(func=run)
 
 

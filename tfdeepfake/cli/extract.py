@@ -57,12 +57,13 @@ def register(subparsers) -> None:
     parser.add_argument("--shard-mb", type=float, default=64.0, help="shard size bound in MiB")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_runner_arguments(parser)
-    add_limit_flags(parser, time_limit=600.0)
+    add_limit_flags(parser)
     parser.set_defaults(func=run)
 
 
-def add_limit_flags(parser: argparse.ArgumentParser, time_limit: float | None) -> None:
-    """``--max-frames``, ``--max-pixels``, ``--time-limit`` (shared by extract and detect)."""
+def add_limit_flags(parser: argparse.ArgumentParser) -> None:
+    """``--max-frames``, ``--max-pixels``, ``--time-limit`` (extract, detect and serve)."""
+    from tfdeepfake.faces.deadline import TIME_LIMIT
     from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS
 
     parser.add_argument(
@@ -75,9 +76,10 @@ def add_limit_flags(parser: argparse.ArgumentParser, time_limit: float | None) -
         f"decoding (default {MAX_PIXELS} = 8192x8192)",
     )
     parser.add_argument(
-        "--time-limit", type=float, default=time_limit, metavar="SECONDS",
-        help=f"decoding time allowed per video; past it the video fails as timeout "
-        f"(default {time_limit:g})",
+        "--time-limit", type=float, default=TIME_LIMIT, metavar="SECONDS",
+        help=f"seconds one video may take for decoding, face detection and scoring "
+        f"(extract: the SSIM masks) together, checked between frames and batches; past "
+        f"it the video fails as timeout and the batch carries on (default {TIME_LIMIT:g})",
     )
 
 

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from tfdeepfake.faces.crop import STORED_MARGIN, crop_region
+from tfdeepfake.faces.deadline import TIME_LIMIT, Deadline
 from tfdeepfake.faces.errors import ExtractionError, Failure
 from tfdeepfake.faces.extraction import VideoFaces, faces_from_video
 from tfdeepfake.faces.finder import FaceFinder, MTCNNFaceFinder
@@ -57,6 +58,9 @@ UNLABELLED_NAME = "unlabelled.txt"
 # Failures after which a video counts as done (a re-run would give the same answer).
 _FINAL_REASONS = ("no_face",)
 MAX_CRASHES = 2  # worker deaths on one video before it is quarantined
+# ``workers > 1``: a video still running 2 x its time limit + this many seconds after it
+# was handed to a worker is stuck in native code: its worker processes are killed.
+KILL_GRACE = 60.0
 
 
 @dataclasses.dataclass
@@ -79,7 +83,7 @@ class ExtractOptions:
     min_score: float = 0.9
     max_frames: int = MAX_FRAMES
     max_pixels: int | None = MAX_PIXELS
-    time_limit: float | None = 600.0
+    time_limit: float | None = TIME_LIMIT
 
     def __post_init__(self):
         plan_indices(1, self.frames, self.sampling, self.stride, self.max_frames)  # checks them
@@ -232,7 +236,10 @@ def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, finde
     ``work(item, options) -> (records, failures)`` runs in the worker processes (default
     ``process_video``). When a worker dies, the pool is rebuilt and the videos that were in
     flight are retried one at a time; one on which ``MAX_CRASHES`` workers died is yielded
-    as ``quarantined``.
+    as ``quarantined``. A video still unfinished ``2 * time_limit + KILL_GRACE`` seconds
+    after a worker took it (stuck in one native call, past the checks of its ``Deadline``)
+    is yielded as ``timeout``: the pool's processes are killed and the other videos in
+    flight are run again.
     """
     if workers <= 1:
         yield from _run_here(todo, options, finder)
@@ -241,9 +248,11 @@ def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, finde
     context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
     queue = collections.deque(todo)
     crashes: collections.Counter = collections.Counter()
+    hard_limit = None if options.time_limit is None else 2 * options.time_limit + KILL_GRACE
     while queue:
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
             window: collections.deque = collections.deque()
+            started: dict = {}  # future -> when it was first seen running
             while queue or window:
                 # At most 2 videos per worker in flight (bounded memory); a suspect of an
                 # earlier crash runs alone, so the next crash names the video that caused it.
@@ -253,7 +262,12 @@ def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, finde
                     window.append((item, pool.submit(work, item, options)))
                 item, future = window.popleft()
                 try:
-                    records, failures = future.result()
+                    records, failures = _result(future, window, started, hard_limit)
+                except _Overdue:
+                    _kill_workers(pool)
+                    yield item, None, [_killed(item, hard_limit)]
+                    queue.extendleft(reversed([i for i, _ in window]))
+                    break  # rebuild the pool
                 except concurrent.futures.process.BrokenProcessPool:
                     in_flight = [item, *(i for i, _ in window)]
                     for suspect in in_flight:
@@ -267,6 +281,45 @@ def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, finde
                 except Exception as err:  # an error in the worker fails this video only
                     records, failures = None, [_unexpected(item, err)]
                 yield item, records, failures
+
+
+class _Overdue(Exception):
+    """A worker has been on one video past its hard limit."""
+
+
+def _result(future, window, started: dict, hard_limit: float | None):
+    """``future.result()``, or ``_Overdue`` once it has run ``hard_limit`` seconds.
+
+    ``started`` records when each future of ``window`` was first seen running (handed to
+    a worker), so the clock of a video does not start while it waits in the queue.
+    """
+    if hard_limit is None:
+        return future.result()
+    while not future.done():
+        now = time.monotonic()
+        for other in (future, *(f for _, f in window)):
+            if other.running():
+                started.setdefault(other, now)
+        if now - started.get(future, now) > hard_limit:
+            raise _Overdue
+        concurrent.futures.wait([future], timeout=1.0)
+    return future.result()
+
+
+def _kill_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Kill every worker process of ``pool`` (Python 3.14 has ``pool.kill_workers()``)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
+
+
+def _killed(item: LabelledVideo, hard_limit: float) -> Failure:
+    return Failure(
+        str(item.path),
+        "timeout",
+        f"{display_name(item.path)}: a worker was still on this video after {hard_limit:g} s "
+        "(twice --time-limit plus a grace period; stuck in the decoder?); its process was "
+        "killed and the batch carried on",
+    )
 
 
 def _quarantine(item: LabelledVideo) -> Failure:
@@ -287,19 +340,29 @@ def _run_here(todo: list[LabelledVideo], options: ExtractOptions, finder):
     if not todo:
         return
     with concurrent.futures.ThreadPoolExecutor(1) as decoder:
-        pending = decoder.submit(_decode, todo[0], options)
+        pending = decoder.submit(_timed_decode, todo[0], options)
         for i, item in enumerate(todo):
-            video = pending.result()
+            video, spent = pending.result()
             if i + 1 < len(todo):
-                pending = decoder.submit(_decode, todo[i + 1], options)
+                pending = decoder.submit(_timed_decode, todo[i + 1], options)
             try:
-                records, failures = process_video(item, options, finder, video)
+                records, failures = process_video(item, options, finder, video, spent)
             except Exception as err:
                 records, failures = None, [_unexpected(item, err)]
             yield item, records, failures
 
 
-def _decode(item: LabelledVideo, options: ExtractOptions) -> VideoFrames | ExtractionError:
+def _timed_decode(item: LabelledVideo, options: ExtractOptions):
+    """``(_decode(...), seconds it took)``: the decoding thread's time counts against the
+    video's time limit, its wait for the face finder does not."""
+    began = time.monotonic()
+    video = _decode(item, options, Deadline(item.path, options.time_limit))
+    return video, time.monotonic() - began
+
+
+def _decode(
+    item: LabelledVideo, options: ExtractOptions, deadline: Deadline
+) -> VideoFrames | ExtractionError:
     try:
         return read_video(
             item.path,
@@ -310,7 +373,7 @@ def _decode(item: LabelledVideo, options: ExtractOptions) -> VideoFrames | Extra
             min_frames=options.min_frames,
             max_frames=options.max_frames,
             max_pixels=options.max_pixels,
-            time_limit=options.time_limit,
+            deadline=deadline,
         )
     except ExtractionError as err:
         return err
@@ -323,17 +386,22 @@ def process_video(
     options: ExtractOptions,
     finder: FaceFinder | None = None,
     video: VideoFrames | ExtractionError | None = None,
+    spent: float = 0.0,
 ):
     """One labelled video -> ``(TrackRecords or None, failures)``; raises nothing expected.
 
     A fake whose original is known gets SSIM masks; when the original is missing or cannot
     be read, the tracks are kept without masks and a failure row says why.
+    ``options.time_limit`` bounds decoding, face detection and the masks together
+    (``spent``: seconds ``video`` took to decode elsewhere); past it the video fails as
+    ``timeout`` and nothing of it is written.
     """
     from tfrecords_tools.schema import TrackRecord
 
     finder = finder or _mtcnn(options.detect_side, options.min_score)
+    deadline = Deadline(item.path, options.time_limit, spent)
     if video is None:
-        video = _decode(item, options)
+        video = _decode(item, options, deadline)
     if isinstance(video, ExtractionError):
         return None, [Failure.from_error(video)]
     try:
@@ -345,14 +413,16 @@ def process_video(
             options.mode,
             options.iou,
             item.video_id,
+            deadline,
         )
+        failures = []
+        masks = [None] * len(faces.tracks)
+        if item.label == 1 and item.original is not None and options.masks:
+            masks, failure = _masks(faces, item, options, deadline)
+            failures += [failure] if failure else []
+        deadline.check("the SSIM masks, before writing")
     except ExtractionError as err:
         return None, [Failure.from_error(err)]
-    failures = []
-    masks = [None] * len(faces.tracks)
-    if item.label == 1 and item.original is not None and options.masks:
-        masks, failure = _masks(faces, item, options)
-        failures += [failure] if failure else []
     records = [
         TrackRecord(
             video_id=item.video_id,
@@ -378,7 +448,7 @@ def process_video(
     return records, failures
 
 
-def _masks(faces: VideoFaces, item: LabelledVideo, options: ExtractOptions):
+def _masks(faces: VideoFaces, item: LabelledVideo, options: ExtractOptions, deadline: Deadline):
     if not item.original.is_file():
         return [None] * len(faces.tracks), Failure(
             str(item.path),
@@ -387,7 +457,7 @@ def _masks(faces: VideoFaces, item: LabelledVideo, options: ExtractOptions):
             "written without SSIM masks",
         )
     try:
-        return track_masks(faces, item.original, options.max_side), None
+        return track_masks(faces, item.original, options.max_side, deadline), None
     except ExtractionError as err:
         return [None] * len(faces.tracks), Failure(
             str(item.path), "original_failed", f"{err} (tracks written without SSIM masks)"

@@ -15,7 +15,8 @@ REASONS: dict[str, str] = {
     "corrupt": "the container is damaged or truncated; re-download the file or remux it",
     "too_few_frames": "the video has fewer decodable frames than needed; lower --frames",
     "too_large": "the frames are larger than --max-pixels allows; raise it or downscale the video",
-    "timeout": "decoding took longer than --time-limit seconds; raise it or cut the video",
+    "timeout": "decoding, face detection and scoring took longer than --time-limit seconds "
+    "together; raise it, lower --frames or cut the video",
     "quarantined": "workers died on this video repeatedly; it is skipped (delete its row to retry)",
     "no_face": "no face was found; lower the detector's min score or drop the video",
     "unknown_label": "the label is not REAL/FAKE/0/1; fix the labels file",

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tfdeepfake.faces.crop import STORED_MARGIN, crop_face
+from tfdeepfake.faces.deadline import Deadline
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.faces.finder import FaceFinder, MTCNNFaceFinder
 from tfdeepfake.faces.tracking import track_faces
@@ -72,6 +73,7 @@ class VideoFaces:
 
 
 _DEFAULT_FINDER: list[FaceFinder] = []
+FIND_CHUNK = 32  # frames per face-finder call; the time limit is checked between calls
 
 
 def default_face_finder() -> FaceFinder:
@@ -113,7 +115,9 @@ def extract_faces(
             on 4K video; boxes are still reported in source pixels).
         min_frames: fewer decodable frames raise ``too_few_frames`` (one frame is a still).
         video_id: id for the result (default: the file stem).
-        max_frames, max_pixels, time_limit: limits of the decoding (see ``read_video``).
+        max_frames, max_pixels: limits of the decoding (see ``read_video``).
+        time_limit: seconds the decoding and the face detection may take together; past
+            it raises ``timeout`` (see ``tfdeepfake.faces.deadline``).
 
     Raises:
         ExtractionError: with ``reason`` in ``missing``, ``empty``, ``not_video``,
@@ -125,11 +129,12 @@ def extract_faces(
         faces = extract_faces("clip.mp4", frames=16, crop_size=224)
         faces.tracks[0].crops.shape  # (16, 224, 224, 3) when the face is in every frame
     """
+    deadline = Deadline(path, time_limit)
     video = read_video(
         path, frames, sampling, stride, max_side=max_side, min_frames=min_frames,
-        max_frames=max_frames, max_pixels=max_pixels, time_limit=time_limit,
+        max_frames=max_frames, max_pixels=max_pixels, deadline=deadline,
     )
-    return faces_from_video(video, margin, crop_size, finder, mode, iou, video_id)
+    return faces_from_video(video, margin, crop_size, finder, mode, iou, video_id, deadline)
 
 
 def faces_from_video(
@@ -140,10 +145,19 @@ def faces_from_video(
     mode: str = "square",
     iou: float = 0.2,
     video_id: str | None = None,
+    deadline: Deadline | None = None,
 ) -> VideoFaces:
-    """The detect + track + crop half of ``extract_faces``, on frames already decoded."""
+    """The detect + track + crop half of ``extract_faces``, on frames already decoded.
+
+    ``deadline``: the video's clock, read before each ``FIND_CHUNK`` frames go to the
+    face finder (raises ``ExtractionError("timeout")`` past it).
+    """
     finder = finder or default_face_finder()
-    detections = finder.detect(video.frames)
+    detections = []
+    for start in range(0, len(video.frames), FIND_CHUNK):
+        if deadline is not None:
+            deadline.check(f"face detection, at sampled frame {start}")
+        detections += finder.detect(video.frames[start : start + FIND_CHUNK])
     tracks = track_faces(detections, iou=iou)
     if not tracks:
         raise ExtractionError(

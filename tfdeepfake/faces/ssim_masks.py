@@ -14,6 +14,7 @@ import numpy as np
 from skimage.metrics import structural_similarity
 
 from tfdeepfake.faces.crop import crop_face
+from tfdeepfake.faces.deadline import Deadline
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.faces.extraction import FaceTrack, VideoFaces
 from tfdeepfake.faces.video import read_frames_at
@@ -42,16 +43,20 @@ def ssim_mask(fake: np.ndarray, original: np.ndarray) -> np.ndarray:
 
 
 def track_masks(
-    faces: VideoFaces, original_path: str | os.PathLike, max_side: int | None = 1920
+    faces: VideoFaces,
+    original_path: str | os.PathLike,
+    max_side: int | None = 1920,
+    deadline: Deadline | None = None,
 ) -> list[np.ndarray]:
     """One (T, S, S) uint8 mask stack per track of ``faces`` against the original video.
 
     Raises ``ExtractionError`` (``original_failed``) when the original cannot be decoded at
-    the fake's frames or its frames differ in size.
+    the fake's frames (or not before ``deadline``, the fake's clock) or its frames differ
+    in size.
     """
     wanted = sorted({int(i) for t in faces.tracks for i in t.frame_index})
     try:
-        original = read_frames_at(original_path, wanted, max_side=max_side)
+        original = read_frames_at(original_path, wanted, max_side=max_side, deadline=deadline)
     except ExtractionError as err:
         raise ExtractionError(
             "original_failed", original_path, f"original of {faces.path}: {err.detail}"

@@ -13,12 +13,12 @@ import dataclasses
 import os
 import re
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from tfdeepfake.faces.deadline import Deadline
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.safeio import needs_escape
 
@@ -105,6 +105,7 @@ def read_video(
     max_frames: int = MAX_FRAMES,
     max_pixels: int | None = MAX_PIXELS,
     time_limit: float | None = None,
+    deadline: Deadline | None = None,
 ) -> VideoFrames:
     """Decode ``frames`` frames of a video, sampled by ``sampling`` (see ``plan_indices``).
 
@@ -120,6 +121,8 @@ def read_video(
         max_pixels: frames larger than this (width x height, from the container, checked
             before any frame decodes, and again on each decoded frame) raise ``too_large``.
         time_limit: seconds the decoding may take; past it raises ``timeout``.
+        deadline: a ``Deadline`` shared with the later stages of the same video (face
+            detection, scoring); replaces ``time_limit``.
 
     Raises:
         ExtractionError: reason ``missing``, ``empty``, ``not_video``, ``audio_only``,
@@ -133,7 +136,7 @@ def read_video(
     plan_indices(1, frames, sampling, stride, max_frames)  # validate before any I/O
     path = Path(path)
     _check_file(path)
-    limits = _Limits(path, max_pixels, time_limit)
+    limits = _Limits(path, max_pixels, deadline or Deadline(path, time_limit))
     capture = _open(path)
     try:
         limits.check_header(capture)
@@ -191,15 +194,16 @@ def read_frames_at(
     max_side: int | None = None,
     max_pixels: int | None = MAX_PIXELS,
     time_limit: float | None = None,
+    deadline: Deadline | None = None,
 ) -> VideoFrames:
     """Decode exactly the frames at ``indices`` (e.g. of an original, to pair with its fake).
 
     Indices beyond the decodable end are left out of the result: compare ``.indices``.
-    Raises ``ExtractionError`` like ``read_video`` (same limits).
+    Raises ``ExtractionError`` like ``read_video`` (same limits, same ``deadline``).
     """
     path = Path(path)
     _check_file(path)
-    limits = _Limits(path, max_pixels, time_limit)
+    limits = _Limits(path, max_pixels, deadline or Deadline(path, time_limit))
     capture = _open(path)
     try:
         limits.check_header(capture)
@@ -227,11 +231,10 @@ def read_frames_at(
 
 
 class _Limits:
-    """The frame-size and time limits of one decoding (see ``read_video``)."""
+    """The frame-size limit and the clock of one decoding (see ``read_video``)."""
 
-    def __init__(self, path: Path, max_pixels: int | None, time_limit: float | None):
-        self.path, self.max_pixels, self.time_limit = path, max_pixels, time_limit
-        self.deadline = None if time_limit is None else time.monotonic() + time_limit
+    def __init__(self, path: Path, max_pixels: int | None, deadline: Deadline):
+        self.path, self.max_pixels, self.deadline = path, max_pixels, deadline
 
     def check_header(self, capture: cv2.VideoCapture) -> None:
         width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH) or 0)
@@ -248,13 +251,7 @@ class _Limits:
             )
 
     def check_time(self, frames_done: int) -> None:
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            raise ExtractionError(
-                "timeout",
-                self.path,
-                f"decoding stopped after {self.time_limit:g} s (--time-limit) at frame "
-                f"{frames_done}",
-            )
+        self.deadline.check(f"decoding, at frame {frames_done}")
 
 
 def _claimed_count(capture: cv2.VideoCapture) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from tfdeepfake.faces.crop import STORED_MARGIN
+from tfdeepfake.faces.deadline import TIME_LIMIT, Deadline
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS
 from tfdeepfake.inference.inputs import stored_crop_size
@@ -49,8 +50,12 @@ class Detector:
             overlap.
         max_side: frames are shrunk to this long side on decoding (for scoring and for the
             report alike).
-        max_frames, max_pixels, time_limit: limits per input (see ``read_video``); an input
-            past one gets an ERROR row (``too_large``, ``timeout``).
+        max_frames, max_pixels: limits per input (see ``read_video``); an input past one
+            gets an ERROR row (``too_large``).
+        time_limit: seconds one input may take for decoding, face detection and scoring
+            together (default 600; None: no limit); past it the input gets an ERROR row
+            ``timeout`` (see ``tfdeepfake.faces.deadline``: checked between frames and
+            batches; time waiting for a worker thread is not counted).
 
     Example:
         >>> detector = Detector(weights="runs/")
@@ -74,7 +79,7 @@ class Detector:
         max_side: int | None = 1920,
         max_frames: int = MAX_FRAMES,
         max_pixels: int | None = MAX_PIXELS,
-        time_limit: float | None = None,
+        time_limit: float | None = TIME_LIMIT,
     ):
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold}.")
@@ -90,6 +95,7 @@ class Detector:
         self.frames = int(frames or max(m.preset.frames for m in self.models))
         if self.frames < 1:
             raise ValueError(f"frames must be >= 1, got {frames}.")
+        Deadline("", time_limit)  # raises on a time limit <= 0
         self.threshold = threshold
         self.batch_size = batch_size
         self.streams = int(streams)
@@ -239,7 +245,8 @@ class Detector:
                 raise faces
             if on_progress:
                 on_progress("faces", {"faces": len(faces.tracks)})
-            self.score_faces(faces, result, on_progress)
+            deadline = Deadline(path, self.time_limit, spent=seconds)
+            self.score_faces(faces, result, on_progress, deadline)
             if report_folder is not None:
                 if on_progress:
                     on_progress("report", {})
@@ -281,10 +288,12 @@ class Detector:
             time_limit=self.time_limit,
         )
 
-    def score_faces(self, faces, result: VideoResult, on_progress=None) -> None:
+    def score_faces(self, faces, result: VideoResult, on_progress=None,
+                    deadline: Deadline | None = None) -> None:
         """Fill ``result`` from extracted faces: every track scored by every model.
 
-        ``on_progress``: see ``predict_video``.
+        ``on_progress``: see ``predict_video``. ``deadline``: the input's clock, read
+        before each batch (raises ``ExtractionError("timeout")`` past it).
         """
         result.frames_used = len(faces.sampled_indices)
         result.faces = len(faces.tracks)
@@ -298,7 +307,7 @@ class Detector:
 
         def score(loaded, track):
             scored = self._timed_score(loaded, track.crops, faces.margin, track.landmarks,
-                                       track.boxes)
+                                       track.boxes, deadline)
             if on_progress:
                 on_progress("model", {"model": loaded.name, "done": next(done), "total": total})
             return scored
@@ -342,24 +351,36 @@ class Detector:
             return list(pool.map(fn, items))
 
     def _timed_score(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float,
-                     landmarks: np.ndarray | None = None, boxes: np.ndarray | None = None):
+                     landmarks: np.ndarray | None = None, boxes: np.ndarray | None = None,
+                     deadline: Deadline | None = None):
         began = time.perf_counter()
-        video, frames = self.score_track(loaded, crops, stored_margin, landmarks, boxes)
+        video, frames = self.score_track(loaded, crops, stored_margin, landmarks, boxes,
+                                         deadline)
         return video, frames, time.perf_counter() - began
 
     def score_track(self, loaded: LoadedModel, crops: np.ndarray, stored_margin: float,
-                    landmarks: np.ndarray | None = None, boxes: np.ndarray | None = None):
+                    landmarks: np.ndarray | None = None, boxes: np.ndarray | None = None,
+                    deadline: Deadline | None = None):
         """One model on one track: ``(video probability, per-frame probabilities)``.
 
         A model with several members (seeds) averages their probabilities. ``landmarks``
         (T, 10) in crop pixels are needed by ``crop_mode="aligned"`` presets (GenD), the face
         ``boxes`` (T, 4) in frame pixels by ``crop_mode="stretch"`` ones (imported
-        ResNeXt-LSTM weights).
+        ResNeXt-LSTM weights). ``deadline`` is read before each member and each batch.
         """
-        scored = [
-            m.score(crops, stored_margin, landmarks, self.batch_size, self._map, boxes)
-            for m in loaded.members
-        ]
+        deadline = deadline or Deadline(loaded.name, None)
+
+        def checked_map(fn, items):
+            def run(item):
+                deadline.check(f"scoring with {loaded.name}")
+                return fn(item)
+            return self._map(run, items)
+
+        scored = []
+        for member in loaded.members:
+            deadline.check(f"scoring with {loaded.name}")
+            scored.append(member.score(crops, stored_margin, landmarks, self.batch_size,
+                                       checked_map, boxes))
         video = float(np.mean([v for v, _ in scored]))
         frames = np.array([f for _, f in scored], np.float64)
         with warnings.catch_warnings():  # frames no member scored stay NaN -> None
