@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tfdeepfake.export.caps import MAX_ENCODED_BYTES, MAX_IMAGES, MAX_SIDE, ServingCaps
+
 DEFAULT_OUT = {"saved_model": "saved_models", "tflite": "exports/tflite", "keras": "exports/keras"}
 
 
@@ -58,7 +60,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=256,
         help="most faces read from --calibration / --labelled (default 256)",
     )
+    caps = p.add_argument_group(
+        "serving caps (--format saved_model)",
+        "what one request may hold, checked in the exported graph before any decoding or "
+        "resizing; recorded in assets.extra/tfdeepfake.json as serving_caps",
+    )
+    caps.add_argument("--max-batch", type=int, default=MAX_IMAGES, metavar="N",
+                      help=f"images (clip models: frames) per request (default {MAX_IMAGES})")
+    caps.add_argument("--max-side", type=int, default=MAX_SIDE, metavar="PX",
+                      help=f"pixels per image side (default {MAX_SIDE})")
+    caps.add_argument("--max-encoded-bytes", type=int, default=MAX_ENCODED_BYTES,
+                      metavar="BYTES", help="bytes per JPEG/PNG image of predict_encoded "
+                      f"(default {MAX_ENCODED_BYTES} = 16 MiB)")
     p.set_defaults(func=run)
+
+
+def _caps(args: argparse.Namespace) -> ServingCaps:
+    """The ``ServingCaps`` the flags ask for (``ValueError`` naming the flag when bad)."""
+    return ServingCaps(args.max_batch, args.max_side, args.max_encoded_bytes)
 
 
 def _fail(message: str) -> int:
@@ -77,8 +96,14 @@ def run(args: argparse.Namespace) -> int:
             "--quantize int8 needs --calibration DIR (TFRecord shards from "
             "`tfdeepfake extract`, or a folder of face images)."
         )
+    custom_caps = (args.max_batch, args.max_side, args.max_encoded_bytes) != (
+        MAX_IMAGES, MAX_SIDE, MAX_ENCODED_BYTES)
+    if args.format != "saved_model" and custom_caps:
+        return _fail("--max-batch, --max-side and --max-encoded-bytes apply to "
+                     "--format saved_model only.")
     out = args.out or DEFAULT_OUT[args.format]
     try:
+        caps = _caps(args)
         from tfdeepfake.export.loading import export_keras, load_for_export
 
         model, preset, source = load_for_export(args.model, args.weights)
@@ -88,8 +113,10 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "saved_model":
             from tfdeepfake.export.saved_model import export_saved_model
 
-            path = export_saved_model(model, out, args.name, preset, {"weights": source})
+            path = export_saved_model(model, out, args.name, preset, {"weights": source}, caps)
             print(f"Wrote SavedModel version {path.name} of {args.name or preset.name}: {path}")
+            print(f"Serving caps: {caps.max_batch} images per request, {caps.max_side} px "
+                  f"per side, {caps.max_encoded_bytes} bytes per encoded image")
             print(f"Inspect it: saved_model_cli show --dir {path} --all")
             return 0
         return _export_tflite(args, model, preset, source, out)

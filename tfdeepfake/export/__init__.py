@@ -11,6 +11,7 @@ from tfdeepfake._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from tfdeepfake.export.calibration import load_faces
+    from tfdeepfake.export.caps import ServingCaps
     from tfdeepfake.export.loading import export_keras, load_for_export
     from tfdeepfake.export.parity import parity_report
     from tfdeepfake.export.runtime import LiteRTRunner

@@ -19,6 +19,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from tfdeepfake.export.caps import ServingCaps
 from tfdeepfake.export.signatures import build_functions, signature_description
 from tfdeepfake.models.base import require_detector
 from tfdeepfake.models.presets import Preset
@@ -51,27 +52,36 @@ def require_tensorflow_backend() -> None:
         )
 
 
-def build_archive(model: keras.Model, preset: Preset) -> keras.export.ExportArchive:
+def build_archive(
+    model: keras.Model, preset: Preset, caps: ServingCaps | None = None
+) -> keras.export.ExportArchive:
     """A Keras ``ExportArchive`` holding the model's variables and the serving endpoints."""
     require_tensorflow_backend()
     archive = keras.export.ExportArchive()
     archive.track(model)
-    for name, (fn, signature) in build_functions(model, preset).items():
+    for name, (fn, signature) in build_functions(model, preset, caps).items():
         archive.add_endpoint(name, fn, input_signature=signature)
     return archive
 
 
 def metadata(
-    model: keras.Model, preset: Preset, name: str, version: int, extra: dict[str, Any] | None
+    model: keras.Model,
+    preset: Preset,
+    name: str,
+    version: int,
+    extra: dict[str, Any] | None,
+    caps: ServingCaps | None = None,
 ) -> dict[str, Any]:
     """The JSON written to ``assets.extra/tfdeepfake.json``."""
+    caps = caps or ServingCaps()
     return {
         "name": name,
         "version": version,
         "preset": preset.name,
         "family": preset.family,
         "contract": preset.contract(),
-        "signatures": signature_description(model, preset),
+        "signatures": signature_description(model, preset, caps),
+        "serving_caps": caps.to_dict(),
         "label_convention": "1=fake; logit is the raw score, probability = sigmoid(logit)",
         "exported_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "tfdeepfake_version": __version__,
@@ -87,6 +97,7 @@ def export_saved_model(
     name: str | None = None,
     preset: Preset | None = None,
     extra_metadata: dict[str, Any] | None = None,
+    caps: ServingCaps | None = None,
 ) -> Path:
     """Write ``model`` as a new version of ``<out_dir>/<name>/`` and return the version folder.
 
@@ -97,6 +108,9 @@ def export_saved_model(
         name: the served model's name (default: the preset name).
         preset: the preprocessing contract baked into the graph.
         extra_metadata: more keys for ``assets.extra/tfdeepfake.json`` (e.g. the weights).
+        caps: what one request may hold, checked in the graph (default ``ServingCaps()``:
+            256 images, 4096 px per side, 16 MiB per encoded image); recorded in the
+            metadata as ``serving_caps``.
 
     Example:
         >>> path = export_saved_model(create_model("autoatt_b4_tiny"), "saved_models")
@@ -112,13 +126,13 @@ def export_saved_model(
     name = name or preset.name
     model_dir = Path(out_dir) / name
     model_dir.mkdir(parents=True, exist_ok=True)
-    archive = build_archive(model, preset)
+    archive = build_archive(model, preset, caps)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=model_dir))
     try:
         archive.write_out(str(tmp / "model"), verbose=False)
         while True:
             version = next_version(model_dir)
-            info = metadata(model, preset, name, version, extra_metadata)
+            info = metadata(model, preset, name, version, extra_metadata, caps)
             extra_dir = tmp / "model" / "assets.extra"
             extra_dir.mkdir(exist_ok=True)
             (extra_dir / METADATA_FILE).write_text(json.dumps(info, indent=2) + "\n")

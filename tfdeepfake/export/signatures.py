@@ -7,11 +7,13 @@ the expected shape, applies the preset's preprocessing contract (resize to ``inp
 returns ``logit``, ``probability`` (sigmoid of the logit) and ``attention`` where the model
 has one. TensorFlow only: this module is the bridge from Keras to TF Serving and TFLite.
 
-Caps, checked in the graph before any expensive work (a request past one fails with an
-``InvalidArgumentError`` naming the cap): at most ``MAX_IMAGES`` images per request (N, or
-N x T for clips), sides of at most ``MAX_SIDE`` pixels, and for ``predict_encoded`` at most
-``MAX_ENCODED_BYTES`` per image and ``MAX_SIDE`` per side read from the image header before
-decoding. uint8 pixels are resized as uint8 (no float32 copy at the input size).
+Caps (``ServingCaps``, chosen at export time, recorded in the export's metadata), checked in
+the graph before any expensive work (a request past one fails with an
+``InvalidArgumentError`` naming the cap): at most ``max_batch`` images per request (N, or
+N x T for clips; default 256), sides of at most ``max_side`` pixels (default 4096), and
+for ``predict_encoded`` at most ``max_encoded_bytes`` per image (default 16 MiB) and
+``max_side`` per side read from the image header before decoding. uint8 pixels are resized
+as uint8 (no float32 copy at the input size).
 """
 
 from __future__ import annotations
@@ -22,16 +24,12 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from tfdeepfake.export.caps import ServingCaps
 from tfdeepfake.models.presets import Preset
 
 # Passed through when the model has them: attention maps (N, h, w, 1), the LSTM's and the
 # ensemble's per-frame logits (N, T, ...), the ensemble members' video probabilities (N, M).
 OPTIONAL_OUTPUTS = ("attention", "frame_logits", "member_probabilities")
-
-MAX_IMAGES = 256  # images (or frames) in one request
-MAX_SIDE = 4096  # pixels per side of an input image
-MAX_ENCODED_BYTES = 16 * 2**20  # bytes of one encoded image
-
 
 def input_kind(model: keras.Model, preset: Preset) -> str:
     """``"clip"`` for sequence models (N, T, H, W, 3), ``"face"`` for face models (N, H, W, 3)."""
@@ -56,7 +54,7 @@ def clip_length(model: keras.Model) -> int | None:
     return None if t is None else int(t)
 
 
-def _check_pixels(images: tf.Tensor, rank: int, expected: str) -> tf.Tensor:
+def _check_pixels(images: tf.Tensor, rank: int, expected: str, caps: ServingCaps) -> tf.Tensor:
     """Assert rank and 3 channels inside the graph; returns ``images`` gated by the asserts."""
     assert_rank = tf.debugging.Assert(
         tf.equal(tf.rank(images), rank),
@@ -79,11 +77,12 @@ def _check_pixels(images: tf.Tensor, rank: int, expected: str) -> tf.Tensor:
     )
     images_count = tf.reduce_prod(shape[:-3])
     assert_caps = tf.debugging.Assert(
-        tf.logical_and(images_count <= MAX_IMAGES, tf.reduce_all(shape[-3:-1] <= MAX_SIDE)),
+        tf.logical_and(images_count <= caps.max_batch,
+                       tf.reduce_all(shape[-3:-1] <= caps.max_side)),
         [
-            f"at most {MAX_IMAGES} images per request and {MAX_SIDE} pixels per side "
-            "(tfdeepfake.export.signatures caps; split the request or shrink the images); "
-            "got shape:",
+            f"at most {caps.max_batch} images per request and {caps.max_side} pixels per side "
+            "(the caps this model was exported with, `tfdeepfake export --max-batch "
+            "--max-side`; split the request or shrink the images); got shape:",
             shape,
         ],
         name="check_caps",
@@ -109,11 +108,12 @@ def _check_clip_length(images: tf.Tensor, frames: int | None, expected: str) -> 
         return tf.identity(images)
 
 
-def _check_count(encoded: tf.Tensor) -> tf.Operation:
-    """Assert at most ``MAX_IMAGES`` encoded images (all frames of all clips) in a request."""
+def _check_count(encoded: tf.Tensor, caps: ServingCaps) -> tf.Operation:
+    """Assert at most ``max_batch`` encoded images (all frames of all clips) in a request."""
     return tf.debugging.Assert(
-        tf.size(encoded) <= MAX_IMAGES,
-        [f"at most {MAX_IMAGES} encoded images per request (the serving cap); got:",
+        tf.size(encoded) <= caps.max_batch,
+        [f"at most {caps.max_batch} encoded images per request (the serving cap, "
+         "--max-batch); got:",
          tf.size(encoded)],
         name="check_encoded_count",
     )
@@ -209,23 +209,24 @@ def _unsigned_to_abs(value: tf.Tensor) -> tf.Tensor:
     return tf.where(value >= 2**31, 2**32 - value, value)
 
 
-def _decode(encoded: tf.Tensor, preset: Preset) -> tf.Tensor:
+def _decode(encoded: tf.Tensor, preset: Preset, caps: ServingCaps) -> tf.Tensor:
     """Decode one JPEG/PNG (or BMP/GIF first frame) and resize it: (S, S, 3) float32 pixels.
 
     The byte length and the header's size are checked against the caps before decoding.
     """
     check_bytes = tf.debugging.Assert(
-        tf.strings.length(encoded) <= MAX_ENCODED_BYTES,
-        [f"an encoded image is larger than {MAX_ENCODED_BYTES} bytes (the serving cap); got:",
+        tf.strings.length(encoded) <= caps.max_encoded_bytes,
+        [f"an encoded image is larger than {caps.max_encoded_bytes} bytes (the serving cap, "
+         "--max-encoded-bytes); got:",
          tf.strings.length(encoded)],
         name="check_encoded_bytes",
     )
     with tf.control_dependencies([check_bytes]):
         size = _header_size(encoded)
     check_side = tf.debugging.Assert(
-        tf.reduce_all(size <= MAX_SIDE),
-        [f"an encoded image is larger than {MAX_SIDE} pixels per side (the serving cap); its "
-         "header says (height, width):", size],
+        tf.reduce_all(size <= caps.max_side),
+        [f"an encoded image is larger than {caps.max_side} pixels per side (the serving cap, "
+         "--max-side); its header says (height, width):", size],
         name="check_encoded_side",
     )
     with tf.control_dependencies([check_side]):
@@ -235,20 +236,24 @@ def _decode(encoded: tf.Tensor, preset: Preset) -> tf.Tensor:
     return resize_faces(image[None], preset)[0]
 
 
-def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Callable, list]]:
+def build_functions(
+    model: keras.Model, preset: Preset, caps: ServingCaps | None = None
+) -> dict[str, tuple[Callable, list]]:
     """The serving endpoints of ``model``: name -> (function, input signature).
 
     Face models: ``serving_default(images: uint8 (N, H, W, 3))`` and
     ``predict_encoded(encoded: string (N,))``. Clip models: ``serving_default(images: uint8
-    (N, T, H, W, 3))`` and ``predict_encoded(encoded: string (N, T))``.
+    (N, T, H, W, 3))`` and ``predict_encoded(encoded: string (N, T))``. ``caps``: what one
+    request may hold (default ``ServingCaps()``).
     """
+    caps = caps or ServingCaps()
     kind = input_kind(model, preset)
     size = preset.input_size
     if kind == "face":
         expected = "(N, H, W, 3)"
 
         def serve_pixels(images):
-            images = _check_pixels(images, 4, expected)
+            images = _check_pixels(images, 4, expected, caps)
             return model_outputs(model, model_input(resize_faces(images, preset), preset))
 
         def serve_encoded(encoded):
@@ -262,10 +267,10 @@ def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Calla
                 name="check_encoded_rank",
                 summarize=6,
             )
-            with tf.control_dependencies([check, _check_count(encoded)]):
+            with tf.control_dependencies([check, _check_count(encoded, caps)]):
                 encoded = tf.ensure_shape(encoded, [None], name="check_encoded_shape")
             pixels = tf.map_fn(
-                lambda e: _decode(e, preset),
+                lambda e: _decode(e, preset, caps),
                 encoded,
                 fn_output_signature=tf.TensorSpec((size, size, 3), tf.float32),
             )
@@ -278,7 +283,7 @@ def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Calla
         expected = f"(N, {frames or 'T'}, H, W, 3)"
 
         def serve_pixels(images):
-            images = _check_pixels(images, 5, expected)
+            images = _check_pixels(images, 5, expected, caps)
             images = _check_clip_length(images, frames, expected)
             if takes_raw_pixels(preset):  # each ensemble member resizes for itself
                 return model_outputs(model, model_input(images, preset))
@@ -299,12 +304,12 @@ def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Calla
                 name="check_encoded_rank",
                 summarize=6,
             )
-            with tf.control_dependencies([check, _check_count(encoded)]):
+            with tf.control_dependencies([check, _check_count(encoded, caps)]):
                 encoded = tf.ensure_shape(encoded, [None, frames], name="check_encoded_shape")
             encoded = _check_clip_length(encoded, frames, expected)
             shape = tf.shape(encoded)
             pixels = tf.map_fn(
-                lambda e: _decode(e, preset),
+                lambda e: _decode(e, preset, caps),
                 tf.reshape(encoded, [-1]),
                 fn_output_signature=tf.TensorSpec((size, size, 3), tf.float32),
             )
@@ -319,8 +324,11 @@ def build_functions(model: keras.Model, preset: Preset) -> dict[str, tuple[Calla
     }
 
 
-def signature_description(model: keras.Model, preset: Preset) -> dict[str, Any]:
+def signature_description(
+    model: keras.Model, preset: Preset, caps: ServingCaps | None = None
+) -> dict[str, Any]:
     """A JSON-able description of the signatures (for the metadata file and the docs)."""
+    caps = caps or ServingCaps()
     kind = input_kind(model, preset)
     if kind == "face":
         inputs = {
@@ -334,4 +342,9 @@ def signature_description(model: keras.Model, preset: Preset) -> dict[str, Any]:
             "predict_encoded": {"encoded": f"string (N, {t}) JPEG/PNG bytes per frame"},
         }
     outputs = output_names(model)
-    return {name: {"inputs": spec, "outputs": outputs} for name, spec in inputs.items()}
+    limits = {
+        "serving_default": {"max_batch": caps.max_batch, "max_side": caps.max_side},
+        "predict_encoded": caps.to_dict(),
+    }
+    return {name: {"inputs": spec, "outputs": outputs, "caps": limits[name]}
+            for name, spec in inputs.items()}
