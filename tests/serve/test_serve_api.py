@@ -222,3 +222,22 @@ def test_pretrained_or_weights_not_both_and_unknown_bundle_named():
         ServeConfig(weights="runs", pretrained="dfdc")
     with pytest.raises(ValueError, match="Known bundles"):
         load_detector(ServeConfig(pretrained="no-such-bundle"))
+
+
+def test_limits_are_flags_with_defaults_that_reach_the_detector(tiny_runs):
+    from tfdeepfake.cli import build_parser
+    from tfdeepfake.cli.serve import config_from_args
+    from tfdeepfake.serve.app import load_detector
+
+    defaults = config_from_args(build_parser().parse_args(["serve"]))
+    assert (defaults.max_upload_mb, defaults.max_frames, defaults.max_pixels,
+            defaults.time_limit) == (500.0, 4096, 8192 * 8192, 600.0)
+    args = build_parser().parse_args(["serve", "--weights", tiny_runs, "--models",
+                                      "autoatt_b4_tiny", "--max-frames", "8", "--max-pixels",
+                                      "1000", "--time-limit", "5", "--max-upload-mb", "2"])
+    config = config_from_args(args)
+    assert config.max_upload_bytes == 2 * 2**20
+    detector = load_detector(config)
+    assert (detector.max_frames, detector.max_pixels, detector.time_limit) == (8, 1000, 5.0)
+    with pytest.raises(ValueError, match="time_limit"):
+        config_from_args(build_parser().parse_args(["serve", "--time-limit", "0"]))

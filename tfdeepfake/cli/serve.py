@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tfdeepfake.cli.extract import add_limit_flags
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -29,38 +31,49 @@ def register(subparsers) -> None:
     p.add_argument("--frames", type=int, help="frames sampled per video (default: the presets')")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="ensemble fake probability at or above which a video is FAKE")
-    p.add_argument("--workers", type=int, default=1, help="jobs scored at once")
+    p.add_argument("--workers", type=int, default=1, help="jobs scored at once (default 1)")
     p.add_argument("--queue-size", type=int, default=100,
-                   help="jobs waiting at most; more uploads get HTTP 503")
+                   help="jobs waiting at most; more uploads get HTTP 503 (default 100)")
     p.add_argument("--data-dir", default="tfdeepfake-serve", metavar="DIR",
                    help="uploads, results and the SQLite job database")
     p.add_argument("--db", metavar="URL",
                    help="SQLAlchemy database URL (default: sqlite in --data-dir)")
     p.add_argument("--max-upload-mb", type=float, default=500.0,
-                   help="larger uploads get HTTP 413")
+                   help="larger uploads get HTTP 413 (default 500)")
     p.add_argument("--keep-hours", type=float, default=24.0,
-                   help="delete finished jobs and their files after this long (0: keep)")
+                   help="delete finished jobs and their files after this long (0: keep; "
+                   "default 24)")
     p.add_argument("--max-attempts", type=int, default=2,
-                   help="starts of a job interrupted by server stops before it is failed")
+                   help="starts of a job interrupted by server stops before it is failed "
+                   "(default 2)")
+    add_limit_flags(p)
     p.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on the API")
     p.add_argument("--no-report", action="store_true",
                    help="skip the per-frame chart and heatmap videos (faster)")
     p.set_defaults(func=run)
 
 
+def config_from_args(args: argparse.Namespace):
+    """The ``ServeConfig`` the flags describe (``ValueError`` on a bad value)."""
+    from tfdeepfake.serve import ServeConfig
+
+    return ServeConfig(
+        weights=args.weights, pretrained=args.pretrained, models=args.models,
+        data_dir=args.data_dir, db_url=args.db,
+        workers=args.workers, queue_size=args.queue_size, max_upload_mb=args.max_upload_mb,
+        keep_hours=args.keep_hours, token=args.token, frames=args.frames,
+        threshold=args.threshold, report=not args.no_report, max_attempts=args.max_attempts,
+        max_frames=args.max_frames, max_pixels=args.max_pixels, time_limit=args.time_limit)
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from tfdeepfake.inference import MissingWeightsError
-    from tfdeepfake.serve import ServeConfig, create_app
+    from tfdeepfake.serve import create_app
 
     try:
-        config = ServeConfig(
-            weights=args.weights, pretrained=args.pretrained, models=args.models,
-            data_dir=args.data_dir, db_url=args.db,
-            workers=args.workers, queue_size=args.queue_size, max_upload_mb=args.max_upload_mb,
-            keep_hours=args.keep_hours, token=args.token, frames=args.frames,
-            threshold=args.threshold, report=not args.no_report, max_attempts=args.max_attempts)
+        config = config_from_args(args)
         app = create_app(config)
     except (MissingWeightsError, OSError, ValueError, RuntimeError, ImportError) as err:
         print(f"tfdeepfake serve: {err}", file=sys.stderr)

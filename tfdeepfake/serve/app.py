@@ -37,7 +37,8 @@ def load_detector(config: ServeConfig):
     from tfdeepfake.inference import Detector
 
     settings = {"models": config.models, "frames": config.frames,
-                "threshold": config.threshold}
+                "threshold": config.threshold, "max_frames": config.max_frames,
+                "max_pixels": config.max_pixels, "time_limit": config.time_limit}
     if config.pretrained:
         detector = Detector.from_pretrained(config.pretrained, **settings)
     else:

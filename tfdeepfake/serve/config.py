@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from tfdeepfake.faces.deadline import TIME_LIMIT
+from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS
+
 
 @dataclasses.dataclass
 class ServeConfig:
@@ -29,6 +32,9 @@ class ServeConfig:
         report: write the per-frame chart and heatmap videos for each job.
         max_attempts: a job interrupted by a server stop is re-run until it has been
             started this many times, then marked failed with the reason.
+        max_frames, max_pixels, time_limit: per-upload limits of the ``Detector`` (frames
+            sampled, pixels per frame, seconds for decoding + faces + scoring); an upload
+            past one fails with the reason (``too_large``, ``timeout``).
     """
 
     weights: str | None = None
@@ -45,16 +51,23 @@ class ServeConfig:
     threshold: float = 0.5
     report: bool = True
     max_attempts: int = 2
+    max_frames: int = MAX_FRAMES
+    max_pixels: int | None = MAX_PIXELS
+    time_limit: float | None = TIME_LIMIT
 
     def __post_init__(self):
         if self.weights and self.pretrained:
             raise ValueError("Give weights (--weights DIR) or pretrained (--pretrained NAME), "
                              "not both.")
-        for name in ("workers", "queue_size", "max_attempts"):
+        for name in ("workers", "queue_size", "max_attempts", "max_frames"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
         if self.max_upload_mb <= 0:
             raise ValueError(f"max_upload_mb must be > 0, got {self.max_upload_mb}.")
+        if self.max_pixels is not None and self.max_pixels < 1:
+            raise ValueError(f"max_pixels must be >= 1, got {self.max_pixels}.")
+        if self.time_limit is not None and self.time_limit <= 0:
+            raise ValueError(f"time_limit must be > 0 seconds, got {self.time_limit}.")
         if self.keep_hours < 0:
             raise ValueError(f"keep_hours must be >= 0 (0 keeps jobs), got {self.keep_hours}.")
 
