@@ -88,29 +88,42 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 
 def display_name(text: str | bytes | os.PathLike) -> str:
-    """A name as valid, readable UTF-8 that ``parse_display_name`` turns back exactly.
+    """A name as valid, readable UTF-8 on one line that ``parse_display_name`` turns back
+    exactly.
 
-    Bytes that are not UTF-8 (surrogate escapes in a ``str``) become ``\\xNN`` and a
-    backslash becomes ``\\\\``; every other character is kept. A valid UTF-8 name without a
-    backslash is returned unchanged.
+    Bytes that are not UTF-8 (surrogate escapes in a ``str``) become ``\\xNN`` (NN 80-ff),
+    control characters (a newline, an escape that would recolour a terminal) ``\\xNN`` (NN
+    00-1f, 7f) and a backslash ``\\\\``; every other character is kept. A valid UTF-8 name
+    without a backslash or a control character is returned unchanged.
     """
     out = os.fsdecode(text)
-    if "\\" not in out and not _has_surrogates(out):
+    if "\\" not in out and not _has_surrogates(out) and not _CONTROL.search(out):
         return out
-    return "".join(
-        "\\\\" if c == "\\" else f"\\x{ord(c) - 0xDC00:02x}" if _is_escape(c) else c for c in out
-    )
+    return "".join(_shown(c) for c in out)
+
+
+def _shown(char: str) -> str:
+    if char == "\\":
+        return "\\\\"
+    if _is_escape(char):
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    if _CONTROL.match(char):
+        return f"\\x{ord(char):02x}"
+    return char
 
 
 def parse_display_name(shown: str) -> str:
     """The inverse of ``display_name``: the name as Python's file functions take it."""
     if "\\" not in shown:
         return shown
-    return re.sub(
-        r"\\(\\|x[0-9a-f]{2})",
-        lambda m: "\\" if m.group(1) == "\\" else chr(0xDC00 + int(m.group(1)[1:], 16)),
-        shown,
-    )
+    return re.sub(r"\\(\\|x[0-9a-f]{2})", _parsed, shown)
+
+
+def _parsed(match: re.Match) -> str:
+    if match.group(1) == "\\":
+        return "\\"
+    code = int(match.group(1)[1:], 16)
+    return chr(code) if code < 0x80 else chr(0xDC00 + code)
 
 
 def encode_text(text: str) -> bytes:
@@ -128,6 +141,9 @@ def readable_text(text: str) -> str:
     if not _has_surrogates(text):
         return text
     return "".join(f"\\x{ord(c) - 0xDC00:02x}" if _is_escape(c) else c for c in text)
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 
 def _is_escape(char: str) -> bool:

@@ -79,6 +79,22 @@ def test_unlabelled_list_is_utf8(tmp_path, small_video, face_finder):
     assert listed == [display_name(str(root / LATIN1_NAME))]
 
 
+def test_unlabelled_names_with_newlines_stay_one_per_line(tmp_path, small_video, face_detector):
+    from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
+    from tfdeepfake.safeio import parse_display_name
+
+    root = tmp_path / "in"
+    root.mkdir()
+    shutil.copy(small_video, root / "listed.mp4")
+    shutil.copy(small_video, root / "two\nlines.mp4")
+    (root / "labels.csv").write_text("path,label\nlisted.mp4,REAL\n")
+    extract_dataset(root, tmp_path / "out", root / "labels.csv",
+                    ExtractOptions(frames=3, crop_size=16), detector=face_detector,
+                    progress=False)
+    listed = (tmp_path / "out" / "unlabelled.txt").read_text(encoding="utf-8").splitlines()
+    assert [parse_display_name(line) for line in listed] == [str(root / "two\nlines.mp4")]
+
+
 def test_detect_outputs_are_utf8_with_readable_names(tmp_path):
     from tfdeepfake.inference.outputs import format_table, write_csv, write_json
     from tfdeepfake.inference.results import VideoResult

@@ -22,6 +22,8 @@ HOSTILE = [
     "back\\slash\\x41.mp4",
     "plain.mp4",
     "日本語.mp4",
+    "two\nlines.mp4",  # a newline would split a one-name-per-line list
+    "\x1b[31mred\x7f.mp4",  # a terminal escape sequence
 ]
 
 
@@ -29,6 +31,7 @@ HOSTILE = [
 def test_display_name_is_utf8_and_lossless(name):
     shown = display_name(name)
     shown.encode("utf-8")  # valid UTF-8: raises on a lone surrogate
+    assert shown.isprintable()  # one line, nothing a terminal would act on
     assert parse_display_name(shown) == name
 
 
