@@ -79,7 +79,7 @@ def test_unlabelled_list_is_utf8(tmp_path, small_video, face_finder):
     assert listed == [display_name(str(root / LATIN1_NAME))]
 
 
-def test_unlabelled_names_with_newlines_stay_one_per_line(tmp_path, small_video, face_detector):
+def test_unlabelled_names_with_newlines_stay_one_per_line(tmp_path, small_video, face_finder):
     from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
     from tfdeepfake.safeio import parse_display_name
 
@@ -89,7 +89,7 @@ def test_unlabelled_names_with_newlines_stay_one_per_line(tmp_path, small_video,
     shutil.copy(small_video, root / "two\nlines.mp4")
     (root / "labels.csv").write_text("path,label\nlisted.mp4,REAL\n")
     extract_dataset(root, tmp_path / "out", root / "labels.csv",
-                    ExtractOptions(frames=3, crop_size=16), detector=face_detector,
+                    ExtractOptions(frames=3, crop_size=16), finder=face_finder,
                     progress=False)
     listed = (tmp_path / "out" / "unlabelled.txt").read_text(encoding="utf-8").splitlines()
     assert [parse_display_name(line) for line in listed] == [str(root / "two\nlines.mp4")]
@@ -110,7 +110,7 @@ def test_detect_outputs_are_utf8_with_readable_names(tmp_path):
     format_table(results, ["m"]).encode("utf-8")  # printable on a UTF-8 terminal
 
 
-def test_a_failures_csv_of_the_old_format_is_read_literally(tmp_path, small_video, face_detector):
+def test_a_failures_csv_of_the_old_format_is_read_literally(tmp_path, small_video, face_finder):
     """Before the ``format`` column, names and messages were written as they were: a
     backslash in such a name is not an escape, and a leading ``'`` is part of the text."""
     from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
@@ -129,7 +129,7 @@ def test_a_failures_csv_of_the_old_format_is_read_literally(tmp_path, small_vide
             ("/gone/ghost.mp4", "missing", "'=as written"),
         ])
     summary = extract_dataset(root, out, options=ExtractOptions(frames=3, crop_size=16),
-                              fmt="none", detector=face_detector, progress=False)
+                              fmt="none", finder=face_finder, progress=False)
     assert summary.extracted == 1 and summary.skipped == 1  # the quarantined one is skipped
     assert [(f.path, f.message) for f in summary.failures] == [
         (str(killer), "workers died on it"), ("/gone/ghost.mp4", "'=as written")
@@ -139,7 +139,7 @@ def test_a_failures_csv_of_the_old_format_is_read_literally(tmp_path, small_vide
     assert [r["format"] for r in rows] == ["2", "2"]
     assert rows[0]["path"] == display_name(str(killer)) != str(killer)
     again = extract_dataset(root, out, options=ExtractOptions(frames=3, crop_size=16),
-                            fmt="none", detector=face_detector, progress=False)
+                            fmt="none", finder=face_finder, progress=False)
     assert again.skipped == 2  # the rewritten (new format) file still names the same video
     assert [(f.path, f.message) for f in again.failures] == [
         (str(killer), "workers died on it"), ("/gone/ghost.mp4", "'=as written")

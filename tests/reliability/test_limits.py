@@ -5,7 +5,7 @@ import time
 import tracemalloc
 
 import pytest
-from reliability_media import FixedFaceDetector
+from reliability_media import FixedFaceFinder
 
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.faces.video import MAX_FRAMES, plan_indices, read_video
@@ -49,8 +49,8 @@ def test_decoding_stops_at_the_time_limit(small_video, monkeypatch):
     assert err.value.reason == "timeout" and "--time-limit" in str(err.value)
 
 
-class _SlowFaces(FixedFaceDetector):
-    """The fixed detector, 0.3 s per call (a slow detector, or one on huge frames)."""
+class _SlowFaces(FixedFaceFinder):
+    """The fixed face finder, 0.3 s per call (a slow finder, or one on huge frames)."""
 
     def detect(self, frames):
         time.sleep(0.3)
@@ -62,7 +62,7 @@ def test_face_detection_counts_against_the_time_limit(small_video, monkeypatch):
     from tfdeepfake.faces.dataset import ExtractOptions, process_video
     from tfdeepfake.faces.labels import LabelledVideo
 
-    monkeypatch.setattr(extraction, "DETECT_CHUNK", 1)  # the clock is read between calls
+    monkeypatch.setattr(extraction, "FIND_CHUNK", 1)  # the clock is read between calls
     item = LabelledVideo(small_video, 0, "clip", "")
     options = ExtractOptions(frames=4, crop_size=16, time_limit=0.5)
     records, failures = process_video(item, options, _SlowFaces())
@@ -76,7 +76,7 @@ def test_scoring_counts_against_the_time_limit(tiny_runs, small_video, monkeypat
     from tfdeepfake.inference import Detector
 
     detector = Detector(models=["autoatt_b4_tiny"], weights=tiny_runs, frames=8, batch_size=1,
-                        streams=1, face_detector=FixedFaceDetector(), time_limit=1.0)
+                        streams=1, face_finder=FixedFaceFinder(), time_limit=1.0)
     model = detector.models[0].members[0].model
     real = model.predict_on_batch
 
