@@ -7,7 +7,9 @@ and what ``detect``, ``evaluate`` and ``export`` load::
                                rebuilt from it, whatever the registry says today
     RUN_DIR/best.weights.h5    the best weights on validation (or the imported weights)
     RUN_DIR/last.weights.h5    the weights at the end of training
-    RUN_DIR/checkpoints/       training checkpoints (model, optimiser, step)
+    RUN_DIR/checkpoints/       training checkpoints (model, optimiser, step); a run trained
+                               on JAX keeps its model and optimiser arrays beside each one
+                               in ``ckpt-<step>.state.npz``
     RUN_DIR/config.json        the resolved ``TrainConfig`` (training runs only)
     RUN_DIR/source.json        provenance of imported weights (imported runs only)
 
@@ -31,6 +33,7 @@ SOURCE_FILE = "source.json"
 BEST_WEIGHTS = "best.weights.h5"
 LAST_WEIGHTS = "last.weights.h5"
 CHECKPOINT_DIR = "checkpoints"
+STATE_SUFFIX = ".state.npz"  # JAX runs: the Keras state of checkpoint ``ckpt-<step>``
 WHICH = ("best", "last")
 
 
@@ -235,6 +238,43 @@ def load_run(run_dir: str | os.PathLike, which: str = "best") -> LoadedRun:
     return LoadedRun(run_dir, model, preset, source, read_config(run_dir), read_source(run_dir))
 
 
+def write_state_arrays(path: str, groups: dict[str, list[Any]]) -> None:
+    """Save lists of variables' values (``{"model": model.variables, ...}``) as one npz."""
+    import numpy as np
+
+    from tfdeepfake.safeio import atomic_write
+
+    arrays = {
+        f"{group}/{i:05d}": np.asarray(v) for group, values in groups.items()
+        for i, v in enumerate(values)
+    }
+    with atomic_write(path, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def assign_state_arrays(path: str, group: str, variables: list[Any]) -> None:
+    """Assign ``group``'s arrays of the npz at ``path`` to ``variables`` (same order); a
+    different count or shape is a checkpoint of another model: ``ValueError`` naming it."""
+    import numpy as np
+
+    with np.load(path) as saved:
+        keys = sorted(k for k in saved.files if k.startswith(f"{group}/"))
+        if len(keys) != len(variables):
+            raise ValueError(
+                f"{path} holds {len(keys)} {group} arrays, the model has {len(variables)}: it "
+                "is a checkpoint of another model. Pass the --out folder of the run that wrote "
+                "it, or train again."
+            )
+        for key, variable in zip(keys, variables):
+            value = saved[key]
+            if tuple(value.shape) != tuple(variable.shape):
+                raise ValueError(
+                    f"{path}: {key} has shape {value.shape}, the model's {variable.path} "
+                    f"{tuple(variable.shape)}: a checkpoint of another model; train again."
+                )
+            variable.assign(value)
+
+
 def _restore_model(model: Any, checkpoint: str, run_dir: str) -> None:
     """Restore ``model`` from a training checkpoint; every weight of it must be there.
 
@@ -243,6 +283,9 @@ def _restore_model(model: Any, checkpoint: str, run_dir: str) -> None:
     """
     import tensorflow as tf
 
+    if os.path.isfile(checkpoint + STATE_SUFFIX):  # a run trained on JAX
+        assign_state_arrays(checkpoint + STATE_SUFFIX, "model", model.variables)
+        return
     try:
         status = tf.train.Checkpoint(model=model).restore(checkpoint)
         status.assert_existing_objects_matched()

@@ -76,3 +76,23 @@ def test_triplet_loss_uses_the_features_output(tmp_path):
     expected = float(losses.stacked_triplet_loss(outputs["features"], 1.0))
     assert float(trainer.compute_loss(outputs, labels, None)) == pytest.approx(expected)
     assert expected > 0
+
+
+def test_backend_mismatches_name_the_fix(tmp_path):
+    from tfdeepfake import runs
+    from tfdeepfake.training import train
+
+    with pytest.raises(ValueError, match="TensorFlow strategy.*--backend tensorflow"):
+        _config(tmp_path, backend="jax", strategy="multi_worker").validate(require_data=False)
+    with pytest.raises(ValueError, match="backend must be one of tensorflow, jax"):
+        _config(tmp_path, backend="torch").validate(require_data=False)
+    jax_config = _config(tmp_path / "j", backend="jax")
+    with pytest.raises(ValueError, match=r"call tfdeepfake.training.train\(config\)"):
+        Trainer(jax_config, _no_data)
+    # This process runs Keras on TensorFlow: the JAX trainer says how to get JAX.
+    with pytest.raises(ValueError, match="tfdeepfake train --backend jax"):
+        train(jax_config, _no_data)
+    # A run folder trained on one backend resumes only on that backend.
+    runs.write_config(str(tmp_path / "t"), _config(tmp_path / "t", backend="jax").to_dict())
+    with pytest.raises(ValueError, match="trained with --backend jax"):
+        Trainer(_config(tmp_path / "t"), _no_data)

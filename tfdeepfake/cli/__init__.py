@@ -121,8 +121,17 @@ def _stderr_captured():
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tfdeepfake` console script."""
     args = build_parser().parse_args(argv)
+    select_backend(getattr(args, "backend", None))
     configure_output(args.verbose)
     return run_guarded(f"tfdeepfake {args.command}", args.func, args)
+
+
+def select_backend(backend: str | None) -> None:
+    """Run Keras on ``backend`` (a flag such as `train --backend jax`): it must be chosen
+    before Keras is imported, which importing TensorFlow does. In a process that already
+    imported Keras on another backend the command itself says so (``Trainer``)."""
+    if backend and "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = backend
 
 
 def run_guarded(prog: str, func, args: argparse.Namespace) -> int:

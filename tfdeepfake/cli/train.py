@@ -14,6 +14,7 @@ _FLAG_KEYS = {
     "data": "data.train",
     "val_data": "data.val",
     "out": "out",
+    "backend": "backend",
     "strategy": "strategy",
     "tpu": "tpu",
     "mixed_precision": "mixed_precision",
@@ -49,6 +50,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--val-data", help="folder (or glob) of validation shards")
     p.add_argument("--out", help="run folder (checkpoints, logs, best weights, config.json)")
     p.add_argument("--config", help="YAML or JSON file of settings (see docs/training.md)")
+    p.add_argument(
+        "--backend",
+        choices=("tensorflow", "jax"),
+        help="tensorflow (default: the tf.distribute loop) or jax (a jitted step, data "
+        "parallel over the local devices; the fastest measured path on a GPU)",
+    )
     p.add_argument("--strategy", choices=("default", "mirrored", "multi_worker", "tpu"))
     p.add_argument("--tpu", help="TPU name or grpc:// address for --strategy tpu")
     p.add_argument(

@@ -20,7 +20,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from tfdeepfake.runs import CHECKPOINT_DIR
+from tfdeepfake import runs
+from tfdeepfake.runs import CHECKPOINT_DIR, STATE_SUFFIX
 
 DATA_STATE_DIR = "data_state"
 
@@ -92,3 +93,39 @@ class RunCheckpoints:
         if not self.chief:
             shutil.rmtree(self.manager.directory, ignore_errors=True)
 
+
+
+class KerasStateCheckpoints(RunCheckpoints):
+    """``RunCheckpoints`` for Keras variables that are not TensorFlow objects (the JAX
+    backend): their values go to ``ckpt-<step>.state.npz`` beside the checkpoint of the
+    TensorFlow objects (step, best metric, plateau, data state), which is written last.
+
+    Args:
+        run_dir, objects, keep: as ``RunCheckpoints`` (``objects``: TensorFlow trackables).
+        groups: name -> the Keras variables to save, e.g. ``{"model": model.variables}``.
+    """
+
+    def __init__(self, run_dir: str, objects: dict[str, Any], groups: dict[str, list],
+                 keep: int = 3):
+        super().__init__(run_dir, objects, keep)
+        self.groups = groups
+
+    def _state_path(self, step: int) -> str:
+        return os.path.join(self.main_dir, f"ckpt-{step}{STATE_SUFFIX}")
+
+    def restore(self) -> int:
+        """Restore the newest checkpoint and its Keras state; the step (0 when none)."""
+        step = super().restore()
+        if step:
+            for group, variables in self.groups.items():
+                runs.assign_state_arrays(self._state_path(step), group, variables)
+        return step
+
+    def save(self, step: int) -> None:
+        """Save the Keras state, then the rest (``RunCheckpoints.save``); prune old states."""
+        runs.write_state_arrays(self._state_path(step), self.groups)
+        super().save(step)
+        kept = {os.path.basename(p) + STATE_SUFFIX for p in self.manager.checkpoints}
+        for name in os.listdir(self.main_dir):
+            if name.endswith(STATE_SUFFIX) and name not in kept:
+                os.remove(os.path.join(self.main_dir, name))

@@ -20,6 +20,8 @@ from typing import Any
 from tfdeepfake.safeio import write_text_atomic
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+BACKENDS = ("tensorflow", "jax")
+JAX_STRATEGIES = ("default", "mirrored")  # both: data parallel over every local device
 OPTIMIZERS = ("adam", "sgd", "adamw")
 SCHEDULES = ("constant", "plateau", "poly", "cosine")
 LOSSES = ("bce", "balanced_bce", "triplet")
@@ -155,7 +157,11 @@ class TrainConfig:
         steps: total optimiser steps of the run.
         val_every: validate every this many steps (and at the end); 0: only at the end.
         log_every: write TensorBoard scalars every this many steps.
-        strategy: ``default``, ``mirrored``, ``multi_worker`` or ``tpu``.
+        backend: ``tensorflow`` (the custom ``tf.distribute`` loop) or ``jax`` (a jitted
+            step, data parallel over the local devices; Keras must run on JAX:
+            ``tfdeepfake train --backend jax`` sets it up).
+        strategy: ``default``, ``mirrored``, ``multi_worker`` or ``tpu`` (``tensorflow``);
+            under ``jax`` only ``default``/``mirrored``, both every local device.
         tpu: TPU name or address for the TPU cluster resolver ("" = the local TPU).
         mixed_precision: mixed_float16 (GPU, with loss scaling) or mixed_bfloat16 (CPU/TPU).
         progress: show a progress bar.
@@ -170,6 +176,7 @@ class TrainConfig:
     steps: int = 1000
     val_every: int = 500
     log_every: int = 10
+    backend: str = "tensorflow"
     strategy: str = "default"
     tpu: str = ""
     mixed_precision: bool = False
@@ -194,6 +201,7 @@ class TrainConfig:
         ``require_data=False`` accepts an empty ``data.train`` (data given as a function).
         """
         checks = [
+            ("backend", self.backend, BACKENDS),
             ("strategy", self.strategy, STRATEGIES),
             ("optimizer.name", self.optimizer.name, OPTIMIZERS),
             ("optimizer.schedule", self.optimizer.schedule, SCHEDULES),
@@ -204,6 +212,12 @@ class TrainConfig:
         for field, value, allowed in checks:
             if value not in allowed:
                 raise ValueError(f"{field} must be one of {', '.join(allowed)}; got {value!r}.")
+        if self.backend == "jax" and self.strategy not in JAX_STRATEGIES:
+            raise ValueError(
+                f"strategy={self.strategy!r} is a TensorFlow strategy; under backend=jax "
+                "training is data parallel over every local device (strategy default). Use "
+                "--backend tensorflow for multi-worker or TPU training."
+            )
         if not self.model.name:
             raise ValueError("No model given: pass --model NAME (see `tfdeepfake models`).")
         if require_data and not self.data.train:

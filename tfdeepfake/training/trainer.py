@@ -27,6 +27,7 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
 from tfdeepfake import runs
 from tfdeepfake.runs import BEST_WEIGHTS, LAST_WEIGHTS, save_weights_atomic
@@ -75,7 +76,8 @@ def binary_metrics(labels: np.ndarray, logits: np.ndarray) -> dict[str, float]:
 
 
 class Trainer:
-    """One training run described by a ``TrainConfig``.
+    """One training run described by a ``TrainConfig`` (``backend="tensorflow"``; the JAX
+    backend's is ``tfdeepfake.training.jax_trainer.JaxTrainer``, ``train`` picks).
 
     Args:
         config: the run's configuration (``resolve_config`` builds one).
@@ -83,6 +85,8 @@ class Trainer:
             shards of ``config.data.train`` (e.g. an in-memory ``tf.data`` pipeline).
         val_data: the same for validation (finite dataset).
     """
+
+    backend = "tensorflow"
 
     def __init__(
         self,
@@ -93,6 +97,7 @@ class Trainer:
         from tfdeepfake.models import get_preset
 
         self.config = config.validate(require_data=train_data is None)
+        check_backend(config.backend, type(self).__name__, self.backend)
         self.preset = get_preset(config.model.name).with_overrides(**config.model.overrides)
         self._check_run_dir()
         self.data_summary: dict[str, Any] = {}
@@ -111,6 +116,12 @@ class Trainer:
     def _check_run_dir(self) -> None:
         if runs.read_config(self.config.out) is not None:
             previous = load_config(self.config.out)
+            if previous.backend != self.config.backend:
+                raise ValueError(
+                    f"--out {self.config.out} holds a run trained with --backend "
+                    f"{previous.backend}; its checkpoints resume only on that backend: pass "
+                    f"--backend {previous.backend}, or another --out folder."
+                )
             if previous.model.name != self.config.model.name:
                 raise ValueError(
                     f"--out {self.config.out} holds a run of model {previous.model.name!r}, not "
@@ -186,8 +197,11 @@ class Trainer:
 
     # -- steps ----------------------------------------------------------------------------
 
-    def compute_loss(self, outputs: dict[str, Any], labels: Any, masks: Any) -> tf.Tensor:
-        """The configured loss of one replica's batch (mean over its examples)."""
+    def compute_loss(
+        self, outputs: dict[str, Any], labels: Any, masks: Any, extra_losses: Any = ()
+    ) -> Any:
+        """The configured loss of one replica's batch (mean over its examples), in
+        ``keras.ops`` (both backends' steps call it); ``extra_losses``: the model's own."""
         cfg = self.config.loss
         logits = outputs["logit"]
         if cfg.name == "triplet":
@@ -202,14 +216,14 @@ class Trainer:
         else:
             loss = losses.bce_with_logits(labels, logits, cfg.label_clip)
         if cfg.mask_weight > 0 and masks is not None and "attention" in outputs:
-            scale = 255.0 if masks.dtype.is_integer else 1.0
-            masks = tf.cast(masks, tf.float32) / scale
-            has_mask = tf.reduce_max(tf.reshape(masks, (tf.shape(masks)[0], -1)), axis=1)
+            integer = "int" in keras.backend.standardize_dtype(masks.dtype)
+            masks = ops.cast(masks, "float32") / (255.0 if integer else 1.0)
+            has_mask = ops.max(ops.reshape(masks, (ops.shape(masks)[0], -1)), axis=1)
             loss += cfg.mask_weight * losses.attention_mask_loss(
                 outputs["attention"], masks, has_mask
             )
-        if self.model.losses:
-            loss += tf.add_n([tf.cast(x, tf.float32) for x in self.model.losses])
+        for extra in extra_losses:
+            loss += ops.cast(extra, "float32")
         return loss
 
     def _make_train_step(self):
@@ -219,7 +233,7 @@ class Trainer:
             images, labels, masks = unpack_batch(batch)
             with tf.GradientTape() as tape:
                 outputs = model(images, training=True)
-                loss = self.compute_loss(outputs, labels, masks)
+                loss = self.compute_loss(outputs, labels, masks, model.losses)
                 scaled = loss / replicas
                 if self.loss_scaling:
                     scaled = optimizer.scale_loss(scaled)
@@ -262,8 +276,8 @@ class Trainer:
             if cfg.val_steps and i >= cfg.val_steps:
                 break
             logits, labels = self._eval_step(batch)
-            all_logits.append(logits.numpy())
-            all_labels.append(labels.numpy())
+            all_logits.append(np.asarray(logits))
+            all_labels.append(np.asarray(labels))
         logits = np.concatenate(all_logits) if all_logits else np.zeros(0)
         labels = np.concatenate(all_labels) if all_labels else np.zeros(0)
         return {**binary_metrics(labels, logits), "examples": int(labels.size)}
@@ -329,7 +343,7 @@ class Trainer:
         while step < config.steps:
             began = time.perf_counter()
             loss, logits, labels = self._train_step(feeder.next())
-            loss = float(loss.numpy())
+            loss = float(np.asarray(loss))
             spent = time.perf_counter() - began
             if first_step_seconds is None:
                 first_step_seconds = spent  # includes tracing
@@ -342,7 +356,7 @@ class Trainer:
                     f"Training loss became {loss} at step {step}; lower --lr or check the data."
                 )
             history["losses"].append(loss)
-            window.extend(zip(logits.numpy().tolist(), labels.numpy().tolist()))
+            window.extend(zip(np.asarray(logits).tolist(), np.asarray(labels).tolist()))
             if bar is not None or step % config.log_every == 0:
                 now = time.perf_counter()
                 rate = (step - tick_step) * config.data.batch_size * frames / max(now - tick, 1e-9)
@@ -370,9 +384,11 @@ class Trainer:
             ):
                 history["validations"].append(self._validation(step, writers[1]))
             if step % config.checkpoint.every_steps == 0 or last:
+                self._sync_variables()
                 self.checkpoints.save(step)
         if bar is not None:
             bar.close()
+        self._sync_variables()
         if self.chief:
             save_weights_atomic(self.model, os.path.join(config.out, LAST_WEIGHTS))
         timed = step - start - 1  # training steps after the first (which traces)
@@ -418,6 +434,10 @@ class Trainer:
             f"({metrics['examples']} examples){' *best*' if improved else ''}"
         )
         return metrics
+
+    def _sync_variables(self) -> None:
+        """Make the Keras variables current before they are saved (the TensorFlow step
+        updates them in place; the JAX trainer keeps its state in arrays between syncs)."""
 
     def _learning_rate(self) -> float:
         inner = getattr(self.optimizer, "inner_optimizer", self.optimizer)
@@ -516,8 +536,30 @@ def make_dataset_fn(config: TrainConfig, preset: Any, training: bool) -> Dataset
 def train(
     config: TrainConfig, train_data: DatasetFn | None = None, val_data: DatasetFn | None = None
 ) -> dict[str, Any]:
-    """Train (or resume) the run described by ``config``; a summary dict (see ``Trainer``)."""
+    """Train (or resume) the run described by ``config`` on ``config.backend``; a summary
+    dict (see ``Trainer``)."""
+    if config.backend == "jax":
+        from tfdeepfake.training.jax_trainer import JaxTrainer
+
+        return JaxTrainer(config, train_data, val_data).run()
     return Trainer(config, train_data, val_data).run()
+
+
+def check_backend(wanted: str, trainer: str, trains: str) -> None:
+    """Raise a ``ValueError`` with the fix unless ``trainer`` (training on ``trains``) fits
+    backend ``wanted`` and Keras runs on it in this process."""
+    if wanted != trains:
+        raise ValueError(
+            f"{trainer} trains on the {trains} backend but the config says backend={wanted!r}: "
+            "call tfdeepfake.training.train(config), which picks the trainer."
+        )
+    running = keras.backend.backend()
+    if running != wanted:
+        raise ValueError(
+            f"backend={wanted!r} but Keras runs on {running!r} in this process (the backend is "
+            f"fixed when Keras is imported): run `tfdeepfake train --backend {wanted}`, which "
+            f"selects it, or set KERAS_BACKEND={wanted} before importing keras or tensorflow."
+        )
 
 
 def init_weights_file(path: str) -> str:
