@@ -114,3 +114,60 @@ def test_plateau_controller_reduces_after_patience():
     assert _value(optimizer.learning_rate) == pytest.approx(1e-4)
     assert not plateau.update(0.9)  # improvement resets the count
     assert int(plateau.wait.numpy()) == 0
+
+
+def _np_pairs(features):
+    f = features / np.linalg.norm(features, axis=1, keepdims=True)
+    i, j = np.triu_indices(len(f), k=1)
+    return np.sum((f[i] - f[j]) ** 2, axis=1), i, j
+
+
+def test_uniformity_and_alignment_match_their_definitions():
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((6, 5)).astype(np.float32)
+    labels = np.array([1, 0, 1, 1, 0, 0], np.float32)[:, None]
+    sq, i, j = _np_pairs(features.astype(np.float64))
+    uniformity = np.log(np.mean(np.exp(-2.0 * sq)))
+    same = labels[i, 0] == labels[j, 0]
+    alignment = np.mean(sq[same])  # alpha 2: the squared distance
+    assert _value(losses.uniformity_loss(features, t=2.0)) == pytest.approx(uniformity, rel=1e-5)
+    assert _value(losses.alignment_loss(features, labels)) == pytest.approx(alignment, rel=1e-5)
+    assert _value(losses.alignment_loss(features, labels, alpha=1.0)) == pytest.approx(
+        np.mean(np.sqrt(sq[same])), rel=1e-4
+    )
+
+
+def test_uniformity_prefers_spread_features_and_alignment_same_class_ones():
+    collapsed = np.ones((4, 3), np.float32)
+    spread = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0]], np.float32)
+    assert _value(losses.uniformity_loss(collapsed)) == pytest.approx(0.0, abs=1e-6)
+    assert _value(losses.uniformity_loss(spread)) < -1.0
+    labels = np.array([0, 0, 1, 1], np.float32)
+    assert _value(losses.alignment_loss(collapsed, labels)) == pytest.approx(0.0, abs=1e-5)
+    assert _value(losses.alignment_loss(spread, labels)) == pytest.approx(4.0, rel=1e-5)
+    # No pair shares a label: the term is 0, not NaN.
+    assert _value(losses.alignment_loss(spread[:2], np.array([0, 1]))) == 0.0
+
+
+def test_cosine_warm_restarts_restart_at_the_peak():
+    config = OptimizerConfig(learning_rate=0.1, schedule="cosine_restarts", restart_steps=10,
+                             end_learning_rate=0.001)
+    sgdr = learning_rate_schedule(config, 100)
+    assert _value(sgdr(0)) == pytest.approx(0.1)
+    assert _value(sgdr(5)) == pytest.approx(0.001 + 0.099 * 0.5, rel=1e-4)
+    assert _value(sgdr(9)) < 0.005
+    assert _value(sgdr(10)) == pytest.approx(0.1)  # restart
+    longer = learning_rate_schedule(
+        OptimizerConfig(learning_rate=0.1, schedule="cosine_restarts", restart_steps=10,
+                        restart_mult=2.0, restart_decay=0.5), 100)
+    assert _value(longer(10)) == pytest.approx(0.05)  # second cycle: half the peak...
+    assert _value(longer(20)) == pytest.approx(0.025, rel=1e-4)  # ...and 20 steps long
+    assert _value(longer(30)) == pytest.approx(0.025)
+    warm = learning_rate_schedule(
+        OptimizerConfig(learning_rate=0.1, schedule="cosine_restarts", restart_steps=10,
+                        warmup_steps=4), 100)
+    assert _value(warm(1)) == pytest.approx(0.05)
+    assert _value(warm(4)) == pytest.approx(0.1) and _value(warm(14)) == pytest.approx(0.1)
+    default = learning_rate_schedule(OptimizerConfig(learning_rate=0.1,
+                                                     schedule="cosine_restarts"), 40)
+    assert _value(default(10)) == pytest.approx(0.1)  # a quarter of the run per cycle

@@ -72,7 +72,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, help="global batch size")
     p.add_argument("--lr", type=float, help="(peak) learning rate")
     p.add_argument("--optimizer", choices=("adam", "sgd", "adamw"))
-    p.add_argument("--schedule", choices=("constant", "plateau", "poly", "cosine"))
+    p.add_argument("--schedule", choices=("constant", "plateau", "poly", "cosine", "cosine_restarts"),
+                   help="learning-rate schedule; cosine_restarts = SGDR (optimizer.restart_*)")
     p.add_argument("--loss", choices=("bce", "balanced_bce", "triplet"))
     p.add_argument("--label-clip", type=float, help="clip labels to [c, 1 - c]")
     p.add_argument("--val-every", type=int, help="validate every N steps")

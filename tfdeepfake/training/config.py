@@ -23,7 +23,7 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 BACKENDS = ("tensorflow", "jax")
 JAX_STRATEGIES = ("default", "mirrored")  # both: data parallel over every local device
 OPTIMIZERS = ("adam", "sgd", "adamw")
-SCHEDULES = ("constant", "plateau", "poly", "cosine")
+SCHEDULES = ("constant", "plateau", "poly", "cosine", "cosine_restarts")
 LOSSES = ("bce", "balanced_bce", "triplet")
 TRAINABLE = ("all", "layer_norms")
 
@@ -86,10 +86,16 @@ class OptimizerConfig:
         nesterov: SGD nesterov momentum.
         clipnorm: clip each gradient to this norm; 0 for none.
         schedule: ``constant``, ``plateau`` (reduce on a validation plateau), ``poly``
-            (polynomial decay to ``end_learning_rate`` over the run) or ``cosine``.
-        warmup_steps: linear warm-up steps (poly, cosine).
+            (polynomial decay to ``end_learning_rate`` over the run), ``cosine`` or
+            ``cosine_restarts`` (SGDR: cosine cycles that restart at the peak; GenD's
+            ``cyclic`` scheduler).
+        warmup_steps: linear warm-up steps (poly, cosine, cosine_restarts).
         poly_power: power of the polynomial decay.
-        end_learning_rate: final learning rate of poly/cosine, lower bound of plateau.
+        end_learning_rate: final learning rate of poly/cosine (of each cycle of
+            cosine_restarts), lower bound of plateau.
+        restart_steps: steps of the first cosine_restarts cycle (0: a quarter of the run).
+        restart_mult: each cosine_restarts cycle is this many times longer than the last.
+        restart_decay: each cosine_restarts cycle starts this many times lower than the last.
         plateau_factor: factor applied to the learning rate on a plateau.
         plateau_patience: validations without improvement before reducing.
     """
@@ -104,6 +110,9 @@ class OptimizerConfig:
     warmup_steps: int = 0
     poly_power: float = 0.9
     end_learning_rate: float = 0.0
+    restart_steps: int = 0
+    restart_mult: float = 1.0
+    restart_decay: float = 1.0
     plateau_factor: float = 0.1
     plateau_patience: int = 10
 
@@ -120,12 +129,22 @@ class LossConfig:
         triplet_margin: margin of the triplet loss (L2 distance).
         mask_weight: weight of the attention-to-SSIM-mask auxiliary loss (models with an
             ``attention`` output trained on shards with masks); 0 disables it.
+        uniformity_weight: weight of the uniformity term (Wang & Isola 2020) on the
+            L2-normalised ``features`` output: ``log mean exp(-t |f_i - f_j|^2)``; 0 disables it.
+        alignment_weight: weight of the label-aware alignment term (GenD's variant): mean
+            ``|f_i - f_j|^alpha`` over pairs of the batch with the same label; 0 disables it.
+        uniformity_t: the uniformity term's temperature ``t`` (2 in both papers).
+        alignment_alpha: the alignment term's power ``alpha`` (2 in both papers).
     """
 
     name: str = "bce"
     label_clip: float = 0.0
     triplet_margin: float = 1.0
     mask_weight: float = 0.0
+    uniformity_weight: float = 0.0
+    alignment_weight: float = 0.0
+    uniformity_t: float = 2.0
+    alignment_alpha: float = 2.0
 
 
 @dataclasses.dataclass
@@ -237,6 +256,18 @@ class TrainConfig:
             raise ValueError(
                 f"optimizer.learning_rate must be positive; got {self.optimizer.learning_rate}."
             )
+        opt, loss = self.optimizer, self.loss
+        for field, value, ok, allowed in (
+            ("optimizer.restart_steps", opt.restart_steps, opt.restart_steps >= 0, ">= 0"),
+            ("optimizer.restart_mult", opt.restart_mult, opt.restart_mult > 0, "> 0"),
+            ("optimizer.restart_decay", opt.restart_decay, 0 < opt.restart_decay <= 1,
+             "in (0, 1]"),
+            ("loss.uniformity_weight", loss.uniformity_weight, loss.uniformity_weight >= 0,
+             ">= 0"),
+            ("loss.alignment_weight", loss.alignment_weight, loss.alignment_weight >= 0, ">= 0"),
+        ):
+            if not ok:
+                raise ValueError(f"{field} must be {allowed}; got {value}.")
         return self
 
 

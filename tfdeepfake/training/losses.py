@@ -91,3 +91,34 @@ def attention_mask_loss(attention, masks, has_mask=None, threshold: float = 0.4)
     else:
         weight = ops.cast(ops.reshape(has_mask, ops.shape(per_example)) > 0, "float32")
     return ops.sum(per_example * weight) / ops.maximum(ops.sum(weight), 1.0)
+
+
+def _pair_distances(features):
+    """Squared L2 distances (N, N) between the L2-normalised rows of ``features`` and the mask
+    (N, N) of the pairs ``i < j``."""
+    f = ops.cast(features, "float32")
+    f = f / ops.maximum(ops.norm(f, axis=-1, keepdims=True), 1e-12)
+    sq = ops.maximum(2.0 - 2.0 * ops.matmul(f, ops.transpose(f)), 0.0)
+    n = ops.shape(f)[0]
+    upper = ops.cast(ops.triu(ops.ones((n, n)), k=1), "float32")
+    return sq, upper
+
+
+def uniformity_loss(features, t: float = 2.0, floor: float = 1e-6):
+    """Uniformity (Wang & Isola 2020): ``log mean_{i<j} exp(-t |f_i - f_j|^2)`` over the
+    L2-normalised rows of (N, D) ``features``; lower is more uniform on the sphere. The mean is
+    floored at ``floor`` (GenD's clamp) so the log stays finite; 0 for fewer than two rows."""
+    sq, upper = _pair_distances(features)
+    pairs = ops.sum(upper)
+    mean = ops.sum(ops.exp(-t * sq) * upper) / ops.maximum(pairs, 1.0)
+    return ops.where(pairs > 0, ops.log(ops.maximum(mean, floor)), 0.0)
+
+
+def alignment_loss(features, labels, alpha: float = 2.0):
+    """Label-aware alignment (GenD's variant of Wang & Isola's): ``mean |f_i - f_j|^alpha``
+    over the pairs ``i < j`` of L2-normalised rows with the same label; 0 without such a pair."""
+    sq, upper = _pair_distances(features)
+    y = ops.reshape(ops.cast(labels, "float32"), (-1,))
+    same = ops.cast(ops.equal(y[:, None], y[None, :]), "float32") * upper
+    distances = ops.power(sq + 1e-12, alpha / 2.0)
+    return ops.sum(distances * same) / ops.maximum(ops.sum(same), 1.0)

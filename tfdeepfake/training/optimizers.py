@@ -2,7 +2,10 @@
 
 - Adam + reduce-on-plateau (icpr2020dfdc: lr 1e-5, factor 0.1, patience 10 validations);
 - SGD nesterov (momentum 0.9, weight decay 1e-4) + polynomial decay (DFDC winner, lr 0.01);
-- AdamW + cosine decay (with optional linear warm-up).
+- AdamW + cosine decay (with optional linear warm-up);
+- cosine warm restarts (SGDR, Loshchilov & Hutter 2017; GenD's ``cyclic`` scheduler): cosine
+  decay over a cycle of ``restart_steps``, then back to the peak; each cycle ``restart_mult``
+  times longer and its peak ``restart_decay`` times lower.
 
 Keras' weight decay is decoupled (``w -= lr * wd * w``); for SGD that is the same step as
 PyTorch's coupled L2 term before momentum, up to the momentum's smoothing.
@@ -49,8 +52,46 @@ class WarmupPolynomialDecay(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to ``peak`` over ``warmup_steps``, then ``after(step - warmup_steps)``."""
+
+    def __init__(self, peak: float, warmup_steps: int, after):
+        self.peak, self.warmup_steps, self.after = peak, warmup_steps, after
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warming = self.peak * (step + 1.0) / float(max(self.warmup_steps, 1))
+        later = self.after(keras.ops.maximum(step - self.warmup_steps, 0.0))
+        return keras.ops.where(step < self.warmup_steps, warming, later)
+
+    def get_config(self):
+        return {"peak": self.peak, "warmup_steps": self.warmup_steps,
+                "after": keras.optimizers.schedules.serialize(self.after)}
+
+    @classmethod
+    def from_config(cls, config):
+        after = keras.optimizers.schedules.deserialize(config.pop("after"))
+        return cls(after=after, **config)
+
+
+def warm_restarts(config: OptimizerConfig, total_steps: int):
+    """SGDR (see the module docstring); ``restart_steps`` 0 means a quarter of the run."""
+    first = config.restart_steps or max((total_steps - config.warmup_steps) // 4, 1)
+    restarts = keras.optimizers.schedules.CosineDecayRestarts(
+        config.learning_rate,
+        first,
+        t_mul=config.restart_mult,
+        m_mul=config.restart_decay,
+        alpha=config.end_learning_rate / config.learning_rate,
+    )
+    if config.warmup_steps > 0:
+        return WarmupSchedule(config.learning_rate, config.warmup_steps, restarts)
+    return restarts
+
+
 def learning_rate_schedule(config: OptimizerConfig, total_steps: int):
-    """A float (constant, plateau) or a Keras schedule (poly, cosine) for ``total_steps``."""
+    """A float (constant, plateau) or a Keras schedule (poly, cosine, cosine_restarts) for
+    ``total_steps``."""
     lr = config.learning_rate
     if config.schedule in ("constant", "plateau"):
         return lr
@@ -69,8 +110,11 @@ def learning_rate_schedule(config: OptimizerConfig, total_steps: int):
                 warmup_steps=config.warmup_steps,
             )
         return keras.optimizers.schedules.CosineDecay(lr, max(total_steps, 1), alpha=alpha)
+    if config.schedule == "cosine_restarts":
+        return warm_restarts(config, total_steps)
     raise ValueError(
-        f"optimizer.schedule must be constant, plateau, poly or cosine; got {config.schedule!r}."
+        "optimizer.schedule must be constant, plateau, poly, cosine or cosine_restarts; got "
+        f"{config.schedule!r}."
     )
 
 

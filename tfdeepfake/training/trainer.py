@@ -222,9 +222,25 @@ class Trainer:
             loss += cfg.mask_weight * losses.attention_mask_loss(
                 outputs["attention"], masks, has_mask
             )
+        if cfg.uniformity_weight > 0 or cfg.alignment_weight > 0:
+            loss += self._feature_terms(outputs, labels)
         for extra in extra_losses:
             loss += ops.cast(extra, "float32")
         return loss
+
+    def _feature_terms(self, outputs: dict[str, Any], labels: Any) -> Any:
+        """Weighted uniformity and label-aware alignment on the normalised ``features``."""
+        cfg = self.config.loss
+        if "features" not in outputs:
+            raise ValueError(
+                f"loss.uniformity_weight / loss.alignment_weight need a model with a 'features' "
+                f"output; {self.preset.name!r} returns {sorted(outputs)}. Use a GenD preset "
+                "(gend_*) or set both weights to 0."
+            )
+        features = outputs["features"]
+        return (cfg.uniformity_weight * losses.uniformity_loss(features, cfg.uniformity_t)
+                + cfg.alignment_weight * losses.alignment_loss(features, labels,
+                                                               cfg.alignment_alpha))
 
     def _make_train_step(self):
         model, optimizer, replicas = self.model, self.optimizer, self.replicas
