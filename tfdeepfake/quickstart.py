@@ -188,21 +188,11 @@ def build_videos(options: QuickstartOptions, root: Path) -> dict[str, Path]:
     return labels
 
 
-def run_quickstart(options: QuickstartOptions | None = None) -> dict:
-    """Run the five stages (module docstring); returns AUCs, paths and the detect results."""
-    from tfdeepfake.evaluation.evaluator import evaluate_run
+def build_shards(options: QuickstartOptions, root: Path) -> tuple[dict[str, Path], dict]:
+    """Stages 1-2: the videos in ``root/videos`` and their shards in ``root/shards/<split>``;
+    returns (split -> labels CSV, split -> shard folder)."""
     from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
-    from tfdeepfake.inference import Detector
-    from tfdeepfake.inference.outputs import format_table, write_csv, write_json
-    from tfdeepfake.inference.report import write_index
-    from tfdeepfake.models import get_preset
-    from tfdeepfake.training.config import resolve_config
-    from tfdeepfake.training.trainer import train
 
-    options = options or QuickstartOptions()
-    root = Path(options.out)
-    if root.exists():
-        shutil.rmtree(root)
     videos = root / "videos"
     print(f"[1/5] Real clips and face-swapped fakes -> {videos}")
     labels = build_videos(options, videos)
@@ -217,6 +207,25 @@ def run_quickstart(options: QuickstartOptions | None = None) -> dict:
         summary = extract_dataset(videos / split, shards[split], labels=csv_path, options=extract,
                                   split=split, dataset="quickstart", progress=False)
         print(f"  {split}: " + summary.format().replace("\n", "\n    "))
+    return labels, shards
+
+
+def run_quickstart(options: QuickstartOptions | None = None) -> dict:
+    """Run the five stages (module docstring); returns AUCs, paths and the detect results."""
+    from tfdeepfake.evaluation.evaluator import evaluate_run
+    from tfdeepfake.inference import Detector
+    from tfdeepfake.inference.outputs import format_table, write_csv, write_json
+    from tfdeepfake.inference.report import write_index
+    from tfdeepfake.models import get_preset
+    from tfdeepfake.training.config import resolve_config
+    from tfdeepfake.training.trainer import train
+
+    options = options or QuickstartOptions()
+    root = Path(options.out)
+    if root.exists():
+        shutil.rmtree(root)
+    videos = root / "videos"
+    labels, shards = build_shards(options, root)
 
     aucs = {}
     for name in options.models:

@@ -32,6 +32,7 @@ _FLAG_KEYS = {
     "augment": "data.augment",
     "balance": "data.balance",
     "skip_corrupt": "data.skip_corrupt",
+    "fakes": "data.fakes",
     "progress": "progress",
 }
 
@@ -72,7 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, help="global batch size")
     p.add_argument("--lr", type=float, help="(peak) learning rate")
     p.add_argument("--optimizer", choices=("adam", "sgd", "adamw"))
-    p.add_argument("--schedule", choices=("constant", "plateau", "poly", "cosine", "cosine_restarts"),
+    p.add_argument("--schedule",
+                   choices=("constant", "plateau", "poly", "cosine", "cosine_restarts"),
                    help="learning-rate schedule; cosine_restarts = SGDR (optimizer.restart_*)")
     p.add_argument("--loss", choices=("bce", "balanced_bce", "triplet"))
     p.add_argument("--label-clip", type=float, help="clip labels to [c, 1 - c]")
@@ -80,6 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--val-steps", type=int, help="validation batches (0: all)")
     p.add_argument("--checkpoint-every", type=int, help="checkpoint every N steps")
     p.add_argument("--seed", type=int, help="seed of shuffling and augmentation")
+    p.add_argument("--fakes", choices=("shards", "sbi"),
+                   help="training fakes: the shards' own, or self-blended images made on the "
+                   "fly from the real faces only (SBI; train without fake videos)")
     p.add_argument("--no-augment", dest="augment", action="store_const", const=False)
     p.add_argument("--no-balance", dest="balance", action="store_const", const=False)
     p.add_argument(

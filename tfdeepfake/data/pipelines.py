@@ -14,6 +14,9 @@ Elements (labels float32 (B, 1), 1 = fake):
   dict ``{"images", "labels", ["masks"], "video_id", "track_id", "frame_index", "dataset",
   "split"}``.
 * ``clip_dataset``: ``(clips (B, T, S, S, 3), labels)`` (dict with ``with_ids``).
+* ``fakes="sbi"`` (frame and clip datasets): the shards' real tracks only; each real frame
+  (clip) is followed by its self-blended fake (``tfdeepfake.data.sbi``, label 1, mask = the
+  blend mask), so batches hold (real, fake) pairs of the same face, as in SBI's training.
 * ``triplet_dataset``: ``(images (3K, S, S, 3), labels (3K, 1))``, rows ``3k, 3k+1, 3k+2`` =
   anchor, positive, negative of triplet k; even k are (fake, fake, real), odd k (real, real,
   fake) as in AutoAttB4ST.
@@ -30,12 +33,14 @@ from tfdeepfake.data import balance as bal
 from tfdeepfake.data.align import align_faces, align_landmarks
 from tfdeepfake.data.augment import AugmentConfig, apply_augment, resolve_augment
 from tfdeepfake.data.crops import normalise, recrop, recrop_fraction_tf, recrop_landmarks
+from tfdeepfake.data.sbi import self_blend
 from tfrecords_tools import reader
 
 log = logging.getLogger(__name__)
 
 _ID_KEYS = ("video_id", "track_id", "frame_index", "dataset", "split")
 TRIPLET_PATTERN = (1, 1, 0, 0, 0, 1)  # labels of two consecutive triplets
+FAKES = ("shards", "sbi")
 
 
 def _replica_batch(batch_size: int, input_context) -> int:
@@ -62,8 +67,36 @@ def _check_label(label: tf.Tensor, shard: tf.Tensor) -> tf.Tensor:
         return tf.identity(label)
 
 
-def _decode_and_crop(frame: dict, preset, need_mask: bool) -> dict:
-    """Decode a frame and re-cut it to the preset: image float32 (S, S, 3) in [0, 255]."""
+def _stored_mask(frame: dict, image: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """The frame's SSIM mask, float32 (H, W, 1) in [0, 255] (zeros without one), and whether
+    it has one."""
+    has_mask = tf.strings.length(frame["mask"]) > 0
+    raw = tf.cond(
+        has_mask,
+        lambda: tf.cast(tf.io.decode_png(frame["mask"], channels=1), tf.float32),
+        lambda: tf.zeros(tf.concat([tf.shape(image)[:2], [1]], 0), tf.float32),
+    )
+    return raw, has_mask
+
+
+def _blended(frame: dict, image: tf.Tensor, seed) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(image, mask in [0, 255], has_mask): the frame's self-blended fake when its
+    ``self_blend`` flag is set, else the decoded image and its stored mask."""
+
+    def fake():
+        blend, mask = self_blend(image, frame["landmarks"], seed, crop_margin=frame["crop_margin"])
+        return blend, mask * 255.0, tf.constant(True)
+
+    def real():
+        raw, has_mask = _stored_mask(frame, image)
+        return tf.cast(image, tf.float32), raw, has_mask
+
+    return tf.cond(frame["self_blend"], fake, real)
+
+
+def _decode_and_crop(frame: dict, preset, need_mask: bool, seed=None) -> dict:
+    """Decode a frame (self-blend it when it is flagged ``self_blend``, with ``seed``) and
+    re-cut it to the preset: image float32 (S, S, 3) in [0, 255]."""
     size = preset.input_size
     if preset.crop_mode == "stretch":
         raise ValueError(
@@ -72,35 +105,29 @@ def _decode_and_crop(frame: dict, preset, need_mask: bool) -> dict:
             "with crop_mode='square' (e.g. the registry's resnet_lstm preset)."
         )
     image = tf.io.decode_jpeg(frame["image"], channels=3)
+    if "self_blend" in frame:
+        image, raw, has_mask = _blended(frame, image, seed)
+    elif need_mask:
+        raw, has_mask = _stored_mask(frame, image)
     if preset.crop_mode == "aligned":
-        return _decode_and_align(image, frame, size, need_mask)
+        return _decode_and_align(image, frame, size, need_mask and (raw, has_mask))
     fraction = recrop_fraction_tf(frame["crop_margin"], preset.face_margin)
     out = {"image": recrop(image[None], fraction, size)[0]}
     if need_mask:
-        has_mask = tf.strings.length(frame["mask"]) > 0
         stored = tf.shape(image)[:2]
-        raw = tf.cond(
-            has_mask,
-            lambda: tf.io.decode_png(frame["mask"], channels=1),
-            lambda: tf.zeros(tf.concat([stored, [1]], 0), tf.uint8),
-        )
         out["mask"] = recrop(raw[None], fraction, size)[0] / 255.0
         out["has_mask"] = has_mask
         out["landmarks"] = recrop_landmarks(frame["landmarks"], fraction, stored[0], size)
     return out
 
 
-def _decode_and_align(image: tf.Tensor, frame: dict, size: int, need_mask: bool) -> dict:
-    """``crop_mode="aligned"``: warp the crop by its landmarks (``data.align``), mask too."""
+def _decode_and_align(image: tf.Tensor, frame: dict, size: int, mask) -> dict:
+    """``crop_mode="aligned"``: warp the crop by its landmarks (``data.align``), and ``mask``
+    ((raw (H, W, 1) in [0, 255], has_mask), or False) too."""
     landmarks = frame["landmarks"][None]
     out = {"image": align_faces(image[None], landmarks, size)[0]}
-    if need_mask:
-        has_mask = tf.strings.length(frame["mask"]) > 0
-        raw = tf.cond(
-            has_mask,
-            lambda: tf.cast(tf.io.decode_png(frame["mask"], channels=1), tf.float32),
-            lambda: tf.zeros(tf.concat([tf.shape(image)[:2], [1]], 0), tf.float32),
-        )
+    if mask:
+        raw, has_mask = mask
         out["mask"] = align_faces(tf.tile(raw[None], [1, 1, 1, 3]), landmarks, size)[0, ..., :1]
         out["mask"] = out["mask"] / 255.0
         out["has_mask"] = has_mask
@@ -142,6 +169,42 @@ def _stream(files, *, label, training, seed, skip_corrupt, stats, to_elements, b
     return ds
 
 
+def _blend_seed(seed):
+    """The self-blend's seed, apart from the augmentation's (derived from the same element)."""
+    return tf.random.experimental.stateless_fold_in(seed, 1)
+
+
+def with_self_blends(reals: tf.data.Dataset) -> tf.data.Dataset:
+    """Each element of ``reals`` (a frame or track dict), then the same flagged for a
+    self-blended fake (``self_blend`` True, label 1); the reals are flagged False."""
+
+    def pair(element):
+        real = {**element, "self_blend": tf.constant(False)}
+        fake = {**element, "self_blend": tf.constant(True), "label": tf.ones_like(element["label"])}
+        return tf.data.Dataset.from_tensors(real).concatenate(tf.data.Dataset.from_tensors(fake))
+
+    return reals.flat_map(pair)
+
+
+def _check_fakes(fakes: str, info: dict, what: str) -> None:
+    """SBI makes its fakes from the real tracks: there must be some."""
+    if fakes == "sbi" and info["real"] == 0:
+        raise ValueError(
+            f"{what}: fakes='sbi' makes its fakes from real faces, but the shards hold no real "
+            "track (label 0). Add shards of real videos."
+        )
+
+
+def _training_stream(stream, training: bool, balance: bool, fakes: str, seed: int):
+    """The element stream of a pipeline: (real, self-blend) pairs of the real tracks
+    (``fakes="sbi"``), real and fake drawn equally (training with ``balance``), or all."""
+    if fakes == "sbi":
+        return with_self_blends(stream(0))
+    if training and balance:
+        return bal.balanced(stream(0), stream(1), seed)
+    return stream(None)
+
+
 def _mapped(ds, prepare, base, skip_errors: bool = False):
     """Enumerate (for per-element seeds) and prepare in parallel, in a deterministic order.
 
@@ -154,11 +217,16 @@ def _mapped(ds, prepare, base, skip_errors: bool = False):
     return ds.ignore_errors(log_warning=True) if skip_errors else ds
 
 
-def _setup(data, *, batch_size, training, balance, input_context, min_frames, what):
+def _setup(data, *, batch_size, training, balance, input_context, min_frames, what,
+           fakes="shards"):
+    if fakes not in FAKES:
+        raise ValueError(f"{what} {data}: fakes must be 'shards' or 'sbi'; got {fakes!r}.")
     files = reader.shard_files(reader.list_shards(data), input_context)
     info = bal.preflight(
-        files, training=training, balance=balance, min_frames=min_frames, what=f"{what} {data}"
+        files, training=training or fakes == "sbi", balance=balance and fakes != "sbi",
+        min_frames=min_frames, what=f"{what} {data}",
     )
+    _check_fakes(fakes, info, f"{what} {data}")
     if info["short"]:
         log.warning(
             "WARNING %s: %d track(s) shorter than %d frames are left out of the clips.",
@@ -173,7 +241,7 @@ def _frame_preparer(preset, config, training, with_masks, with_ids):
 
     def prepare(frame, seed):
         label = _check_label(frame["label"], frame["shard"]) if training else frame["label"]
-        crop = _decode_and_crop(frame, preset, need_mask)
+        crop = _decode_and_crop(frame, preset, need_mask, _blend_seed(seed))
         if config is not None:
             crop = _augment(crop, label, config, seed)
         out = {
@@ -204,6 +272,7 @@ def frame_dataset(
     skip_corrupt: bool = False,
     stats: reader.ReadStats | None = None,
     shuffle_memory: int = bal.DEFAULT_SHUFFLE_MEMORY,
+    fakes: str = "shards",
 ) -> tf.data.Dataset:
     """Batches of single frames for frame models (see the module docstring for the layout).
 
@@ -220,6 +289,8 @@ def frame_dataset(
         skip_corrupt, stats: see ``tfrecords_tools.reader``; also drops (and logs) frames
             whose JPEG/PNG does not decode (those are not counted in ``stats``).
         shuffle_memory: bytes the shuffle buffer(s) may hold (``balance`` module docstring).
+        fakes: ``shards`` (the shards' own fakes) or ``sbi`` (real tracks only, each frame
+            followed by its self-blended fake; ``balance`` is then by construction).
     """
     if preset.sequence:
         raise ValueError(
@@ -234,15 +305,16 @@ def frame_dataset(
         input_context=input_context,
         min_frames=1,
         what="frame_dataset",
+        fakes=fakes,
     )
     config = resolve_augment(augment, preset) if training else None
-    budget = shuffle_memory // (2 if training and balance else 1)
+    budget = shuffle_memory // (2 if training and balance and fakes != "sbi" else 1)
     buffer = bal.shuffle_buffer_size(info["bytes_per_frame"], budget)
     prepare = _frame_preparer(preset, config, training, with_masks, with_ids)
     base = _base_seed(seed, input_context)
 
     frames = _frame_streams(files, training, seed, stats, skip_corrupt, buffer)
-    ds = bal.balanced(frames(0), frames(1), seed) if training and balance else frames(None)
+    ds = _training_stream(frames, training, balance, fakes, seed)
     ds = _mapped(ds, prepare, base, skip_corrupt)
     return _finish(ds, per_replica, training, with_ids, with_masks)
 
@@ -293,6 +365,7 @@ def clip_dataset(
     skip_corrupt: bool = False,
     stats: reader.ReadStats | None = None,
     shuffle_memory: int = bal.DEFAULT_SHUFFLE_MEMORY,
+    fakes: str = "shards",
 ) -> tf.data.Dataset:
     """Batches of clips ``(B, T, S, S, 3)`` for sequence models, one clip per track per pass.
 
@@ -320,9 +393,10 @@ def clip_dataset(
         input_context=input_context,
         min_frames=need,
         what="clip_dataset",
+        fakes=fakes,
     )
     config = resolve_augment(augment, preset) if training else None
-    budget = shuffle_memory // (2 if training and balance else 1)
+    budget = shuffle_memory // (2 if training and balance and fakes != "sbi" else 1)
     buffer = bal.shuffle_buffer_size(info["bytes_per_frame"] * max(need, 1), budget)
     enough = lambda d: d.filter(lambda t: tf.shape(t["image"])[0] >= need)  # noqa: E731
     base = _base_seed(seed, input_context)
@@ -341,7 +415,9 @@ def clip_dataset(
                 "landmarks": track["landmarks"][i],
                 "crop_margin": track["crop_margin"],
             }
-            crop = _decode_and_crop(frame, preset, config is not None)
+            if "self_blend" in track:  # one blend draw for the clip, as one augmentation draw
+                frame["self_blend"] = track["self_blend"]
+            crop = _decode_and_crop(frame, preset, config is not None, _blend_seed(element_seed))
             if config is not None:
                 crop = _augment(crop, label, config, element_seed)  # same draw for the clip
             return normalise(crop["image"], preset)
@@ -367,7 +443,7 @@ def clip_dataset(
             to_elements=enough,
         )
 
-    ds = bal.balanced(tracks(0), tracks(1), seed) if training and balance else tracks(None)
+    ds = _training_stream(tracks, training, balance, fakes, seed)
     ds = _mapped(ds, prepare, base, skip_corrupt)
     return _finish(ds, per_replica, training, with_ids, False)
 

@@ -26,6 +26,7 @@ OPTIMIZERS = ("adam", "sgd", "adamw")
 SCHEDULES = ("constant", "plateau", "poly", "cosine", "cosine_restarts")
 LOSSES = ("bce", "balanced_bce", "triplet")
 TRAINABLE = ("all", "layer_norms")
+FAKES = ("shards", "sbi")
 
 
 @dataclasses.dataclass
@@ -61,6 +62,10 @@ class DataConfig:
         balance: sample real and fake equally in training batches.
         seed: seed of shuffling and augmentation.
         skip_corrupt: skip (and count) records that fail to decode instead of stopping.
+        fakes: where training fakes come from: ``shards`` (the shards' fake tracks) or
+            ``sbi`` (self-blended images made on the fly from the real tracks only; the
+            shards' fakes are not read: ``tfdeepfake.data.sbi``). Validation reads the
+            validation shards as they are.
     """
 
     train: str = ""
@@ -72,6 +77,7 @@ class DataConfig:
     balance: bool = True
     seed: int = 0
     skip_corrupt: bool = False
+    fakes: str = "shards"
 
 
 @dataclasses.dataclass
@@ -226,6 +232,7 @@ class TrainConfig:
             ("optimizer.schedule", self.optimizer.schedule, SCHEDULES),
             ("loss.name", self.loss.name, LOSSES),
             ("model.trainable", self.model.trainable, TRAINABLE),
+            ("data.fakes", self.data.fakes, FAKES),
             ("checkpoint.best_metric", self.checkpoint.best_metric, ("auc", "log_loss")),
         ]
         for field, value, allowed in checks:

@@ -67,11 +67,14 @@ def shard_summary(data: str) -> tuple[list[str], list[dict[str, Any]], bool]:
     return files, _first_records(files), False
 
 
-def check_data(data: str, preset: Any, *, flag: str = "--data", training: bool = True) -> dict:
+def check_data(
+    data: str, preset: Any, *, flag: str = "--data", training: bool = True, fakes: str = "shards"
+) -> dict:
     """Check shards fit the model before any training starts; a dict of counts.
 
     Raises ``ValueError`` naming ``data`` and the fix when a shard has no labels (label -1,
-    inference-only shards), when training data holds a single class, when the crops were cut
+    inference-only shards), when training data holds a single class (no real track with
+    ``fakes="sbi"``, which makes the fakes from the reals), when the crops were cut
     with a smaller face margin than the model's, or when a sequence model's clips are longer
     than every track (frame data for a clip model).
     """
@@ -88,7 +91,12 @@ def check_data(data: str, preset: Any, *, flag: str = "--data", training: bool =
         )
     labels = [int(t["label"]) for t in tracks if int(t["label"]) >= 0]
     n_fake, n_real = sum(v == 1 for v in labels), sum(v == 0 for v in labels)
-    if training and complete and (n_fake == 0 or n_real == 0):
+    if training and fakes == "sbi" and complete and n_real == 0:
+        raise ValueError(
+            f"{flag} {data}: holds no real track; --fakes sbi makes its fakes from real faces. "
+            "Add shards of real videos."
+        )
+    if training and fakes != "sbi" and complete and (n_fake == 0 or n_real == 0):
         raise ValueError(
             f"{flag} {data}: holds {n_real} real and {n_fake} fake tracks; training needs both "
             "classes. Add shards of the missing class."

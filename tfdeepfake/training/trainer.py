@@ -102,7 +102,9 @@ class Trainer:
         self._check_run_dir()
         self.data_summary: dict[str, Any] = {}
         if train_data is None:
-            self.data_summary["train"] = check_data(config.data.train, self.preset)
+            self.data_summary["train"] = check_data(
+                config.data.train, self.preset, fakes=config.data.fakes
+            )
             train_data = make_dataset_fn(config, self.preset, training=True)
         if val_data is None and config.data.val:
             self.data_summary["val"] = check_data(
@@ -527,11 +529,17 @@ def make_dataset_fn(config: TrainConfig, preset: Any, training: bool) -> Dataset
             raise ValueError(
                 "loss.name=triplet reads triplets without SSIM masks: set loss.mask_weight=0."
             )
+        if cfg.fakes != "shards":
+            raise ValueError(
+                "loss.name=triplet draws its fakes from the shards; data.fakes=sbi works with "
+                "the bce and balanced_bce losses."
+            )
         reader = tfdata.triplet_dataset
     else:
         reader = tfdata.clip_dataset if preset.sequence else tfdata.frame_dataset
         options = {"balance": cfg.balance and training,
-                   "with_masks": config.loss.mask_weight > 0 and training}
+                   "with_masks": config.loss.mask_weight > 0 and training,
+                   "fakes": cfg.fakes if training else "shards"}
 
     def dataset_fn(input_context: tf.distribute.InputContext, seed: int) -> tf.data.Dataset:
         return reader(
