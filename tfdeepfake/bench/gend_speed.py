@@ -121,7 +121,7 @@ def main() -> None:
           f"  goal")
     for batch in args.batch:
         ratio = ours[batch] / reference[batch]
-        print(f"{batch:>5}  {ours[batch]:>16.2f}  {reference[batch]:>18.2f}  {ratio:>5.2f}x"
+        print(f"{batch:>5}  {ours[batch]:>16.4g}  {reference[batch]:>18.4g}  {ratio:>5.2f}x"
               f"  >= {GOALS[args.device]}x")
 
 
