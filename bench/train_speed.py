@@ -1,14 +1,20 @@
 """Training speed per model on this machine: images per second through the tfdeepfake trainer.
 
-Runs ``tfdeepfake.training.train`` (the custom ``strategy.run`` loop, default strategy) on an
-in-memory batch repeated (so the input pipeline is not measured), and prints, per model, the
-first step (tracing included) and the images per second of the steps after it (sequence
-models count every frame of a clip as an image).
+Runs ``tfdeepfake.training.train`` (``--backend tensorflow``: the custom ``strategy.run``
+loop, default strategy; ``--backend jax``: the jitted data-parallel step over every local
+device) on an in-memory batch repeated (so the input pipeline is not measured), and prints,
+per model, the first step (tracing included) and the images per second of the steps after it
+(sequence models count every frame of a clip as an image). With ``--data SHARDS`` the same
+trainer then reads those TFRecord shards end to end (decode, re-crop, the references'
+augmentation, balance) and the last column is its images/s as a fraction of the in-memory
+run's: how much of the step's speed the input pipeline keeps.
 
 Usage:
     python bench/train_speed.py                      # the three tiny presets
     python bench/train_speed.py --full --steps 6     # full-size presets (slow, memory hungry)
     python bench/train_speed.py --models autoatt_b4 --batch-size 8 --mixed-precision
+    python bench/train_speed.py --backend jax --models autoatt_b4 --batch-size 64 \
+        --steps 100 --data shards/train            # the GPU measurement (docs/benchmarks.md)
 """
 
 from __future__ import annotations
@@ -49,8 +55,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--mixed-precision", action="store_true")
+    parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow")
+    parser.add_argument("--data", help="TFRecord shards: also train from them end to end")
     args = parser.parse_args()
+    os.environ["KERAS_BACKEND"] = args.backend  # before keras or tensorflow is imported
 
+    import keras
     import tensorflow as tf
 
     from tfdeepfake.models import get_preset
@@ -58,34 +68,44 @@ def main() -> None:
 
     names = args.models or (FULL if args.full else TINY)
     print(
-        f"TensorFlow {tf.__version__}, {os.cpu_count()} CPU(s), batch {args.batch_size}, "
-        f"{args.steps} steps, mixed precision {args.mixed_precision}"
+        f"Keras {keras.__version__} on {keras.backend.backend()}, TensorFlow {tf.__version__}, "
+        f"{os.cpu_count()} CPU(s), batch {args.batch_size}, {args.steps} steps, mixed "
+        f"precision {args.mixed_precision}"
     )
-    print(f"{'model':<20} {'first step s':>12} {'images/s':>10} {'wall s':>8}")
+    print(f"{'model':<20} {'input':<10} {'first step s':>12} {'images/s':>10} {'wall s':>8} "
+          f"{'of in-memory':>12}")
     for name in names:
         preset = get_preset(name)
-        with tempfile.TemporaryDirectory() as out:
-            config = TrainConfig.from_dict(
-                {
-                    "model": {"name": name},
-                    "out": out,
-                    "steps": args.steps,
-                    "val_every": 0,
-                    "progress": False,
-                    "log_every": 10**9,
-                    "mixed_precision": args.mixed_precision,
-                    "data": {"batch_size": args.batch_size},
-                    "checkpoint": {"every_steps": 10**9, "data_state": False},
-                }
+        sources = [("in-memory", in_memory(preset, args.batch_size))]
+        if args.data:
+            sources.append(("shards", None))
+        reference = None
+        for source, dataset_fn in sources:
+            with tempfile.TemporaryDirectory() as out:
+                config = TrainConfig.from_dict(
+                    {
+                        "model": {"name": name},
+                        "out": out,
+                        "backend": args.backend,
+                        "steps": args.steps,
+                        "val_every": 0,
+                        "progress": False,
+                        "log_every": 10**9,
+                        "mixed_precision": args.mixed_precision,
+                        "data": {"batch_size": args.batch_size, "train": args.data or ""},
+                        "checkpoint": {"every_steps": 10**9, "data_state": False},
+                    }
+                )
+                start = time.perf_counter()
+                summary = train(config, dataset_fn)
+                wall = time.perf_counter() - start
+            rate = summary["images_per_second"]
+            reference = reference or rate
+            print(
+                f"{name:<20} {source:<10} {summary['first_step_seconds']:>12.1f} "
+                f"{rate:>10.1f} {wall:>8.1f} {rate / reference:>11.0%}",
+                flush=True,
             )
-            start = time.perf_counter()
-            summary = train(config, in_memory(preset, args.batch_size))
-            wall = time.perf_counter() - start
-        print(
-            f"{name:<20} {summary['first_step_seconds']:>12.1f} "
-            f"{summary['images_per_second']:>10.1f} {wall:>8.1f}",
-            flush=True,
-        )
 
 
 if __name__ == "__main__":
