@@ -98,3 +98,17 @@ def test_resolve_augment_and_bad_steps():
         Step("sharpen")
     with pytest.raises(ValueError, match="p must be"):
         Step("flip", p=2.0)
+
+
+def test_box_muller_normal_has_normal_moments_and_follows_the_seed():
+    from tfdeepfake.data.augment import _normal
+
+    seed = tf.constant([3, 4], tf.int64)
+    z = _normal(tf.constant([101, 99, 3]), seed, 0.5, 2.0).numpy()  # odd count: one unpaired
+    assert z.shape == (101, 99, 3) and np.isfinite(z).all()
+    standard = (z.ravel() - 0.5) / 2.0
+    assert abs(standard.mean()) < 0.02 and abs(standard.std() - 1.0) < 0.02
+    assert abs(np.mean(standard**3)) < 0.05 and abs(np.mean(standard**4) - 3.0) < 0.1
+    assert abs(np.mean(np.abs(standard) > 1.96) - 0.05) < 0.005  # the tails, not just moments
+    np.testing.assert_array_equal(z, _normal(tf.constant([101, 99, 3]), seed, 0.5, 2.0).numpy())
+    assert not np.array_equal(z, _normal(tf.constant([101, 99, 3]), seed + 1, 0.5, 2.0).numpy())

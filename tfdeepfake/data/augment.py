@@ -31,6 +31,20 @@ def _u(seed, lo=0.0, hi=1.0, shape=()):
     return tf.random.stateless_uniform(shape, seed, lo, hi)
 
 
+def _normal(shape, seed, mean=0.0, stddev=1.0):
+    """Standard normal samples by the Box-Muller transform of ``stateless_uniform`` pairs:
+    each pair gives two samples (radius times cosine and sine). It is deterministic under
+    ``seed`` like ``tf.random.stateless_normal``, and cheaper on a CPU, where that kernel
+    dominated the noise augmentations (docs/benchmarks.md)."""
+    count = tf.reduce_prod(shape)
+    half = (count + 1) // 2
+    u = tf.random.stateless_uniform(tf.stack([2, half]), seed)
+    radius = tf.sqrt(-2.0 * tf.math.log1p(-u[0]))  # 1 - u in (0, 1]: log is finite
+    angle = (2.0 * math.pi) * u[1]
+    samples = tf.concat([radius * tf.cos(angle), radius * tf.sin(angle)], 0)[:count]
+    return tf.reshape(samples, shape) * stddev + mean
+
+
 def downscale(state: State, seed, scale=(0.5, 0.5)) -> State:
     """Downscale by a factor in ``scale`` (area) and back up (bilinear): loses detail."""
     image = state["image"]
@@ -84,10 +98,10 @@ def iso_noise(state: State, seed, color_shift=(0.01, 0.05), intensity=(0.1, 0.5)
     hsv = tf.image.rgb_to_hsv(tf.clip_by_value(state["image"], 0.0, 1.0))
     shape = tf.shape(hsv)[:2]
     lam = tf.math.reduce_std(hsv[..., 2]) * power * 255.0
-    lum = tf.nn.relu(lam + tf.sqrt(lam) * tf.random.stateless_normal(shape, seeds[2])) / 255.0
+    lum = tf.nn.relu(lam + tf.sqrt(lam) * _normal(shape, seeds[2])) / 255.0
     v = tf.clip_by_value(hsv[..., 2] + lum * (1.0 - hsv[..., 2]), 0.0, 1.0)
     h = tf.math.floormod(
-        hsv[..., 0] + tf.random.stateless_normal(shape, seeds[3], 0.0, 1.0) * shift * power, 1.0
+        hsv[..., 0] + _normal(shape, seeds[3]) * shift * power, 1.0
     )
     return {**state, "image": tf.image.hsv_to_rgb(tf.stack([h, hsv[..., 1], v], -1))}
 
@@ -97,7 +111,7 @@ def gaussian_noise(state: State, seed, var=(10.0, 50.0)) -> State:
     v_seed, n_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     std = tf.sqrt(_u(v_seed, *var)) / 255.0
     image = state["image"]
-    return {**state, "image": image + tf.random.stateless_normal(tf.shape(image), n_seed) * std}
+    return {**state, "image": image + _normal(tf.shape(image), n_seed) * std}
 
 
 def jpeg(state: State, seed, quality=(60, 100)) -> State:
