@@ -58,3 +58,43 @@ def tiny_runs(tmp_path_factory):
 def make_run():
     """``make_run(run_dir, preset_name)``: a run folder with random 'best' weights."""
     return _make_run
+
+
+@pytest.fixture(scope="session")
+def tiny_b4_tflite(tmp_path_factory):
+    """The tiny AutoAttB4 as float32 and int8 .tflite files, written once by `tfdeepfake
+    export` from a weights file with calibration and labelled shards (BatchNorm statistics
+    from those faces, so the logits have a range to compare), and the faces they used.
+
+    Keys: ``root``, ``model`` (the Keras model exported), ``faces``, ``results``
+    (quantize -> ``TFLiteExport``), ``reports`` (quantize -> parity report), ``code`` (the
+    command's exit code)."""
+    import json
+
+    from tfdeepfake import create_model
+    from tfdeepfake.cli import main
+    from tfdeepfake.export.calibration import load_faces
+    from tfdeepfake.export.parity import recalibrate_batchnorm
+    from tfdeepfake.export.tflite import TFLiteExport
+    from tfrecords_tools.synthetic import write_synthetic_shards
+
+    root = tmp_path_factory.mktemp("tflite")
+    shards = write_synthetic_shards(root / "shards", n_real=3, n_fake=3, frames=4, size=48)
+    model = create_model("autoatt_b4_tiny")
+    faces = load_faces(shards, model.preset)
+    assert recalibrate_batchnorm(model, model.preset, faces.images) > 0
+    model.save_weights(root / "model.weights.h5")
+    code = main([
+        "export", "--model", "autoatt_b4_tiny", "--weights", str(root / "model.weights.h5"),
+        "--format", "tflite", "--quantize", "none", "int8", "--calibration", str(shards),
+        "--labelled", str(shards), "--out", str(root / "out"),
+    ])  # fmt: skip
+    reports, results = {}, {}
+    for q in ("none", "int8"):
+        path = root / "out" / f"autoatt_b4_tiny.{q}.tflite"
+        reports[q] = json.loads(path.with_suffix(".parity.json").read_text())
+        meta = json.loads(path.with_suffix(".json").read_text())
+        results[q] = TFLiteExport(path, path.with_suffix(".json"), q, path.stat().st_size,
+                                  meta["float_fallback"])  # fmt: skip
+    return {"root": root, "model": model, "faces": faces, "results": results,
+            "reports": reports, "code": code}  # fmt: skip

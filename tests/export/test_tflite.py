@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from export_isolation import run_clean, run_export_cli
+from export_isolation import run_clean
 
 from tfdeepfake import create_model
 from tfdeepfake.export.calibration import load_faces
@@ -18,8 +18,7 @@ from tfdeepfake.export.parity import (
     recalibrate_batchnorm,
 )
 from tfdeepfake.export.runtime import LiteRTRunner
-from tfdeepfake.export.tflite import TFLiteExport, export_tflite
-from tfrecords_tools.synthetic import write_synthetic_shards
+from tfdeepfake.export.tflite import export_tflite
 
 # LiteRT alone: TensorFlow is made unimportable before anything runs.
 LITERT_SCRIPT = """
@@ -40,29 +39,10 @@ print(json.dumps(result))
 
 
 @pytest.fixture(scope="module")
-def converted(tmp_path_factory):
-    """The tiny AutoAttB4 as float32 and int8 .tflite files, written by `tfdeepfake export`
-    from a weights file with calibration and labelled shards, and the faces they used."""
-    root = tmp_path_factory.mktemp("tflite")
-    shards = write_synthetic_shards(root / "shards", n_real=3, n_fake=3, frames=4, size=48)
-    model = create_model("autoatt_b4_tiny")
-    faces = load_faces(shards, model.preset)
-    assert recalibrate_batchnorm(model, model.preset, faces.images) > 0
-    model.save_weights(root / "model.weights.h5")
-    code = run_export_cli([
-        "export", "--model", "autoatt_b4_tiny", "--weights", str(root / "model.weights.h5"),
-        "--format", "tflite", "--quantize", "none", "int8", "--calibration", str(shards),
-        "--labelled", str(shards), "--out", str(root / "out"),
-    ])  # fmt: skip
-    reports, results = {}, {}
-    for q in ("none", "int8"):
-        path = root / "out" / f"autoatt_b4_tiny.{q}.tflite"
-        reports[q] = json.loads(path.with_suffix(".parity.json").read_text())
-        meta = json.loads(path.with_suffix(".json").read_text())
-        results[q] = TFLiteExport(path, path.with_suffix(".json"), q, path.stat().st_size,
-                                  meta["float_fallback"])  # fmt: skip
-    return {"root": root, "model": model, "faces": faces, "results": results,
-            "reports": reports, "code": code}  # fmt: skip
+def converted(tiny_b4_tflite):
+    """The session's tiny AutoAttB4 .tflite files (tests/conftest.py: written once, also
+    run by `detect --runtime tflite` in tests/inference)."""
+    return tiny_b4_tflite
 
 
 def test_cli_wrote_parity_reports(converted):

@@ -1,8 +1,10 @@
 """`tfdeepfake detect` and `Detector` end to end on real sample media with tiny models."""
 
 import csv
+import dataclasses
 import json
 import os
+import shutil
 
 import cv2
 import numpy as np
@@ -111,15 +113,22 @@ def test_cli_without_weights_exits_2_with_advice(capsys, sample_media):
     assert "tfdeepfake train" in capsys.readouterr().err
 
 
-def test_tflite_runtime_matches_keras_scores(tiny_runs, sample_media, tmp_path):
-    from tfdeepfake import runs
-    from tfdeepfake.export import export_tflite
+def test_tflite_runtime_matches_keras_scores(tiny_b4_tflite, sample_media, tmp_path):
+    """`detect --runtime tflite` on the session's exported tiny AutoAttB4 (tests/conftest.py)
+    scores a real video as the Keras model it was exported from does."""
+    from tfdeepfake.inference.models import LoadedModel
+    from tfdeepfake.inference.scorers import KerasScorer
 
-    run = runs.load_run(os.path.join(tiny_runs, "autoatt_b4_tiny"))
-    export_tflite(run.model, tmp_path / "lite", "none", preset=run.preset)
+    exported = tiny_b4_tflite["results"]["none"]
+    (tmp_path / "lite").mkdir()
+    for path in (exported.path, exported.metadata_path):  # one quantization per folder
+        shutil.copy(path, tmp_path / "lite")
+    model = tiny_b4_tflite["model"]
+    keras_b4 = LoadedModel(model.preset.name, model.preset, [KerasScorer(model, model.preset)],
+                           True, "the exported weights")  # fmt: skip
     video = sample_media["single_face.mp4"]
     lite = Detector(weights=str(tmp_path / "lite"), runtime="tflite", frames=3)
-    keras_run = Detector(models=["autoatt_b4_tiny"], weights=tiny_runs, frames=3)
+    keras_run = Detector(loaded=[keras_b4], frames=3)
     got, want = lite.predict_video(video), keras_run.predict_video(video)
     assert got.verdict == want.verdict, (got.error, want.error)
     # Same crops; only the resize differs (OpenCV in the LiteRT runner, TF in Keras).
@@ -134,9 +143,11 @@ def test_several_runs_of_one_preset_are_averaged(tmp_path, sample_media, make_ru
     both = Detector(weights=str(tmp_path / "b4"), frames=2)
     assert [len(m.members) for m in both.models] == [2]
     video = sample_media["single_face.mp4"]
+    [loaded] = both.models  # each seed alone: the same scorers, one at a time
     alone = [
-        Detector(weights=str(tmp_path / "b4" / s), frames=2).predict_video(video).score
-        for s in ("seed_a", "seed_b")
+        Detector(loaded=[dataclasses.replace(loaded, members=[member])], frames=2)
+        .predict_video(video).score
+        for member in loaded.members
     ]
     assert both.predict_video(video).score == pytest.approx(np.mean(alone), abs=1e-5)
 
@@ -159,10 +170,11 @@ def test_imported_resnext_lstm_runs_in_its_compatibility_mode(tmp_path, sample_m
     assert got == pytest.approx(want, abs=1e-5)
 
 
-def test_streams_give_the_same_scores_as_one_by_one(tiny_runs, sample_media):
+def test_streams_give_the_same_scores_as_one_by_one(detector, tiny_runs, sample_media):
     video = sample_media["single_face.mp4"]
-    one = Detector(weights=tiny_runs, frames=6, batch_size=2, streams=1).predict_video(video)
-    two = Detector(weights=tiny_runs, frames=6, batch_size=2, streams=2).predict_video(video)
+    models = detector.models  # the session's models, loaded once
+    one = Detector(loaded=models, frames=6, batch_size=2, streams=1).predict_video(video)
+    two = Detector(loaded=models, frames=6, batch_size=2, streams=2).predict_video(video)
     assert one.verdict in ("REAL", "FAKE"), one.error
     assert two.model_scores.keys() == one.model_scores.keys()
     for name, score in one.model_scores.items():
