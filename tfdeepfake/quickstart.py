@@ -21,8 +21,10 @@ import the published weights: ``tfdeepfake weights``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
@@ -47,6 +49,8 @@ SOURCES = {
     "single_face.mp4": ("single_face", 4, None),
 }
 TEST_PERSON = "single_face"  # held out: neither this person nor the test donors are trained on
+# Training batches whose BatchNorm statistics are averaged before each validation.
+BN_REFRESH_BATCHES = 16
 
 
 @dataclasses.dataclass
@@ -63,6 +67,8 @@ class QuickstartOptions:
         models: the tiny presets to train and run.
         max_clips: at most this many clips per source video (None: the defaults in SOURCES).
         input_size: the tiny models' input side (their presets' 32-48 px lose the evidence).
+        seed: seed of weight initialisation, dropout and the data order; with TensorFlow's
+            op determinism on, one seed gives the same table on the same machine.
     """
 
     out: str = "quickstart"
@@ -74,6 +80,7 @@ class QuickstartOptions:
     models: tuple[str, ...] = MODELS
     max_clips: int | None = None
     input_size: int = 64
+    seed: int = 0
 
 
 def real_sources(offline: bool, work: Path) -> tuple[dict[str, tuple], list]:
@@ -211,16 +218,42 @@ def build_shards(options: QuickstartOptions, root: Path) -> tuple[dict[str, Path
 
 
 def run_quickstart(options: QuickstartOptions | None = None) -> dict:
-    """Run the five stages (module docstring); returns AUCs, paths and the detect results."""
+    """Run the five stages (module docstring); returns AUCs, paths and the detect results.
+
+    TensorFlow's op determinism is on for the run (and restored after it), so one seed
+    gives the same models, scores and table on the same machine.
+    """
+    options = options or QuickstartOptions()
+    if options.seed < 0:
+        raise ValueError(f"seed must be 0 or a positive integer; got {options.seed}.")
+    with op_determinism():
+        return _run_stages(options)
+
+
+@contextlib.contextmanager
+def op_determinism():
+    """TensorFlow's deterministic ops and tf.data for the block, then the previous setting
+    (the public API can only switch it on; random ops need a seed meanwhile)."""
+    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
+
+    previous = tf_config.is_op_determinism_enabled()
+    tf.config.experimental.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if not previous:
+            tf_config.disable_op_determinism()
+
+
+def _run_stages(options: QuickstartOptions) -> dict:
     from tfdeepfake.evaluation.evaluator import evaluate_run
     from tfdeepfake.inference import Detector
     from tfdeepfake.inference.outputs import format_table, write_csv, write_json
     from tfdeepfake.inference.report import write_index
-    from tfdeepfake.models import get_preset
-    from tfdeepfake.training.config import resolve_config
+    from tfdeepfake.safeio import write_text_atomic
     from tfdeepfake.training.trainer import train
 
-    options = options or QuickstartOptions()
     root = Path(options.out)
     if root.exists():
         shutil.rmtree(root)
@@ -229,20 +262,9 @@ def run_quickstart(options: QuickstartOptions | None = None) -> dict:
 
     aucs = {}
     for name in options.models:
-        sequence = get_preset(name).sequence
         run_dir = root / "runs" / name
         print(f"[3/5] Training {name} for {options.steps} steps -> {run_dir}")
-        config = resolve_config(name, overrides={
-            "model": {"overrides": {"input_size": options.input_size}},
-            "out": str(run_dir), "steps": options.steps,
-            "val_every": max(options.steps // 3, 1), "progress": False,
-            # No augmentation: the references' downscale/blur/JPEG steps imitate the very
-            # artefact this small set teaches, and a few hundred steps need every signal.
-            "data": {"train": str(shards["train"]), "val": str(shards["val"]),
-                     "batch_size": 4 if sequence else options.batch_size, "augment": False},
-            "optimizer": {"name": "adam", "learning_rate": 1e-3, "schedule": "constant"},
-        })
-        train(config)
+        train(training_config(name, options, shards, run_dir))
         print(f"[4/5] Evaluating {name} on the held-out person")
         metrics = evaluate_run(run_dir, str(shards["test"]), root / "evaluation" / name)
         aucs[name] = _video_auc(metrics)
@@ -266,8 +288,35 @@ def run_quickstart(options: QuickstartOptions | None = None) -> dict:
           f"report: {index}")
     print("These tiny models learnt one face swap of a few people: a demonstration of the "
           "pipeline,\nnot a deepfake detector. See the README for real weights.")
-    return {"aucs": aucs, "correct": correct, "videos": len(results), "report": index,
-            "results": results}
+    summary = {"seed": options.seed, "steps": options.steps, "aucs": aucs,
+               "threshold": float(detector.threshold), "correct": correct, "videos": len(results),
+               "scores": {Path(p).name: None if res.failed else float(res.score)
+                          for p, res in zip(inputs, results)}}
+    write_text_atomic(root / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return {**summary, "report": index, "results": results}
+
+
+def training_config(name: str, options: QuickstartOptions, shards: dict[str, Path],
+                    run_dir: Path):
+    """The ``TrainConfig`` of one tiny detector in the quickstart."""
+    from tfdeepfake.models import get_preset
+    from tfdeepfake.training.config import resolve_config
+
+    sequence = get_preset(name).sequence
+    return resolve_config(name, overrides={
+        "model": {"overrides": {"input_size": options.input_size}},
+        "out": str(run_dir), "steps": options.steps,
+        "val_every": max(options.steps // 3, 1), "progress": False,
+        # 300 fast Adam steps move the weights faster than BatchNorm's moving averages
+        # (momentum 0.99) follow: re-estimate them before each validation and the final
+        # save, or every input lands in the same narrow band at inference (docs/training.md).
+        "bn_refresh_batches": BN_REFRESH_BATCHES,
+        # No augmentation: the references' downscale/blur/JPEG steps imitate the very
+        # artefact this small set teaches, and a few hundred steps need every signal.
+        "data": {"train": str(shards["train"]), "val": str(shards["val"]), "seed": options.seed,
+                 "batch_size": 4 if sequence else options.batch_size, "augment": False},
+        "optimizer": {"name": "adam", "learning_rate": 1e-3, "schedule": "constant"},
+    })
 
 
 def validation_threshold(detector, folder: Path, labels_csv: Path) -> float:

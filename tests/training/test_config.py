@@ -95,6 +95,9 @@ def test_saved_config_round_trips(tmp_path):
         ({"steps": "many"}, "steps must be a number"),
         ({"data": {"augment": "maybe"}}, "augment must be true or false"),
         ({"loss": {"label_clip": 0.7}}, r"label_clip must be in \[0, 0.5\)"),
+        ({"bn_refresh_batches": -1}, "bn_refresh_batches must be 0 .off. or positive"),
+        ({"bn_refresh_batches": 8, "strategy": "mirrored"}, "bn_refresh_batches works with "
+         "strategy=default only"),
     ],
 )
 def test_bad_settings_name_the_setting(values, message):

@@ -20,6 +20,9 @@ def register(subparsers) -> None:
     p.add_argument("--frames", type=int, default=d.frames, help="frames per video")
     p.add_argument("--offline", action="store_true",
                    help="do not fetch the sample videos from the package registry")
+    p.add_argument("--seed", type=int, default=d.seed,
+                   help=f"seed of initialisation, dropout and data order (default {d.seed}); "
+                        "one seed gives the same table on the same machine")
     p.add_argument("--models", nargs="+", default=list(d.models), help="tiny presets to train")
     p.set_defaults(func=run)
 
@@ -28,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from tfdeepfake.quickstart import QuickstartOptions, run_quickstart
 
     options = QuickstartOptions(out=args.out, steps=args.steps, frames=args.frames,
-                                offline=args.offline, models=tuple(args.models))
+                                offline=args.offline, models=tuple(args.models),
+                                seed=args.seed)
     summary = run_quickstart(options)
     return 0 if summary["videos"] else 1

@@ -190,6 +190,10 @@ class TrainConfig:
         tpu: TPU name or address for the TPU cluster resolver ("" = the local TPU).
         mixed_precision: mixed_float16 (GPU, with loss scaling) or mixed_bfloat16 (CPU/TPU).
         progress: show a progress bar.
+        bn_refresh_batches: before each validation and the final save, set BatchNorm's
+            population statistics to the mean over this many training batches with the
+            current weights (``training.batchnorm``): short runs whose moving averages lag
+            the weights need it; 0 keeps the moving averages. Default strategy only.
     """
 
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
@@ -206,6 +210,7 @@ class TrainConfig:
     tpu: str = ""
     mixed_precision: bool = False
     progress: bool = True
+    bn_refresh_batches: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable nested dict."""
@@ -257,6 +262,15 @@ class TrainConfig:
         ):
             if value < 1:
                 raise ValueError(f"{field} must be at least 1; got {value}.")
+        if self.bn_refresh_batches < 0:
+            raise ValueError(
+                f"bn_refresh_batches must be 0 (off) or positive; got {self.bn_refresh_batches}."
+            )
+        if self.bn_refresh_batches and self.strategy != "default":
+            raise ValueError(
+                f"bn_refresh_batches works with strategy=default only (got {self.strategy!r}): "
+                "set bn_refresh_batches=0 or train with the default strategy."
+            )
         if not 0.0 <= self.loss.label_clip < 0.5:
             raise ValueError(f"loss.label_clip must be in [0, 0.5); got {self.loss.label_clip}.")
         if self.optimizer.learning_rate <= 0:

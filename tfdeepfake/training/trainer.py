@@ -33,6 +33,7 @@ from tfdeepfake import runs
 from tfdeepfake.runs import BEST_WEIGHTS, LAST_WEIGHTS, save_weights_atomic
 from tfdeepfake.safeio import folder_lock, write_text_atomic
 from tfdeepfake.training import losses
+from tfdeepfake.training.batchnorm import refresh_batch_norm
 from tfdeepfake.training.checkpoints import RunCheckpoints
 from tfdeepfake.training.config import TrainConfig
 from tfdeepfake.training.inputs import DatasetFn, DistributedFeeder, ExactFeeder, check_data
@@ -346,6 +347,7 @@ class Trainer:
             runs.write_preset(config.out, self.preset)
         self._train_step = self._make_train_step()
         self._eval_step = self._make_eval_step() if self.val_data is not None else None
+        self._bn_forward = None  # the traced forward pass of refresh_batch_norm
         writers = self._summary_writers()
         history: dict[str, Any] = {
             "start_step": start,
@@ -397,9 +399,12 @@ class Trainer:
                     if bar is None:
                         self._log(f"step {step} loss {loss!r} auc {auc:.4f} images/s {rate:.1f}")
             last = step == config.steps
-            if self.val_data is not None and (
+            validating = self.val_data is not None and (
                 last or (config.val_every and step % config.val_every == 0)
-            ):
+            )
+            if config.bn_refresh_batches and (validating or last):
+                self._refresh_batch_norm()
+            if validating:
                 history["validations"].append(self._validation(step, writers[1]))
             if step % config.checkpoint.every_steps == 0 or last:
                 self._sync_variables()
@@ -430,6 +435,16 @@ class Trainer:
         }
         self._write_json("summary.json", summary)
         return {**summary, "losses": history["losses"]}
+
+    def _refresh_batch_norm(self) -> None:
+        """Precise BatchNorm statistics from a separate pass over the training data (its
+        own pipeline and seed, so the training iterator's position is untouched)."""
+        cfg = self.config
+        data = self.train_data(tf.distribute.InputContext(), cfg.data.seed + 1_000_003)
+        images = (unpack_batch(batch)[0] for batch in data.take(cfg.bn_refresh_batches))
+        if self._bn_forward is None:  # one trace for every refresh of the run
+            self._bn_forward = tf.function(lambda batch: self.model(batch, training=True))
+        refresh_batch_norm(self.model, images, self._bn_forward)
 
     def _validation(self, step: int, writer) -> dict[str, Any]:
         metrics = {"step": step, **self.validate()}
