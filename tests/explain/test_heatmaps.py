@@ -1,6 +1,7 @@
 """Attention maps and Grad-CAM: shapes, ranges, per-frame maps for clips, clear errors.
 
-The real tiny detectors run eagerly (under 5 M parameters, see ``should_compile``); the
+The real tiny detectors run eagerly (under 5 M parameters, see ``should_compile``; those
+with grouped convolutions are traced); the
 traced path that full-size models take is checked against eager on a small model.
 """
 
@@ -120,3 +121,20 @@ def test_should_compile_by_size(frame_model):
 
     assert not should_compile(frame_model, None) and should_compile(Big(), None)
     assert should_compile(frame_model, True) and not should_compile(Big(), False)
+
+
+def test_grouped_convolutions_are_traced_once_not_retraced_per_call(caplog):
+    """Keras builds a new function per eager grouped-conv gradient (TensorFlow then warns
+    about retracing on every face): ResNeXt models are explained through one trace."""
+    import logging
+
+    from tfdeepfake.explain._compile import should_compile
+    from tfdeepfake.models import create_model
+
+    model = create_model("resnet_lstm_tiny")
+    assert should_compile(model, None) and not should_compile(model, False)
+    clips = np.random.default_rng(0).normal(size=(1, 8, 32, 32, 3)).astype("float32")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        maps = [gradcam(model, clips + k) for k in range(6)]
+    assert maps[0].shape == (1, 8, 32, 32)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]
