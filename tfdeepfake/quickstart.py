@@ -310,7 +310,7 @@ def training_config(name: str, options: QuickstartOptions, shards: dict[str, Pat
         # 300 fast Adam steps move the weights faster than BatchNorm's moving averages
         # (momentum 0.99) follow: re-estimate them before each validation and the final
         # save, or every input lands in the same narrow band at inference (docs/training.md).
-        "bn_refresh_batches": BN_REFRESH_BATCHES,
+        "bn_refresh_batches": min(BN_REFRESH_BATCHES, options.steps),
         # No augmentation: the references' downscale/blur/JPEG steps imitate the very
         # artefact this small set teaches, and a few hundred steps need every signal.
         "data": {"train": str(shards["train"]), "val": str(shards["val"]), "seed": options.seed,
