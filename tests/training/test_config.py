@@ -97,7 +97,8 @@ def test_saved_config_round_trips(tmp_path):
         ({"loss": {"label_clip": 0.7}}, r"label_clip must be in \[0, 0.5\)"),
         ({"bn_refresh_batches": -1}, "bn_refresh_batches must be 0 .off. or positive"),
         ({"bn_refresh_batches": 8, "strategy": "mirrored"}, "bn_refresh_batches works with "
-         "strategy=default only"),
+         "strategy=default and backend=tensorflow only"),
+        ({"bn_refresh_batches": 8, "backend": "jax"}, "bn_refresh_batches works with"),
     ],
 )
 def test_bad_settings_name_the_setting(values, message):

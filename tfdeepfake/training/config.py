@@ -193,7 +193,8 @@ class TrainConfig:
         bn_refresh_batches: before each validation and the final save, set BatchNorm's
             population statistics to the mean over this many training batches with the
             current weights (``training.batchnorm``): short runs whose moving averages lag
-            the weights need it; 0 keeps the moving averages. Default strategy only.
+            the weights need it; 0 keeps the moving averages. Default strategy and the
+            TensorFlow backend only.
     """
 
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
@@ -266,10 +267,11 @@ class TrainConfig:
             raise ValueError(
                 f"bn_refresh_batches must be 0 (off) or positive; got {self.bn_refresh_batches}."
             )
-        if self.bn_refresh_batches and self.strategy != "default":
+        if self.bn_refresh_batches and (self.strategy != "default" or self.backend != "tensorflow"):
             raise ValueError(
-                f"bn_refresh_batches works with strategy=default only (got {self.strategy!r}): "
-                "set bn_refresh_batches=0 or train with the default strategy."
+                "bn_refresh_batches works with strategy=default and backend=tensorflow only "
+                f"(got {self.strategy!r}, {self.backend!r}): set bn_refresh_batches=0 or train "
+                "with the default strategy on the TensorFlow backend."
             )
         if not 0.0 <= self.loss.label_clip < 0.5:
             raise ValueError(f"loss.label_clip must be in [0, 0.5); got {self.loss.label_clip}.")
