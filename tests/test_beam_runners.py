@@ -50,9 +50,11 @@ def test_unknown_runner_and_worker_count_are_refused():
         pipeline_options("direct", 0)
 
 
-def test_remote_extraction_output_is_refused_with_the_fix(tmp_path, capsys):
+def test_remote_labels_need_a_remote_input_folder(tmp_path, capsys):
     from tfdeepfake.cli import main
 
-    code = main(["extract", str(tmp_path), "--out", "gs://bucket/shards", "--runner", "dataflow"])
+    code = main(["extract", str(tmp_path), "--labels", "gs://bucket/labels.csv", "--out",
+                 str(tmp_path / "out"), "--runner", "direct"])
     assert code == 2
-    assert "use a folder every worker mounts" in capsys.readouterr().out
+    assert "labels on another filesystem go with an input folder there too" in \
+        capsys.readouterr().out

@@ -22,16 +22,34 @@ def _tracks(out):
     return tracks
 
 
-def test_beam_extraction_matches_one_machine(collection, tmp_path, capsys):  # noqa: F811
+@pytest.fixture(scope="module")
+def one_machine(collection, tmp_path_factory):  # noqa: F811
+    """The one-machine extraction of the collection: the reference."""
+    root, labels, _ = collection
+    local = tmp_path_factory.mktemp("one_machine")
+    extract_dataset(root, local, labels, ExtractOptions(frames=3, crop_size=32), progress=False)
+    return local
+
+
+def _same_tracks(ours, theirs):
     import numpy as np
 
+    assert ours.keys() == theirs.keys() == {("real", 0), ("fake", 0), ("orphan", 0)}
+    for key, record in theirs.items():
+        np.testing.assert_array_equal(ours[key].frame_index, record.frame_index)
+        np.testing.assert_allclose(ours[key].boxes, record.boxes, atol=1e-4)
+        np.testing.assert_array_equal(ours[key].crops, record.crops)
+        assert (ours[key].masks is None) == (record.masks is None)
+    np.testing.assert_array_equal(ours[("fake", 0)].masks, theirs[("fake", 0)].masks)
+
+
+def test_beam_extraction_matches_one_machine(collection, one_machine, tmp_path,  # noqa: F811
+                                             capsys):
     from tfdeepfake.cli import main
     from tfrecords_tools.validate import validate_shards
 
     root, labels, _ = collection
-    options = ExtractOptions(frames=3, crop_size=32)
-    local = tmp_path / "local"
-    extract_dataset(root, local, labels, options, progress=False)
+    local = one_machine
     beam_out = tmp_path / "beam"
     argv = ["extract", str(root), "--labels", str(labels), "--out", str(beam_out),
             "--frames", "3", "--crop-size", "32", "--quiet", "--runner", "direct",
@@ -41,22 +59,57 @@ def test_beam_extraction_matches_one_machine(collection, tmp_path, capsys):  # n
     assert "extracted 3, already done 0" in printed and "no_face: 1" in printed
     report = validate_shards(beam_out)
     assert report.ok, report.problems
-    assert not list(beam_out.glob(".*.tmp")) and not list((beam_out / ".beam").iterdir())
+    assert not list(beam_out.glob(".*.tmp")) and not (beam_out / ".beam").exists()
     # The same failure rows (reasons) as the one-machine run, every bad input included.
     assert _failures(beam_out) == _failures(local)
     assert _failures(beam_out)["truncated.mp4"] == "corrupt"
-    ours, theirs = _tracks(beam_out), _tracks(local)
-    assert ours.keys() == theirs.keys() == {("real", 0), ("fake", 0), ("orphan", 0)}
-    for key, record in theirs.items():
-        np.testing.assert_array_equal(ours[key].frame_index, record.frame_index)
-        np.testing.assert_allclose(ours[key].boxes, record.boxes, atol=1e-4)
-        np.testing.assert_array_equal(ours[key].crops, record.crops)
-        assert (ours[key].masks is None) == (record.masks is None)
-    np.testing.assert_array_equal(ours[("fake", 0)].masks, theirs[("fake", 0)].masks)
+    _same_tracks(_tracks(beam_out), _tracks(local))
     # A re-run skips every video already done (the three extracted and the no-face one).
     assert main(argv) == 0
     assert "extracted 0, already done 4" in capsys.readouterr().out
     assert _failures(beam_out)["orphan.mp4"] == "missing_original"
+
+
+def test_beam_extraction_on_an_object_store(collection, one_machine, tmp_path,  # noqa: F811
+                                            capsys):
+    """Input, labels and output on a Beam filesystem (teststore://, an object-store model
+    backed by a folder): the same shards, failures and resume; a lock object per output."""
+    import shutil
+
+    from folder_store import FolderStore
+
+    from tfdeepfake.cli import main
+    from tfdeepfake.safeio import FolderBusyError
+    from tfrecords_tools.validate import validate_shards
+
+    root, _, _ = collection
+    FolderStore.root = tmp_path / "store"
+    shutil.copytree(root, FolderStore.root / "bucket" / "videos")
+    videos, out = "teststore://bucket/videos", "teststore://bucket/shards"
+    argv = ["extract", videos, "--labels", f"{videos}/labels.csv", "--out", out, "--frames",
+            "3", "--crop-size", "32", "--quiet", "--runner", "direct", "--workers", "1"]
+    assert main(argv) == 0
+    assert "extracted 3, already done 0" in capsys.readouterr().out
+    stored = FolderStore.root / "bucket" / "shards"
+    assert validate_shards(stored).ok
+    assert sorted(p.name for p in stored.iterdir() if p.is_file() and "tracks" not in p.name) \
+        == ["failures.csv", "manifest.jsonl", "summary.json", "unlabelled.txt"]
+    assert not list(stored.glob("manifest.d/*"))  # the fragments were merged
+    assert _failures(stored) == _failures(one_machine)
+    assert f"{videos}/bad/truncated.mp4" in (stored / "failures.csv").read_text()
+    _same_tracks(_tracks(stored), _tracks(one_machine))
+    # A shard whose upload finished but whose manifest fragment never came is deleted;
+    # the re-run skips every video done.
+    shutil.copy(next(stored.glob("*.tfrecord")), stored / "tracks_dead-00000.tfrecord")
+    assert main(argv) == 0
+    assert "extracted 0, already done 4" in capsys.readouterr().out
+    assert not (stored / "tracks_dead-00000.tfrecord").exists() and validate_shards(stored).ok
+    # The lock object: a second run is refused while it exists.
+    (stored / ".tfdeepfake.lock").write_text('{"host": "elsewhere", "pid": 1}')
+    from tfdeepfake.pipelines.beam_extract import beam_extract_dataset
+
+    with pytest.raises(FolderBusyError, match="in use by another extraction"):
+        beam_extract_dataset(videos, out, f"{videos}/labels.csv", workers=1)
 
 
 @pytest.mark.parametrize("pair", ["project", "=x"])

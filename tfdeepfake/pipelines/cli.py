@@ -35,6 +35,7 @@ def run_extract(args: argparse.Namespace, options) -> int:
     """``tfdeepfake extract --runner ...``."""
     from tfdeepfake.pipelines.beam_extract import beam_extract_dataset
     from tfdeepfake.pipelines.worker_watch import WorkerLostError
+    from tfdeepfake.safeio import FolderBusyError
 
     if message := _beam_missing():
         print(f"error: {message}")
@@ -46,6 +47,9 @@ def run_extract(args: argparse.Namespace, options) -> int:
             split=args.split, fmt=args.fmt, max_shard_bytes=int(args.shard_mb * 2**20),
         )
     except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}")
+        return 2
+    except FolderBusyError as err:
         print(f"error: {err}")
         return 2
     except WorkerLostError as err:
