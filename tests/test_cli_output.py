@@ -25,3 +25,14 @@ def test_commands_are_quiet_by_default_and_verbose_on_request():
     verbose = _run("models", "autoatt_b4_tiny", "--verbose")
     assert verbose.returncode == 0, verbose.stderr
     assert "TF_CPP_MIN_LOG_LEVEL 3" not in verbose.stdout and "level 10" in verbose.stdout
+
+
+def test_log_lines_are_printed_once_even_when_a_library_sets_up_root_logging():
+    script = ("import logging, sys; from tfdeepfake.cli import configure_output; "
+              "configure_output(False); logging.basicConfig(level=logging.INFO); "
+              "logging.getLogger('tfdeepfake.training.trainer').info('step 10 loss 0.5')")
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.splitlines().count("step 10 loss 0.5") == 1
+    assert "INFO:tfdeepfake" not in run.stderr

@@ -85,6 +85,9 @@ def configure_output(verbose: bool) -> None:
         logger.removeHandler(old)  # one handler however often main() runs in a process
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # Our handler prints them; a root handler that a library sets up (implicit basicConfig)
+    # would print every record a second time with an 'INFO:name:' prefix.
+    logger.propagate = False
     if verbose:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
