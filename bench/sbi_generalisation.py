@@ -31,7 +31,7 @@ def train_and_score(name: str, fakes: str, shards: dict, root: Path, args) -> di
     """Train ``name`` with ``data.fakes=fakes`` on the train shards; AUCs on test and val."""
     from tfdeepfake.evaluation.evaluator import evaluate_run
     from tfdeepfake.training.config import resolve_config
-    from tfdeepfake.training.trainer import train
+    from tfdeepfake.training.entry import train
 
     run_dir = root / "runs" / f"{name}-{fakes}"
     config = resolve_config(name, overrides={

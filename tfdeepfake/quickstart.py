@@ -252,7 +252,7 @@ def _run_stages(options: QuickstartOptions) -> dict:
     from tfdeepfake.inference.outputs import format_table, write_csv, write_json
     from tfdeepfake.inference.report import write_index
     from tfdeepfake.safeio import write_text_atomic
-    from tfdeepfake.training.trainer import train
+    from tfdeepfake.training.entry import train
 
     root = Path(options.out)
     if root.exists():

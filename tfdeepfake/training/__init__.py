@@ -20,10 +20,11 @@ if TYPE_CHECKING:
         TrainConfig,
         resolve_config,
     )
+    from tfdeepfake.training.entry import train
     from tfdeepfake.training.inputs import check_data
     from tfdeepfake.training.optimizers import build_optimizer
     from tfdeepfake.training.run import load_run
     from tfdeepfake.training.strategy import make_strategy
-    from tfdeepfake.training.trainer import Trainer, train
+    from tfdeepfake.training.trainer import Trainer
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, __file__)

@@ -572,18 +572,6 @@ def make_dataset_fn(config: TrainConfig, preset: Any, training: bool) -> Dataset
     return dataset_fn
 
 
-def train(
-    config: TrainConfig, train_data: DatasetFn | None = None, val_data: DatasetFn | None = None
-) -> dict[str, Any]:
-    """Train (or resume) the run described by ``config`` on ``config.backend``; a summary
-    dict (see ``Trainer``)."""
-    if config.backend == "jax":
-        from tfdeepfake.training.jax_trainer import JaxTrainer
-
-        return JaxTrainer(config, train_data, val_data).run()
-    return Trainer(config, train_data, val_data).run()
-
-
 def check_backend(wanted: str, trainer: str, trains: str) -> None:
     """Raise a ``ValueError`` with the fix unless ``trainer`` (training on ``trains``) fits
     backend ``wanted`` and Keras runs on it in this process."""
