@@ -15,6 +15,7 @@ from export_isolation import ROUND_TRIP_SCRIPT, clean_env, run_clean
 from tfdeepfake import create_model, get_preset
 from tfdeepfake.export.saved_model import export_saved_model, next_version, read_metadata
 from tfdeepfake.models import preprocessor_for
+from tfdeepfake.models.base import DeepfakeModel
 from tfrecords_tools.synthetic import draw_face
 
 CLEAN_SCRIPT = """
@@ -223,11 +224,14 @@ def test_saved_model_cli_console_script(export, tmp_path):
     np.testing.assert_allclose(logit, export["keras_faces"]["logit"], atol=1e-5)
 
 
+class StandIn(DeepfakeModel, keras.Model):
+    """A two-layer model with the detector protocol: versioning does not depend on size."""
+
+
 def _standin():
-    """A two-layer model with the detector interface: versioning does not depend on size."""
     images = keras.Input((32, 32, 3), name="images")
     pooled = keras.layers.GlobalAveragePooling2D(name="pool")(images)
-    model = keras.Model(images, {"logit": keras.layers.Dense(1, name="logit")(pooled)})
+    model = StandIn(images, {"logit": keras.layers.Dense(1, name="logit")(pooled)})
     model.preset = get_preset("autoatt_b4_tiny")
     return model
 
