@@ -97,7 +97,7 @@ def test_train_writes_run_folder_and_load_run_restores_best(shards, tmp_path, ca
     auc = roc_auc(y, np.concatenate(logits).ravel())
     # Six steps leave the tiny model's logits nearly tied, so the trainer's batching (its own
     # float rounding) can swap one real/fake pair: allow one pair of the n_real x n_fake.
-    one_pair = 1 / (y.sum() * (len(y) - y.sum()))
+    one_pair = 1 / float(y.sum() * (len(y) - y.sum()))
     assert auc == pytest.approx(best["auc"], abs=one_pair + 1e-6)
 
 
