@@ -30,6 +30,7 @@ import tensorflow as tf
 from keras import ops
 
 from tfdeepfake import runs
+from tfdeepfake.models.base import sublayers
 from tfdeepfake.runs import BEST_WEIGHTS, LAST_WEIGHTS, save_weights_atomic
 from tfdeepfake.safeio import folder_lock, write_text_atomic
 from tfdeepfake.training import losses
@@ -606,7 +607,7 @@ def set_trainable(model: keras.Model, which: str) -> None:
     if which == "all":
         return
     tuned = [
-        layer for layer in model._flatten_layers(include_self=False)
+        layer for layer in sublayers(model)
         if isinstance(layer, keras.layers.LayerNormalization) or layer.name == "logit"
     ]
     if not any(isinstance(layer, keras.layers.LayerNormalization) for layer in tuned):
@@ -614,7 +615,7 @@ def set_trainable(model: keras.Model, which: str) -> None:
             f"model.trainable='layer_norms' but {model.name!r} has no LayerNormalization layers; "
             "use it with the GenD presets (gend_*), or model.trainable='all'."
         )
-    for layer in model._flatten_layers(include_self=False):
+    for layer in sublayers(model):
         layer.trainable = False
     for layer in tuned:
         layer.trainable = True
