@@ -12,13 +12,13 @@ from tfdeepfake import create_model
 from tfdeepfake.export.calibration import load_faces
 from tfdeepfake.export.parity import (
     TOLERANCES,
-    _batchnorm_layers,
     keras_outputs,
     parity_report,
     recalibrate_batchnorm,
 )
 from tfdeepfake.export.runtime import LiteRTRunner
 from tfdeepfake.export.tflite import export_tflite
+from tfdeepfake.models.base import batch_norm_layers
 
 # LiteRT alone: TensorFlow is made unimportable before anything runs.
 LITERT_SCRIPT = """
@@ -164,7 +164,7 @@ def test_batchnorm_recalibration_in_batches_weights_every_face(converted):
     for batch_size in (8, 3):
         model.set_weights(weights)
         recalibrate_batchnorm(model, model.preset, faces, batch_size=batch_size)
-        first = next(_batchnorm_layers(model))  # the layers recalibrate_batchnorm sets
+        first = batch_norm_layers(model)[0]  # the layers recalibrate_batchnorm sets
         means[batch_size] = keras.ops.convert_to_numpy(first.moving_mean)
         assert first.momentum == 0.99  # restored
     assert np.abs(means[8]).max() > 1e-3  # moved from the initial zeros

@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 
-from tfdeepfake.training.batchnorm import batch_norm_layers, refresh_batch_norm
+from tfdeepfake.models.base import batch_norm_layers
+from tfdeepfake.training.batchnorm import refresh_batch_norm
 
 
 def _model():

@@ -18,7 +18,7 @@ import numpy as np
 
 from tfdeepfake.export.runtime import LiteRTRunner
 from tfdeepfake.export.signatures import model_input
-from tfdeepfake.models.base import sublayers
+from tfdeepfake.models.base import batch_norm_layers
 from tfdeepfake.models.presets import Preset
 from tfdeepfake.scoring.aggregation import sigmoid
 from tfdeepfake.scoring.metrics import roc_auc
@@ -45,12 +45,6 @@ def keras_outputs(
     return result
 
 
-def _batchnorm_layers(model: keras.Model):
-    for layer in sublayers(model):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            yield layer
-
-
 def recalibrate_batchnorm(
     model: keras.Model, preset: Preset, images: np.ndarray, batch_size: int = 4
 ) -> int:
@@ -64,7 +58,7 @@ def recalibrate_batchnorm(
     set so that the moving statistics end as the face-weighted mean of the batches'
     statistics. Returns how many layers were updated.
     """
-    layers = list(_batchnorm_layers(model))
+    layers = batch_norm_layers(model)
     momenta = [layer.momentum for layer in layers]
     seen = 0
     try:

@@ -19,14 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from tfdeepfake.models.base import sublayers
-
-
-def batch_norm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:
-    """Every BatchNormalization layer of ``model``, nested ones included."""
-    return [
-        layer for layer in sublayers(model) if isinstance(layer, keras.layers.BatchNormalization)
-    ]
+from tfdeepfake.models.base import batch_norm_layers
 
 
 def refresh_batch_norm(
