@@ -18,7 +18,7 @@ from tfdeepfake.export.parity import (
 )
 from tfdeepfake.export.runtime import LiteRTRunner
 from tfdeepfake.export.tflite import export_tflite
-from tfdeepfake.models.base import batch_norm_layers
+from tfdeepfake.models.batchnorm import batch_norm_layers
 
 # LiteRT alone: TensorFlow is made unimportable before anything runs.
 LITERT_SCRIPT = """

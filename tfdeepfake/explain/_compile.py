@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import keras
+
+from tfdeepfake.models.base import sublayers
+
 # Below this many parameters an eager call beats paying for a trace (tiny test models);
 # above it a trace pays off after a few faces (full-size B4: 26 s trace, then ~15x faster).
 COMPILE_MIN_PARAMS = 5_000_000
@@ -28,5 +32,6 @@ def should_compile(model: Any, compiled: bool | None) -> bool:
 
 def has_grouped_convolutions(model: Any) -> bool:
     """True when a layer of ``model`` (nested ones included) is a convolution with groups."""
-    flatten = getattr(model, "_flatten_layers", None)
-    return bool(flatten) and any(getattr(layer, "groups", 1) > 1 for layer in flatten())
+    return isinstance(model, keras.Model) and any(
+        getattr(layer, "groups", 1) > 1 for layer in sublayers(model)
+    )

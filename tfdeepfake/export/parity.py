@@ -18,7 +18,7 @@ import numpy as np
 
 from tfdeepfake.export.runtime import LiteRTRunner
 from tfdeepfake.export.signatures import model_input
-from tfdeepfake.models.base import batch_norm_layers
+from tfdeepfake.models.batchnorm import refresh_batch_norm
 from tfdeepfake.models.presets import Preset
 from tfdeepfake.scoring.aggregation import sigmoid
 from tfdeepfake.scoring.metrics import roc_auc
@@ -48,30 +48,24 @@ def keras_outputs(
 def recalibrate_batchnorm(
     model: keras.Model, preset: Preset, images: np.ndarray, batch_size: int = 4
 ) -> int:
-    """Set every BatchNormalization's moving mean/variance to the statistics of ``images``.
+    """Set every BatchNormalization's moving mean/variance to the statistics of ``images``
+    (uint8 faces at the preset size).
 
     For randomly initialised models only: with the initial statistics (0, 1) activations
     fade through a deep EfficientNet and every face gets nearly the same logit (a range of
     1e-6 on the tiny preset), which makes a parity figure relative to that range
     meaningless. Forward passes in training mode, ``batch_size`` faces at a time (a
-    training-mode pass of the full B7 holds about 1.7 GB per 380 px face), with the momentum
-    set so that the moving statistics end as the face-weighted mean of the batches'
-    statistics. Returns how many layers were updated.
+    training-mode pass of the full B7 holds about 1.7 GB per 380 px face); the statistics
+    end as the face-weighted mean of the batches' (``models.batchnorm.refresh_batch_norm``).
+    Returns how many batches were used.
     """
-    layers = batch_norm_layers(model)
-    momenta = [layer.momentum for layer in layers]
-    seen = 0
-    try:
-        for start in range(0, len(images), batch_size):
-            batch = images[start : start + batch_size]
-            for layer in layers:
-                layer.momentum = seen / (seen + len(batch))
-            model(model_input(batch, preset), training=True)
-            seen += len(batch)
-    finally:
-        for layer, momentum in zip(layers, momenta):
-            layer.momentum = momentum
-    return len(layers)
+    batches = (images[start : start + batch_size] for start in range(0, len(images), batch_size))
+    return refresh_batch_norm(
+        model,
+        batches,
+        forward=lambda batch: model(model_input(batch, preset), training=True),
+        per_sample=True,
+    )
 
 
 def parity_report(

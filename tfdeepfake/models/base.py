@@ -236,11 +236,3 @@ def sublayers(model: keras.Model) -> list[keras.layers.Layer]:
     """Every layer inside ``model``, nested models' layers included, in build order (the one
     place that calls Keras' private ``_flatten_layers``)."""
     return list(model._flatten_layers(include_self=False, recursive=True))
-
-
-def batch_norm_layers(model: keras.Model) -> list[keras.layers.BatchNormalization]:
-    """Every BatchNormalization layer of ``model``, nested ones included."""
-    return [
-        layer for layer in sublayers(model)
-        if isinstance(layer, keras.layers.BatchNormalization)
-    ]

@@ -192,7 +192,7 @@ class TrainConfig:
         progress: show a progress bar.
         bn_refresh_batches: before each validation and the final save, set BatchNorm's
             population statistics to the mean over this many training batches with the
-            current weights (``training.batchnorm``): short runs whose moving averages lag
+            current weights (``models.batchnorm``): short runs whose moving averages lag
             the weights need it; 0 keeps the moving averages. Default strategy and the
             TensorFlow backend only.
     """

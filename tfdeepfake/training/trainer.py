@@ -31,10 +31,10 @@ from keras import ops
 
 from tfdeepfake import runs
 from tfdeepfake.models.base import sublayers
+from tfdeepfake.models.batchnorm import refresh_batch_norm
 from tfdeepfake.runs import BEST_WEIGHTS, LAST_WEIGHTS, save_weights_atomic
 from tfdeepfake.safeio import folder_lock, write_text_atomic
 from tfdeepfake.training import losses
-from tfdeepfake.training.batchnorm import refresh_batch_norm
 from tfdeepfake.training.checkpoints import RunCheckpoints
 from tfdeepfake.training.config import TrainConfig
 from tfdeepfake.training.inputs import DatasetFn, DistributedFeeder, ExactFeeder, check_data

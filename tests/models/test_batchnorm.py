@@ -3,8 +3,7 @@
 import keras
 import numpy as np
 
-from tfdeepfake.models.base import batch_norm_layers
-from tfdeepfake.training.batchnorm import refresh_batch_norm
+from tfdeepfake.models.batchnorm import batch_norm_layers, refresh_batch_norm
 
 
 def _model():
@@ -40,3 +39,18 @@ def test_nothing_changes_without_batches_or_batch_norm():
         np.testing.assert_array_equal(variable.numpy(), old)
     dense = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     assert batch_norm_layers(dense) == [] and refresh_batch_norm(dense, [np.ones((2, 2))]) == 0
+
+
+def test_per_sample_weighs_each_batch_by_its_length():
+    rng = np.random.default_rng(1)
+    batches = [rng.normal(0.0, 1.0, (48, 3)).astype("float32"),
+               rng.normal(4.0, 1.0, (16, 3)).astype("float32")]
+    plain, per_sample = _model(), _model()
+    refresh_batch_norm(plain, batches)
+    assert refresh_batch_norm(per_sample, batches, per_sample=True) == 2
+    np.testing.assert_allclose(
+        per_sample.get_layer("bn").moving_mean.numpy(),
+        (48 * batches[0].mean(axis=0) + 16 * batches[1].mean(axis=0)) / 64, rtol=1e-5)
+    np.testing.assert_allclose(
+        plain.get_layer("bn").moving_mean.numpy(),
+        (batches[0].mean(axis=0) + batches[1].mean(axis=0)) / 2, rtol=1e-5)
