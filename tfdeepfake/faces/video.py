@@ -13,6 +13,7 @@ import dataclasses
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -135,18 +136,15 @@ def read_video(
     """
     plan_indices(1, frames, sampling, stride, max_frames)  # validate before any I/O
     path = Path(path)
-    _check_file(path)
     limits = _Limits(path, max_pixels, deadline or Deadline(path, time_limit))
-    capture = _open(path)
-    try:
-        limits.check_header(capture)
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-        claimed = _claimed_count(capture)
-        rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
-        plan = plan_indices(claimed, frames, sampling, stride, max_frames) if claimed > 0 else []
-        got, total, size = _pass(capture, set(plan), max_side, limits)
-    finally:
-        capture.release()
+    header, got, total, size = _first_pass(
+        path,
+        lambda claimed: plan_indices(claimed, frames, sampling, stride, max_frames)
+        if claimed > 0
+        else [],
+        max_side,
+        limits,
+    )
     if total == 0:
         kind = _sniff(path)
         if kind == "audio":
@@ -173,19 +171,7 @@ def read_video(
             path,
             f"{total} decodable frame(s), {len(indices)} sampled; at least {min_frames} needed",
         )
-    stack = np.stack([got[i] for i in indices])
-    height, width = size
-    return VideoFrames(
-        frames=stack,
-        indices=np.asarray(indices, np.int64),
-        fps=fps if np.isfinite(fps) and fps > 0 else 0.0,
-        frame_count=total,
-        claimed_frame_count=claimed,
-        rotation=rotation,
-        frame_size=(height, width),
-        scale=stack.shape[1] / height,
-        path=str(path),
-    )
+    return _video_frames(path, header, got, indices, total, size)
 
 
 def read_frames_at(
@@ -202,29 +188,55 @@ def read_frames_at(
     Raises ``ExtractionError`` like ``read_video`` (same limits, same ``deadline``).
     """
     path = Path(path)
-    _check_file(path)
     limits = _Limits(path, max_pixels, deadline or Deadline(path, time_limit))
+    header, got, total, size = _first_pass(path, lambda _claimed: indices, max_side, limits)
+    if not got:
+        raise ExtractionError("corrupt", path, f"none of the frames {indices[:5]}... decodes")
+    kept = [i for i in sorted(set(indices)) if i in got]
+    return _video_frames(path, header, got, kept, total, size)
+
+
+def _first_pass(
+    path: Path,
+    wanted: Callable[[int], list[int]],
+    max_side: int | None,
+    limits: _Limits,
+) -> tuple[tuple[float, int, int], dict[int, np.ndarray], int, tuple[int, int] | None]:
+    """Check the file and its header, then decode the frames ``wanted(claimed frame count)``
+    names in one pass: ``((fps, claimed count, rotation), frames by index, decodable frame
+    count, (height, width))``."""
+    _check_file(path)
     capture = _open(path)
     try:
         limits.check_header(capture)
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         claimed = _claimed_count(capture)
         rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
-        got, total, size = _pass(capture, set(indices), max_side, limits)
+        got, total, size = _pass(capture, set(wanted(claimed)), max_side, limits)
     finally:
         capture.release()
-    if not got:
-        raise ExtractionError("corrupt", path, f"none of the frames {indices[:5]}... decodes")
-    kept = [i for i in sorted(set(indices)) if i in got]
-    stack = np.stack([got[i] for i in kept])
+    return (fps, claimed, rotation), got, total, size
+
+
+def _video_frames(
+    path: Path,
+    header: tuple[float, int, int],
+    got: dict[int, np.ndarray],
+    indices: list[int],
+    total: int,
+    size: tuple[int, int],
+) -> VideoFrames:
+    """The decoded frames at ``indices`` with what the header and the pass found."""
+    fps, claimed, rotation = header
+    stack = np.stack([got[i] for i in indices])
     return VideoFrames(
         frames=stack,
-        indices=np.asarray(kept, np.int64),
+        indices=np.asarray(indices, np.int64),
         fps=fps if np.isfinite(fps) and fps > 0 else 0.0,
         frame_count=total,
         claimed_frame_count=claimed,
         rotation=rotation,
-        frame_size=tuple(size),
+        frame_size=(size[0], size[1]),
         scale=stack.shape[1] / size[0],
         path=str(path),
     )
