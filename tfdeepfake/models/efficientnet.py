@@ -53,6 +53,7 @@ B0_STAGES = (
 SE_RATIO = 0.25
 STAGE_STRIDES = (2, 4, 8, 16, 16, 32, 32)
 FEATURE_MAP_LAYER = "top_activation"  # the last conv feature map: the Grad-CAM target
+ATTENTION_STAGE = 3  # both EfficientNet detectors attend to the output of stage 3
 
 
 def round_filters(filters: int, width_coefficient: float, divisor: int = 8) -> int:
@@ -75,6 +76,24 @@ def stage_block_names(depth_coefficient: float) -> list[list[str]]:
         [f"block{i + 1}{chr(97 + j)}" for j in range(round_repeats(stage[1], depth_coefficient))]
         for i, stage in enumerate(B0_STAGES)
     ]
+
+
+class EfficientNetLayerNames:
+    """The layer names the two EfficientNet detectors (AutoAttB4, B7-SSIM) answer the same
+    way; a detector class sets ``depth_coefficient``."""
+
+    depth_coefficient: float
+
+    @property
+    def feature_map_layer(self) -> str:
+        """Name of the last conv feature layer (``top_activation``), the Grad-CAM target."""
+        return FEATURE_MAP_LAYER
+
+    @property
+    def attention_block(self) -> str:
+        """Name of the block whose output the attention reads and multiplies (the last
+        block of stage 3: ``block3d`` in B4, ``block3g`` in B7)."""
+        return stage_block_names(self.depth_coefficient)[ATTENTION_STAGE - 1][-1]
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:

@@ -14,14 +14,13 @@ from keras import layers
 
 from tfdeepfake.models.base import ImageInputChecks, ImageSpec
 from tfdeepfake.models.efficientnet import (
-    FEATURE_MAP_LAYER,
+    ATTENTION_STAGE,
+    EfficientNetLayerNames,
     build_efficientnet,
     check_padding,
-    stage_block_names,
 )
 
 HEADS = ("dropout", "bn_dense")
-ATTENTION_STAGE = 3
 
 
 def dense_head(features, head: str, dropout: float):
@@ -34,7 +33,7 @@ def dense_head(features, head: str, dropout: float):
 
 
 @keras.saving.register_keras_serializable(package="tfdeepfake")
-class EfficientNetAutoAtt(ImageInputChecks, keras.Model):
+class EfficientNetAutoAtt(EfficientNetLayerNames, ImageInputChecks, keras.Model):
     """EfficientNet-B4 deepfake detector with optional attention after stage 3 (AutoAttB4).
 
     Takes normalised faces (N, input_size, input_size, 3) (the preset's ``FacePreprocessor``
@@ -128,16 +127,6 @@ class EfficientNetAutoAtt(ImageInputChecks, keras.Model):
             from tfdeepfake.models.imagenet import load_imagenet_backbone
 
             load_imagenet_backbone(self)
-
-    @property
-    def feature_map_layer(self) -> str:
-        """Name of the last conv feature layer (``top_activation``), the Grad-CAM target."""
-        return FEATURE_MAP_LAYER
-
-    @property
-    def attention_block(self) -> str:
-        """Name of the block whose output the attention reads and multiplies (``block3d``)."""
-        return stage_block_names(self.depth_coefficient)[ATTENTION_STAGE - 1][-1]
 
     def get_config(self) -> dict:
         # backbone_weights is not saved: a saved model carries its own weights.

@@ -22,11 +22,14 @@ import keras
 from keras import layers, ops
 
 from tfdeepfake.models.base import ImageInputChecks, ImageSpec, sublayers
-from tfdeepfake.models.efficientnet import FEATURE_MAP_LAYER, build_efficientnet, stage_block_names
+from tfdeepfake.models.efficientnet import (
+    ATTENTION_STAGE,
+    EfficientNetLayerNames,
+    build_efficientnet,
+)
 from tfdeepfake.models.presets import IMAGENET_MEAN, IMAGENET_STD
 from tfdeepfake.models.ssim import SSIM
 
-ATTENTION_STAGE = 3
 ENCODER_STRIDES = 3  # stride 2**3 = 8, the resolution of stage 3
 
 
@@ -86,7 +89,7 @@ def ssim_encoder(maps, filters: int):
 
 
 @keras.saving.register_keras_serializable(package="tfdeepfake")
-class EfficientNetSSIM(ImageInputChecks, keras.Model):
+class EfficientNetSSIM(EfficientNetLayerNames, ImageInputChecks, keras.Model):
     """EfficientNet-B7 deepfake detector with an optional SSIM attention/feature branch.
 
     Inputs: normalised faces (N, input_size, input_size, 3) named ``"images"``; with
@@ -199,16 +202,6 @@ class EfficientNetSSIM(ImageInputChecks, keras.Model):
             from tfdeepfake.models.imagenet import load_imagenet_backbone
 
             load_imagenet_backbone(self)
-
-    @property
-    def feature_map_layer(self) -> str:
-        """Name of the last conv feature layer (``top_activation``), the Grad-CAM target."""
-        return FEATURE_MAP_LAYER
-
-    @property
-    def attention_block(self) -> str:
-        """Name of the block whose output the SSIM attention multiplies (``block3g`` in B7)."""
-        return stage_block_names(self.depth_coefficient)[ATTENTION_STAGE - 1][-1]
 
     def float_layers(self) -> tuple[str, ...]:
         """The SSIM branch's layers (SSIM, un-normalising, self-reference): its division of
