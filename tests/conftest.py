@@ -10,6 +10,20 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import pytest  # noqa: E402
 
+# Under pytest-xdist (`-n 2`, set in setup.cfg): each test file runs on one worker, so its
+# module fixtures are built once, and so do all tests of the session fixtures named here,
+# the costly ones used by several files (the `.tflite` export: ~30 s).
+SHARED_SESSION_FIXTURES = ("tiny_b4_tflite",)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        shared = [f for f in SHARED_SESSION_FIXTURES if f in getattr(item, "fixturenames", ())]
+        group = shared[0] if shared else item.nodeid.split("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
 
 @pytest.fixture(scope="session")
 def sample_media():
