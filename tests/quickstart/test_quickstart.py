@@ -11,7 +11,9 @@ from tfdeepfake.quickstart import QuickstartOptions, run_quickstart
 def test_quickstart_runs_every_stage_on_real_sample_videos(sample_media, tmp_path):
     out = tmp_path / "qs"
     summary = run_quickstart(QuickstartOptions(
-        out=str(out), steps=4, clip_frames=6, frames=3, max_clips=2,
+        # The quickstart validates (and refreshes BatchNorm) every max(steps // 3, 1) steps:
+        # 2 steps still give two validations to pick the best of; each more costs ~7 s.
+        out=str(out), steps=2, clip_frames=6, frames=3, max_clips=2,
         models=("autoatt_b4_tiny",),
     ))
     for split in ("train", "val", "test"):
