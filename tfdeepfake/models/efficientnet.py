@@ -78,6 +78,18 @@ def stage_block_names(depth_coefficient: float) -> list[list[str]]:
     ]
 
 
+def check_detector_args(input_size: int, dropout: float, backbone_weights: str | None) -> None:
+    """The argument checks both EfficientNet detectors make, each with a clear error."""
+    if int(input_size) < 16:
+        raise ValueError(f"input_size must be at least 16 pixels; got {input_size}.")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1); got {dropout}.")
+    if backbone_weights not in (None, "imagenet"):
+        raise ValueError(
+            f"backbone_weights must be None or 'imagenet'; got {backbone_weights!r}."
+        )
+
+
 class EfficientNetLayerNames:
     """The layer names the two EfficientNet detectors (AutoAttB4, B7-SSIM) answer the same
     way; a detector class sets ``depth_coefficient``."""

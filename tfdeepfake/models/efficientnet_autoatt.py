@@ -17,6 +17,7 @@ from tfdeepfake.models.efficientnet import (
     ATTENTION_STAGE,
     EfficientNetLayerNames,
     build_efficientnet,
+    check_detector_args,
     check_padding,
 )
 
@@ -79,14 +80,7 @@ class EfficientNetAutoAtt(EfficientNetLayerNames, ImageInputChecks, keras.Model)
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}; got {head!r}.")
         padding = check_padding(padding)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1); got {dropout}.")
-        if int(input_size) < 16:
-            raise ValueError(f"input_size must be at least 16 pixels; got {input_size}.")
-        if backbone_weights not in (None, "imagenet"):
-            raise ValueError(
-                f"backbone_weights must be None or 'imagenet'; got {backbone_weights!r}."
-            )
+        check_detector_args(input_size, dropout, backbone_weights)
         kwargs.setdefault("name", "efficientnet_autoatt" if attention else "efficientnet")
 
         images = keras.Input((input_size, input_size, 3), name="images")

@@ -26,6 +26,7 @@ from tfdeepfake.models.efficientnet import (
     ATTENTION_STAGE,
     EfficientNetLayerNames,
     build_efficientnet,
+    check_detector_args,
 )
 from tfdeepfake.models.presets import IMAGENET_MEAN, IMAGENET_STD
 from tfdeepfake.models.ssim import SSIM
@@ -129,16 +130,9 @@ class EfficientNetSSIM(EfficientNetLayerNames, ImageInputChecks, keras.Model):
     ):
         if paired and not ssim_branch:
             raise ValueError("paired=True needs ssim_branch=True (the pair only feeds SSIM).")
-        if int(input_size) < 16:
-            raise ValueError(f"input_size must be at least 16 pixels; got {input_size}.")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1); got {dropout}.")
+        check_detector_args(input_size, dropout, backbone_weights)
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
             raise ValueError(f"mean and std need 3 values, std > 0; got {mean}, {std}.")
-        if backbone_weights not in (None, "imagenet"):
-            raise ValueError(
-                f"backbone_weights must be None or 'imagenet'; got {backbone_weights!r}."
-            )
         kwargs.setdefault("name", "efficientnet_ssim" if ssim_branch else "efficientnet_b7")
 
         images = keras.Input((input_size, input_size, 3), name="images")
