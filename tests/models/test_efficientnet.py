@@ -208,3 +208,25 @@ def test_full_size_backbones_match_keras_applications():
     ref_model, _ = _backbone(1.4, 1.8, 224, padding="pytorch_0.7", reference_size=380)
     keras_pads, ref_pads = _pads(keras_model), _pads(ref_model)
     assert [n for n in keras_pads if keras_pads[n] != ref_pads[n]] == ["block3a_dwconv_pad"]
+
+
+def test_initial_weights_follow_the_keras_seed_and_differ_per_layer():
+    """One seed, one initialisation, in any process; another seed, another one. A shared
+    initializer made at import drew its seed from the unseeded process instead (the
+    quickstart's frame models trained differently on every run with the same seed)."""
+
+    def initial_kernels(seed):
+        keras.utils.set_random_seed(seed)
+        model, _ = _backbone(0.1, 0.1, 32)
+        return {w.path: np.asarray(w) for w in model.weights if w.path.endswith("kernel")}
+
+    first, again, other = initial_kernels(0), initial_kernels(0), initial_kernels(1)
+    assert first.keys() == again.keys() == other.keys()
+    assert all(np.array_equal(first[k], again[k]) for k in first)
+    assert not any(np.array_equal(first[k], other[k]) for k in first)
+    by_shape = {}
+    for kernel in first.values():
+        by_shape.setdefault(kernel.shape, []).append(kernel)
+    same_shape = [ks for ks in by_shape.values() if len(ks) > 1]
+    assert same_shape, "the test needs two kernels of one shape"
+    assert all(not np.array_equal(ks[0], ks[1]) for ks in same_shape)

@@ -38,7 +38,16 @@ PADDING_ALIASES = {"reference": "pytorch_0.7"}
 BN_EPSILON = 1e-3
 ACTIVATION = "swish"
 
-CONV_INIT = keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal")
+
+def conv_init() -> keras.initializers.Initializer:
+    """EfficientNet's convolution initializer, a new one per layer.
+
+    Built when the layer is, so its seed comes from ``keras.utils.set_random_seed``: one
+    shared instance made at import drew its seed from the unseeded process (the same seed
+    gave other initial weights in every process) and gave same-shaped kernels equal values.
+    """
+    return keras.initializers.VarianceScaling(2.0, "fan_out", "truncated_normal")
+
 
 # The EfficientNet-B0 stages: (kernel, repeats, filters_in, filters_out, expand, stride).
 B0_STAGES = (
@@ -167,7 +176,7 @@ def mbconv_block(
             1,
             padding="same",
             use_bias=False,
-            kernel_initializer=CONV_INIT,
+            kernel_initializer=conv_init(),
             name=f"{name}_expand_conv",
         )(x)
         x = _bn(f"{name}_expand_bn")(x)
@@ -180,7 +189,7 @@ def mbconv_block(
         strides=stride,
         padding="valid" if stride == 2 else "same",
         use_bias=False,
-        depthwise_initializer=CONV_INIT,
+        depthwise_initializer=conv_init(),
         name=f"{name}_dwconv",
     )(x)
     x = _bn(f"{name}_bn")(x)
@@ -191,11 +200,11 @@ def mbconv_block(
         max(1, int(filters_in * SE_RATIO)),
         1,
         activation=ACTIVATION,
-        kernel_initializer=CONV_INIT,
+        kernel_initializer=conv_init(),
         name=f"{name}_se_reduce",
     )(se)
     se = layers.Conv2D(
-        filters, 1, activation="sigmoid", kernel_initializer=CONV_INIT, name=f"{name}_se_expand"
+        filters, 1, activation="sigmoid", kernel_initializer=conv_init(), name=f"{name}_se_expand"
     )(se)
     x = layers.Multiply(name=f"{name}_se_excite")([x, se])
 
@@ -204,7 +213,7 @@ def mbconv_block(
         1,
         padding="same",
         use_bias=False,
-        kernel_initializer=CONV_INIT,
+        kernel_initializer=conv_init(),
         name=f"{name}_project_conv",
     )(x)
     x = _bn(f"{name}_project_bn")(x)
@@ -258,7 +267,7 @@ def build_efficientnet(
         strides=2,
         padding="valid",
         use_bias=False,
-        kernel_initializer=CONV_INIT,
+        kernel_initializer=conv_init(),
         name="stem_conv",
     )(x)
     x = _bn("stem_bn")(x)
@@ -297,7 +306,7 @@ def build_efficientnet(
         1,
         padding="same",
         use_bias=False,
-        kernel_initializer=CONV_INIT,
+        kernel_initializer=conv_init(),
         name="top_conv",
     )(x)
     x = _bn("top_bn")(x)
