@@ -114,8 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tfrecords-tools` console script."""
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from tfdeepfake.cli import run_guarded
+    from tfdeepfake.cli import configure_output, run_guarded
+
+    configure_output(False)  # quiet as `tfdeepfake`: no TensorFlow/XLA start-up lines
 
     return run_guarded(f"tfrecords-tools {args.command}", _with_usage_errors, args)
 
