@@ -9,12 +9,9 @@ reference with ``torch.utils.flop_counter`` (multiply-add = 2 FLOPs) and used fo
 
 from __future__ import annotations
 
-import argparse
-import json
-
 import numpy as np
 
-from tfdeepfake.bench.timing import emit, median_seconds, run_child
+from tfdeepfake.bench.timing import child_main, median_seconds, run_child
 
 TARGET = 2.0  # goal: TF at least 2x the PyTorch reference on CPU
 # preset -> (PyTorch reference name, tiny preset)
@@ -162,11 +159,10 @@ def run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", required=True, help="JSON spec (internal)")
-    spec = json.loads(parser.parse_args().child)
-    result = _tf_child(spec) if spec["framework"] == "tensorflow" else _torch_child(spec)
-    emit({**spec, **result})
+    child_main(
+        __doc__.splitlines()[0],
+        lambda spec: _tf_child(spec) if spec["framework"] == "tensorflow" else _torch_child(spec),
+    )
 
 
 if __name__ == "__main__":

@@ -9,14 +9,12 @@ crops per CPU-second of the measuring process with one worker thread on each sid
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 import time
 
 import numpy as np
 
-from tfdeepfake.bench.timing import emit, run_child
+from tfdeepfake.bench.timing import child_main, run_child
 
 TARGET = 2.0  # goal: tfdeepfake.data at least 2x albumentations per core
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
@@ -167,11 +165,12 @@ def run(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", required=True, help="JSON spec (internal)")
-    spec = json.loads(parser.parse_args().child)
-    result = _tf_child(spec) if spec["side"] == "tfdeepfake" else _albumentations_child(spec)
-    emit({**spec, **result})
+    child_main(
+        __doc__.splitlines()[0],
+        lambda spec: (
+            _tf_child(spec) if spec["side"] == "tfdeepfake" else _albumentations_child(spec)
+        ),
+    )
 
 
 if __name__ == "__main__":

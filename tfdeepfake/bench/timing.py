@@ -3,6 +3,7 @@ figure carries its own peak RSS and frameworks never share a process)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -37,6 +38,15 @@ def median_seconds(fn: Callable[[], object], repeats: int, warmup: int = 1) -> d
 def emit(result: dict) -> None:
     """Child side: print the result with the child's peak RSS on one tagged line."""
     print(RESULT_TAG + json.dumps({**result, "peak_rss_mb": round(peak_rss_mb(), 1)}), flush=True)
+
+
+def child_main(description: str, measure: Callable[[dict], dict]) -> None:
+    """Child side of ``run_child``: read ``--child SPEC``, and ``emit`` the spec with what
+    ``measure(spec)`` returns."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--child", required=True, help="JSON spec (internal)")
+    spec = json.loads(parser.parse_args().child)
+    emit({**spec, **measure(spec)})
 
 
 def run_child(module: str, spec: dict, timeout: float) -> dict:
