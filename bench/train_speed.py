@@ -7,14 +7,16 @@ per model, the first step (tracing included) and the images per second of the st
 (sequence models count every frame of a clip as an image). With ``--data SHARDS`` the same
 trainer then reads those TFRecord shards end to end (decode, re-crop, the references'
 augmentation, balance) and the last column is its images/s as a fraction of the in-memory
-run's: how much of the step's speed the input pipeline keeps.
+run's: how much of the step's speed the input pipeline keeps. ``--augment-on host device``
+reads the shards once per placement of the augmentation (``data.augment_on``: in tf.data,
+or in the compiled step on uint8 batches) and prints both.
 
 Usage:
     python bench/train_speed.py                      # the three tiny presets
     python bench/train_speed.py --full --steps 6     # full-size presets (slow, memory hungry)
     python bench/train_speed.py --models autoatt_b4 --batch-size 8 --mixed-precision
     python bench/train_speed.py --backend jax --models autoatt_b4 --batch-size 64 \
-        --steps 100 --data shards/train            # the GPU measurement (docs/benchmarks.md)
+        --steps 100 --data shards/train --augment-on host device   # the GPU measurement
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ def main() -> None:
     parser.add_argument("--mixed-precision", action="store_true")
     parser.add_argument("--backend", choices=("tensorflow", "jax"), default="tensorflow")
     parser.add_argument("--data", help="TFRecord shards: also train from them end to end")
+    parser.add_argument("--augment-on", nargs="+", choices=("auto", "host", "device"),
+                        default=["auto"], help="with --data: where the shards' batches are "
+                        "augmented (one run each)")
     args = parser.parse_args()
     os.environ["KERAS_BACKEND"] = args.backend  # before keras or tensorflow is imported
 
@@ -72,15 +77,15 @@ def main() -> None:
         f"{os.cpu_count()} CPU(s), batch {args.batch_size}, {args.steps} steps, mixed "
         f"precision {args.mixed_precision}"
     )
-    print(f"{'model':<20} {'input':<10} {'first step s':>12} {'images/s':>10} {'wall s':>8} "
+    print(f"{'model':<20} {'input':<14} {'first step s':>12} {'images/s':>10} {'wall s':>8} "
           f"{'of in-memory':>12}")
     for name in names:
         preset = get_preset(name)
-        sources = [("in-memory", in_memory(preset, args.batch_size))]
+        sources = [("in-memory", in_memory(preset, args.batch_size), "host")]
         if args.data:
-            sources.append(("shards", None))
+            sources += [(f"shards/{on}", None, on) for on in args.augment_on]
         reference = None
-        for source, dataset_fn in sources:
+        for source, dataset_fn, augment_on in sources:
             with tempfile.TemporaryDirectory() as out:
                 config = TrainConfig.from_dict(
                     {
@@ -92,7 +97,8 @@ def main() -> None:
                         "progress": False,
                         "log_every": 10**9,
                         "mixed_precision": args.mixed_precision,
-                        "data": {"batch_size": args.batch_size, "train": args.data or ""},
+                        "data": {"batch_size": args.batch_size, "train": args.data or "",
+                                 "augment_on": augment_on},
                         "checkpoint": {"every_steps": 10**9, "data_state": False},
                     }
                 )
@@ -102,7 +108,7 @@ def main() -> None:
             rate = summary["images_per_second"]
             reference = reference or rate
             print(
-                f"{name:<20} {source:<10} {summary['first_step_seconds']:>12.1f} "
+                f"{name:<20} {source:<14} {summary['first_step_seconds']:>12.1f} "
                 f"{rate:>10.1f} {wall:>8.1f} {rate / reference:>11.0%}",
                 flush=True,
             )

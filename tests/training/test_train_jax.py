@@ -1,6 +1,7 @@
 """`tfdeepfake train --backend jax`: the jitted data-parallel step on two CPU devices, run
 folders TensorFlow reads, and exact resume (a resumed run ends with the weights of an
-uninterrupted one).
+uninterrupted one), with the augmentation inside the jitted step (``--augment-on device``:
+its draws are keyed by the step, so the resumed run draws what the uninterrupted one drew).
 
 One subprocess (the backend and the device count are fixed per process) trains run A for 4
 steps through the CLI (the flag selects the backend before Keras loads), then run B through
@@ -24,7 +25,7 @@ import json, sys
 root = sys.argv[1]
 common = ["--model", "autoatt_b4_tiny", "--data", f"{root}/train", "--val-data", f"{root}/val",
           "--batch-size", "4", "--val-every", "2", "--checkpoint-every", "2", "--lr", "1e-3",
-          "--no-progress"]
+          "--no-progress", "--augment-on", "device"]
 from tfdeepfake.cli import main
 code = main(["train", "--backend", "jax", "--out", f"{root}/a", "--steps", "4", *common])
 assert code == 0, code
@@ -37,7 +38,8 @@ summaries = []
 for steps in (2, 4):
     config = resolve_config("autoatt_b4_tiny", overrides={
         "backend": "jax", "out": f"{root}/b", "steps": steps, "val_every": 2, "progress": False,
-        "data": {"train": f"{root}/train", "val": f"{root}/val", "batch_size": 4},
+        "data": {"train": f"{root}/train", "val": f"{root}/val", "batch_size": 4,
+                 "augment_on": "device"},
         "optimizer": {"learning_rate": 1e-3}, "checkpoint": {"every_steps": 2}})
     summaries.append(train(config))
 for s in summaries:
@@ -71,6 +73,7 @@ def test_jax_training_resumes_exactly_and_tensorflow_reads_the_run(tmp_path):
     first, resumed = result["b"]
     assert (first["start_step"], first["steps"], first["replicas"]) == (0, 2, 2)
     assert (resumed["start_step"], resumed["steps"]) == (2, 4)
+    assert first["augment_on"] == resumed["augment_on"] == "device"
     assert resumed["data_position"] == "exact"
     assert [v["step"] for v in resumed["validations"]] == [4]
     assert "Resuming" in proc.stderr

@@ -30,6 +30,7 @@ _FLAG_KEYS = {
     "checkpoint_every": "checkpoint.every_steps",
     "seed": "data.seed",
     "augment": "data.augment",
+    "augment_on": "data.augment_on",
     "balance": "data.balance",
     "skip_corrupt": "data.skip_corrupt",
     "fakes": "data.fakes",
@@ -86,6 +87,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="training fakes: the shards' own, or self-blended images made on the "
                    "fly from the real faces only (SBI; train without fake videos)")
     p.add_argument("--no-augment", dest="augment", action="store_const", const=False)
+    p.add_argument("--augment-on", choices=("auto", "host", "device"),
+                   help="augment in tf.data (host) or in the compiled step on the accelerator "
+                   "(device: b4 recipe, uint8 batches); auto (default): device on JAX with a "
+                   "GPU/TPU, else host")
     p.add_argument("--no-balance", dest="balance", action="store_const", const=False)
     p.add_argument(
         "--skip-corrupt",

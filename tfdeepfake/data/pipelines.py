@@ -235,7 +235,15 @@ def _setup(data, *, batch_size, training, balance, input_context, min_frames, wh
     return files, info, _replica_batch(batch_size, input_context)
 
 
-def _frame_preparer(preset, config, training, with_masks, with_ids):
+def _finished_image(image: tf.Tensor, preset, normalised: bool) -> tf.Tensor:
+    """[0, 255] float32 -> the preset's normalised float32, or uint8 (``normalised=False``:
+    the training step augments and normalises it on the accelerator)."""
+    if normalised:
+        return normalise(image, preset)
+    return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+
+
+def _frame_preparer(preset, config, training, with_masks, with_ids, normalised=True):
     """The per-frame map: decode, re-crop, augment, normalise -> dict of one example."""
     need_mask = with_masks or config is not None
 
@@ -245,7 +253,7 @@ def _frame_preparer(preset, config, training, with_masks, with_ids):
         if config is not None:
             crop = _augment(crop, label, config, seed)
         out = {
-            "images": normalise(crop["image"], preset),
+            "images": _finished_image(crop["image"], preset, normalised),
             "labels": tf.cast(label, tf.float32)[None],
         }
         if with_masks:
@@ -273,6 +281,7 @@ def frame_dataset(
     stats: reader.ReadStats | None = None,
     shuffle_memory: int = bal.DEFAULT_SHUFFLE_MEMORY,
     fakes: str = "shards",
+    normalised: bool = True,
 ) -> tf.data.Dataset:
     """Batches of single frames for frame models (see the module docstring for the layout).
 
@@ -291,6 +300,8 @@ def frame_dataset(
         shuffle_memory: bytes the shuffle buffer(s) may hold (``balance`` module docstring).
         fakes: ``shards`` (the shards' own fakes) or ``sbi`` (real tracks only, each frame
             followed by its self-blended fake; ``balance`` is then by construction).
+        normalised: False gives uint8 images, un-normalised (pass ``augment=None``): the
+            training step augments them on the accelerator (``DataConfig.augment_on``).
     """
     if preset.sequence:
         raise ValueError(
@@ -310,7 +321,7 @@ def frame_dataset(
     config = resolve_augment(augment, preset) if training else None
     budget = shuffle_memory // (2 if training and balance and fakes != "sbi" else 1)
     buffer = bal.shuffle_buffer_size(info["bytes_per_frame"], budget)
-    prepare = _frame_preparer(preset, config, training, with_masks, with_ids)
+    prepare = _frame_preparer(preset, config, training, with_masks, with_ids, normalised)
     base = _base_seed(seed, input_context)
 
     frames = _frame_streams(files, training, seed, stats, skip_corrupt, buffer)
@@ -366,6 +377,7 @@ def clip_dataset(
     stats: reader.ReadStats | None = None,
     shuffle_memory: int = bal.DEFAULT_SHUFFLE_MEMORY,
     fakes: str = "shards",
+    normalised: bool = True,
 ) -> tf.data.Dataset:
     """Batches of clips ``(B, T, S, S, 3)`` for sequence models, one clip per track per pass.
 
@@ -420,11 +432,10 @@ def clip_dataset(
             crop = _decode_and_crop(frame, preset, config is not None, _blend_seed(element_seed))
             if config is not None:
                 crop = _augment(crop, label, config, element_seed)  # same draw for the clip
-            return normalise(crop["image"], preset)
+            return _finished_image(crop["image"], preset, normalised)
 
-        clips = tf.map_fn(
-            one_frame, pick, fn_output_signature=tf.TensorSpec((size, size, 3), tf.float32)
-        )
+        spec = tf.TensorSpec((size, size, 3), tf.float32 if normalised else tf.uint8)
+        clips = tf.map_fn(one_frame, pick, fn_output_signature=spec)
         out = {"images": clips, "labels": tf.cast(label, tf.float32)[None]}
         if with_ids:
             out.update({k: track[k] for k in _ID_KEYS if k != "frame_index"})

@@ -27,6 +27,7 @@ SCHEDULES = ("constant", "plateau", "poly", "cosine", "cosine_restarts")
 LOSSES = ("bce", "balanced_bce", "triplet")
 TRAINABLE = ("all", "layer_norms")
 FAKES = ("shards", "sbi")
+AUGMENT_ON = ("auto", "host", "device")
 
 
 @dataclasses.dataclass
@@ -59,6 +60,12 @@ class DataConfig:
         val_batch_size: global validation batch size (0: same as ``batch_size``).
         val_steps: validation batches per validation (0: the whole validation set).
         augment: apply the references' augmentations to training batches.
+        augment_on: where: ``host`` (tf.data, on the CPU cores), ``device`` (the b4 recipe
+            in ``keras.ops`` inside the compiled step on uint8 batches:
+            ``training.device_augment``; tf.data only decodes and crops) or ``auto``
+            (``device`` on the JAX backend with a GPU/TPU and a b4-recipe model, else
+            ``host``: without an accelerator the step and tf.data share the same cores,
+            and tf.data overlaps its work with the step).
         balance: sample real and fake equally in training batches.
         seed: seed of shuffling and augmentation.
         skip_corrupt: skip (and count) records that fail to decode instead of stopping.
@@ -74,6 +81,7 @@ class DataConfig:
     val_batch_size: int = 0
     val_steps: int = 0
     augment: bool = True
+    augment_on: str = "auto"
     balance: bool = True
     seed: int = 0
     skip_corrupt: bool = False
@@ -239,6 +247,7 @@ class TrainConfig:
             ("loss.name", self.loss.name, LOSSES),
             ("model.trainable", self.model.trainable, TRAINABLE),
             ("data.fakes", self.data.fakes, FAKES),
+            ("data.augment_on", self.data.augment_on, AUGMENT_ON),
             ("checkpoint.best_metric", self.checkpoint.best_metric, ("auc", "log_loss")),
         ]
         for field, value, allowed in checks:

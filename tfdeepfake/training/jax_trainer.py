@@ -98,6 +98,9 @@ class JaxTrainer(Trainer):
                                                  config.checkpoint.keep)
         self.state: tuple | None = None
 
+    def _accelerated(self) -> bool:
+        return jax.default_backend() != "cpu"
+
     # -- state: arrays between syncs ------------------------------------------------------
 
     def _pull_state(self) -> None:
@@ -148,9 +151,11 @@ class JaxTrainer(Trainer):
         gradients = jax.value_and_grad(loss_fn, has_aux=True)
 
         @functools.partial(jax.jit, out_shardings=self._replicated)
-        def step(state, batch):
+        def step(state, batch, step_number):
             trainable, non_trainable, optimizer_state = state
             images, labels, masks = unpack_batch(batch)
+            if self.augment_on == "device":
+                images = self.device_augmented(images, step_number)
             (loss, (logits, non_trainable)), grads = gradients(
                 trainable, non_trainable, images, labels, masks
             )
@@ -161,7 +166,8 @@ class JaxTrainer(Trainer):
             return (trainable, non_trainable, optimizer_state), loss, logits, labels.reshape(-1)
 
         def train_step(batch):
-            self.state, loss, logits, labels = step(self.state, self._put(batch))
+            step_number = np.uint32(self.step.numpy())
+            self.state, loss, logits, labels = step(self.state, self._put(batch), step_number)
             return loss, logits, labels
 
         return train_step

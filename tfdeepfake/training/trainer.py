@@ -34,7 +34,7 @@ from tfdeepfake.models.base import sublayers
 from tfdeepfake.models.batchnorm import refresh_batch_norm
 from tfdeepfake.runs import BEST_WEIGHTS, LAST_WEIGHTS, save_weights_atomic
 from tfdeepfake.safeio import folder_lock, write_text_atomic
-from tfdeepfake.training import losses
+from tfdeepfake.training import device_augment, losses
 from tfdeepfake.training.checkpoints import RunCheckpoints
 from tfdeepfake.training.config import TrainConfig
 from tfdeepfake.training.inputs import DatasetFn, DistributedFeeder, ExactFeeder, check_data
@@ -102,12 +102,17 @@ class Trainer:
         check_backend(config.backend, type(self).__name__, self.backend)
         self.preset = get_preset(config.model.name).with_overrides(**config.model.overrides)
         self._check_run_dir()
+        # "auto" leaves a caller's own dataset function as it is (its batches are final).
+        accelerated = train_data is None and self._accelerated()
+        self.augment_on = augment_placement(config, self.preset, accelerated)
         self.data_summary: dict[str, Any] = {}
         if train_data is None:
             self.data_summary["train"] = check_data(
                 config.data.train, self.preset, fakes=config.data.fakes
             )
-            train_data = make_dataset_fn(config, self.preset, training=True)
+            train_data = make_dataset_fn(
+                config, self.preset, training=True, on_device=self.augment_on == "device"
+            )
         if val_data is None and config.data.val:
             self.data_summary["val"] = check_data(
                 config.data.val, self.preset, flag="--val-data", training=False
@@ -116,6 +121,11 @@ class Trainer:
         self.train_data, self.val_data = train_data, val_data
 
     # -- set-up ---------------------------------------------------------------------------
+
+    def _accelerated(self) -> bool:
+        """Whether the step runs on an accelerator ("auto" augments there only then); the
+        TensorFlow trainer keeps augmentation in tf.data unless asked (``augment_on``)."""
+        return False
 
     def _check_run_dir(self) -> None:
         if runs.read_config(self.config.out) is not None:
@@ -251,6 +261,9 @@ class Trainer:
 
         def replica_step(batch):
             images, labels, masks = unpack_batch(batch)
+            if self.augment_on == "device":
+                replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+                images = self.device_augmented(images, self.step, replica * images.shape[0])
             with tf.GradientTape() as tape:
                 outputs = model(images, training=True)
                 loss = self.compute_loss(outputs, labels, masks, model.losses)
@@ -269,6 +282,18 @@ class Trainer:
             return loss, self.strategy.gather(logits, 0), self.strategy.gather(labels, 0)
 
         return train_step
+
+    def device_augmented(self, images, step, offset=0):
+        """uint8 training images -> augmented (``device_augment``), normalised float32; the
+        draws are keyed by the run's seed, ``step`` and the example's index (``offset`` +
+        its place in ``images``), so an exact resume draws what the first run drew."""
+        frames = images.shape[1] if len(images.shape) == 5 else 1
+        keys = device_augment.example_keys(
+            self.config.data.seed, step, images.shape[0] * frames, offset, frames
+        )
+        return device_augment.augment_batch(
+            images, keys, self.preset.mean, self.preset.std, _recipe_name(self.preset)
+        )
 
     def _make_eval_step(self):
         model = self.model
@@ -432,6 +457,7 @@ class Trainer:
             "validations": history["validations"],
             "replicas": self.replicas,
             "workers": self.workers,
+            "augment_on": self.augment_on,
             "data": self.data_summary,
         }
         self._write_json("summary.json", summary)
@@ -443,6 +469,8 @@ class Trainer:
         cfg = self.config
         data = self.train_data(tf.distribute.InputContext(), cfg.data.seed + 1_000_003)
         images = (unpack_batch(batch)[0] for batch in data.take(cfg.bn_refresh_batches))
+        if self.augment_on == "device":  # uint8 batches: augment and normalise them here
+            images = (self.device_augmented(x, self.step) for x in images)
         if self._bn_forward is None:  # one trace for every refresh of the run
             self._bn_forward = tf.function(lambda batch: self.model(batch, training=True))
         refresh_batch_norm(self.model, images, self._bn_forward)
@@ -532,8 +560,38 @@ def _window_arrays(window) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(labels), np.asarray(logits)
 
 
-def make_dataset_fn(config: TrainConfig, preset: Any, training: bool) -> DatasetFn:
-    """The dataset function reading ``config.data.train`` (or ``.val``) shards for ``preset``."""
+def _recipe_name(preset: Any) -> str:
+    """The augmentation recipe ``preset``'s family trains with ("b4" or "b7")."""
+    from tfdeepfake.data.augment import resolve_augment
+
+    return resolve_augment(True, preset).name
+
+
+def augment_placement(config: TrainConfig, preset: Any, accelerated: bool) -> str:
+    """``host`` or ``device``: where training batches are augmented (``DataConfig.augment_on``;
+    ``auto`` is ``device`` on an accelerator for a recipe ``device_augment`` runs)."""
+    cfg = config.data
+    if not cfg.augment or cfg.augment_on == "host":
+        return "host"
+    recipe = _recipe_name(preset)
+    supported = recipe in device_augment.RECIPES and config.loss.name != "triplet"
+    if cfg.augment_on == "auto":
+        return "device" if accelerated and supported else "host"
+    if not supported:
+        raise ValueError(
+            f"data.augment_on='device' runs the {', '.join(device_augment.RECIPES)} recipe on "
+            f"frame and clip batches; {preset.name!r} trains with the {recipe!r} recipe"
+            f"{' and triplet batches' if config.loss.name == 'triplet' else ''}: pass "
+            "--augment-on host."
+        )
+    return "device"
+
+
+def make_dataset_fn(
+    config: TrainConfig, preset: Any, training: bool, on_device: bool = False
+) -> DatasetFn:
+    """The dataset function reading ``config.data.train`` (or ``.val``) shards for ``preset``;
+    ``on_device``: uint8 images, not augmented (the step augments them)."""
     from tfdeepfake import data as tfdata
 
     cfg = config.data
@@ -555,7 +613,8 @@ def make_dataset_fn(config: TrainConfig, preset: Any, training: bool) -> Dataset
         reader = tfdata.clip_dataset if preset.sequence else tfdata.frame_dataset
         options = {"balance": cfg.balance and training,
                    "with_masks": config.loss.mask_weight > 0 and training,
-                   "fakes": cfg.fakes if training else "shards"}
+                   "fakes": cfg.fakes if training else "shards",
+                   "normalised": not on_device}
 
     def dataset_fn(input_context: tf.distribute.InputContext, seed: int) -> tf.data.Dataset:
         return reader(
@@ -564,7 +623,7 @@ def make_dataset_fn(config: TrainConfig, preset: Any, training: bool) -> Dataset
             batch_size=batch_size,
             training=training,
             seed=seed,
-            augment=cfg.augment and training,
+            augment=cfg.augment and training and not on_device,
             input_context=input_context,
             skip_corrupt=cfg.skip_corrupt,
             **options,
