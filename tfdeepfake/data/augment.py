@@ -1,6 +1,7 @@
 """The references' augmentations in TF ops, deterministic under a seed.
 
-Every operation takes a *state* dict (``image`` float32 (S, S, 3) in [0, 1]; ``mask`` float32
+Every operation takes a *state* dict (``image`` float32 (S, S, 3) in [0, 1]; and, for recipes
+whose operations read them (``MASK_OPS``) or when masks are wanted, ``mask`` float32
 (S, S, 1) in [0, 1], the SSIM mask; ``landmarks`` (10,) in crop pixels; ``label``;
 ``has_mask``) and a stateless seed (shape [2]) and returns the new state. Geometric operations
 move the mask with the image. An ``AugmentConfig`` is an ordered tuple of ``Step`` s; a step
@@ -54,10 +55,17 @@ def downscale(state: State, seed, scale=(0.5, 0.5)) -> State:
     return {**state, "image": tf.image.resize(low, [size, size], method="bilinear")}
 
 
+def _moved(state: State, warp: Callable[[tf.Tensor], tf.Tensor]) -> State:
+    """``state`` with ``warp`` applied to the image and, when the state has one, the mask."""
+    moved = {**state, "image": warp(state["image"])}
+    if "mask" in state:
+        moved["mask"] = warp(state["mask"])
+    return moved
+
+
 def flip(state: State, seed) -> State:
     """Horizontal flip of image and mask (landmarks are only used before it, by cut-out)."""
-    image, mask = tf.reverse(state["image"], [1]), tf.reverse(state["mask"], [1])
-    return {**state, "image": image, "mask": mask}
+    return _moved(state, lambda x: tf.reverse(x, [1]))
 
 
 def brightness_contrast(state: State, seed, brightness=0.2, contrast=0.2) -> State:
@@ -166,7 +174,7 @@ def shift_scale_rotate(state: State, seed, shift=0.1, scale=0.2, rotate=10.0) ->
             fill_mode="CONSTANT",
         )[0]
 
-    return {**state, "image": warp(state["image"]), "mask": warp(state["mask"])}
+    return _moved(state, warp)
 
 
 def cutout(state: State, seed, keep=0.3) -> State:
@@ -183,6 +191,7 @@ def cutout(state: State, seed, keep=0.3) -> State:
     return {**state, "image": image}
 
 
+MASK_OPS = ("cutout",)  # operations that read the state's mask, landmarks, label, has_mask
 OPS: dict[str, Callable[..., State]] = {
     "downscale": downscale,
     "flip": flip,
@@ -224,6 +233,17 @@ class AugmentConfig:
 
     name: str
     steps: tuple[Step, ...]
+
+    def uses_masks(self) -> bool:
+        """Whether an operation reads the SSIM mask and landmarks (cut-out); without one the
+        pipeline neither decodes nor re-crops masks for it."""
+
+        def ops_of(steps):
+            for step in steps:
+                yield step.op
+                yield from ops_of(step.choices)
+
+        return any(op in MASK_OPS for op in ops_of(self.steps))
 
 
 PRESETS: dict[str, AugmentConfig] = {

@@ -136,15 +136,17 @@ def _decode_and_align(image: tf.Tensor, frame: dict, size: int, mask) -> dict:
 
 
 def _augment(crop: dict, label, config: AugmentConfig, seed) -> dict:
-    state = {
-        "image": crop["image"] / 255.0,
-        "mask": crop["mask"],
-        "landmarks": crop["landmarks"],
-        "label": label,
-        "has_mask": crop["has_mask"],
-    }
+    """Run the recipe on a crop (its mask moves with it when it has one)."""
+    state = {**crop, "image": crop["image"] / 255.0}
+    if "mask" in crop:
+        state["label"] = label
     state = apply_augment(config, state, seed)
-    return {**crop, "image": state["image"] * 255.0, "mask": state["mask"]}
+    return {**state, "image": state["image"] * 255.0}
+
+
+def _needs_mask(config: AugmentConfig | None, with_masks: bool) -> bool:
+    """Decode and re-crop the SSIM masks: wanted in the batches, or read by the recipe."""
+    return with_masks or (config is not None and config.uses_masks())
 
 
 def _frame_streams(files, training, seed, stats, skip_corrupt, buffer):
@@ -245,7 +247,7 @@ def _finished_image(image: tf.Tensor, preset, normalised: bool) -> tf.Tensor:
 
 def _frame_preparer(preset, config, training, with_masks, with_ids, normalised=True):
     """The per-frame map: decode, re-crop, augment, normalise -> dict of one example."""
-    need_mask = with_masks or config is not None
+    need_mask = _needs_mask(config, with_masks)
 
     def prepare(frame, seed):
         label = _check_label(frame["label"], frame["shard"]) if training else frame["label"]
@@ -429,7 +431,8 @@ def clip_dataset(
             }
             if "self_blend" in track:  # one blend draw for the clip, as one augmentation draw
                 frame["self_blend"] = track["self_blend"]
-            crop = _decode_and_crop(frame, preset, config is not None, _blend_seed(element_seed))
+            need_mask = _needs_mask(config, False)
+            crop = _decode_and_crop(frame, preset, need_mask, _blend_seed(element_seed))
             if config is not None:
                 crop = _augment(crop, label, config, element_seed)  # same draw for the clip
             return _finished_image(crop["image"], preset, normalised)
