@@ -36,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdeepfake.safeio import decode_text, encode_text
+from tfrecords_tools.margins import recrop_fraction  # noqa: F401  (re-exported)
 
 SCHEMA_VERSION = 1
 LABEL_REAL, LABEL_FAKE, LABEL_UNKNOWN = 0, 1, -1
@@ -189,16 +190,6 @@ def decode_track(serialized: bytes) -> TrackRecord:
         track_id=int(t["track_id"]), fps=float(t["fps"]), frame_count=int(t["frame_count"]),
         crop_margin=float(t["crop_margin"]), masks=masks,
     )
-
-
-def recrop_fraction(stored_margin: float, wanted_margin: float) -> float:
-    """Fraction of a stored crop's side to keep (centre crop) to get ``wanted_margin``."""
-    if wanted_margin > stored_margin + 1e-6:
-        raise ValueError(
-            f"The shards were cut with margin {stored_margin:.3f} but the model wants "
-            f"{wanted_margin:.3f}; re-extract with `tfdeepfake extract --margin {wanted_margin}`."
-        )
-    return (1 + 2 * wanted_margin) / (1 + 2 * stored_margin)
 
 
 def centre_crop(crops: np.ndarray, fraction: float) -> np.ndarray:

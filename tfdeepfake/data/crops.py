@@ -104,17 +104,21 @@ def preset_images(crops, stored_margin: float, preset, landmarks=None, boxes=Non
     float32 input (N, size, size, 3). ``crop_mode="aligned"`` presets need the crops'
     landmarks (N, 10) in crop pixels, ``crop_mode="stretch"`` ones the face boxes (N, 4) in
     frame pixels. Raises ``ValueError`` if the margin is too small or they are missing."""
+    return normalise(preset_pixels(crops, stored_margin, preset, landmarks, boxes), preset)
+
+
+def preset_pixels(crops, stored_margin: float, preset, landmarks=None, boxes=None) -> tf.Tensor:
+    """``preset_images`` before normalisation: float32 pixels in [0, 255] at the preset's
+    size (re-cropped, aligned or stretched)."""
     fraction = recrop_fraction(float(stored_margin), preset.face_margin)
     crops = np.asarray(crops)
     if crops.ndim != 4 or crops.shape[-1] != 3:
         raise ValueError(f"crops must be (N, S, S, 3) RGB, got shape {crops.shape}.")
     if preset.crop_mode == "aligned":
-        return normalise(align_faces(crops, checked_landmarks(landmarks, len(crops)),
-                                     preset.input_size), preset)
+        return align_faces(crops, checked_landmarks(landmarks, len(crops)), preset.input_size)
     if preset.crop_mode == "stretch":
-        return normalise(stretch_crops(crops, stored_margin, boxes, preset.face_margin,
-                                       preset.input_size), preset)
-    return normalise(recrop(crops, fraction, preset.input_size), preset)
+        return stretch_crops(crops, stored_margin, boxes, preset.face_margin, preset.input_size)
+    return recrop(crops, fraction, preset.input_size)
 
 
 def checked_landmarks(landmarks, count: int) -> np.ndarray:

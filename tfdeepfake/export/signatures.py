@@ -25,7 +25,7 @@ import keras
 import tensorflow as tf
 
 from tfdeepfake.export.caps import ServingCaps
-from tfdeepfake.models.presets import Preset
+from tfdeepfake.models.presets import Preset, takes_raw_pixels
 
 # Passed through when the model has them: attention maps (N, h, w, 1), the LSTM's and the
 # ensemble's per-frame logits (N, T, ...), the ensemble members' video probabilities (N, M).
@@ -140,11 +140,6 @@ def normalise(pixels: tf.Tensor, preset: Preset) -> tf.Tensor:
     mean = tf.constant(preset.mean, tf.float32)
     std = tf.constant(preset.std, tf.float32)
     return (tf.cast(pixels, tf.float32) / 255.0 - mean) / std
-
-
-def takes_raw_pixels(preset: Preset) -> bool:
-    """The ensemble preprocesses inside (one preprocessor per member): it takes 0..255 pixels."""
-    return preset.family == "ensemble"
 
 
 def model_input(pixels: tf.Tensor, preset: Preset) -> tf.Tensor:

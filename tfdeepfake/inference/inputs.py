@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from tfdeepfake.faces.crop import STORED_MARGIN
+from tfrecords_tools.margins import recrop_fraction
 
 
 def model_inputs(crops: np.ndarray, stored_margin: float, preset, landmarks=None,
@@ -28,7 +29,7 @@ def centre_crops(crops: np.ndarray, stored_margin: float, preset, landmarks=None
     """The part of each stored crop the preset's margin covers, still uint8 at stored size
     (``crop_mode="aligned"``: the aligned faces, uint8 at the model's size;
     ``"stretch"``: the face box stretched to the stored size)."""
-    from tfrecords_tools.schema import centre_crop, recrop_fraction
+    from tfrecords_tools.schema import centre_crop
 
     if preset.crop_mode == "stretch":
         from tfdeepfake.data.crops import stretch_crops
@@ -50,8 +51,6 @@ def centre_crops(crops: np.ndarray, stored_margin: float, preset, landmarks=None
 def stored_crop_size(preset, stored_margin: float = STORED_MARGIN) -> int:
     """Side in pixels a crop cut with ``stored_margin`` needs so that the preset's centre crop
     still has ``preset.input_size`` pixels (no upsampling)."""
-    from tfrecords_tools.schema import recrop_fraction
-
     return int(np.ceil(preset.input_size / recrop_fraction(stored_margin, preset.face_margin)))
 
 

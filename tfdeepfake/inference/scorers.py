@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from tfdeepfake.faces.crop import STORED_MARGIN
-from tfdeepfake.inference.inputs import centre_crops, even_positions, model_inputs
+from tfdeepfake.inference.compiled import CompiledForward, batch_shape, pad_batch
+from tfdeepfake.inference.inputs import centre_crops, even_positions
 from tfdeepfake.scoring.aggregation import aggregate, sigmoid
+from tfrecords_tools.margins import recrop_fraction
 
 Mapper = Callable[[Callable, Sequence], list]
 
@@ -25,7 +27,8 @@ def _serial(fn: Callable, items: Sequence) -> list:
 
 
 class KerasScorer:
-    """A Keras detector on stored crops (the preset's centre crop, resize and normalisation).
+    """A Keras detector on stored crops (the preset's centre crop, resize and normalisation),
+    scored through ``CompiledForward``: uint8 crops in, the rest compiled on the device.
 
     Args:
         model: the Keras model.
@@ -38,6 +41,28 @@ class KerasScorer:
 
     def __init__(self, model: Any, preset: Any, compatibility: str = ""):
         self.model, self.preset, self.compatibility = model, preset, compatibility
+        forward = None
+        if compatibility == "independent_frames":
+            from tfdeepfake.weights.compat import compat_frame_logits
+
+            def forward(m, clips):
+                return {"frame_logits": compat_frame_logits(m, clips)}
+        self.compiled = CompiledForward(model, preset, forward)
+
+    def device_pixels(self, crops, stored_margin, landmarks=None, boxes=None):
+        """``(pixels, fraction)`` for ``CompiledForward``: the stored uint8 crops and the
+        centre fraction to keep, or (faces warped one by one) float32 pixels at the model's
+        size and None."""
+        preset = self.preset
+        if preset.crop_mode in ("aligned", "stretch"):
+            from tfdeepfake.data.crops import preset_pixels
+
+            pixels = preset_pixels(crops, stored_margin, preset, landmarks, boxes)
+            return np.asarray(pixels, np.float32), None
+        crops = np.asarray(crops)
+        if crops.ndim != 4 or crops.shape[-1] != 3:
+            raise ValueError(f"crops must be (N, S, S, 3) RGB, got shape {crops.shape}.")
+        return crops, recrop_fraction(float(stored_margin), preset.face_margin)
 
     def score(
         self,
@@ -50,29 +75,28 @@ class KerasScorer:
     ) -> tuple[float, np.ndarray]:
         """``(video probability, per-frame probabilities)``; ``landmarks`` (T, 10) in crop
         pixels for ``crop_mode="aligned"`` presets, ``boxes`` (T, 4) in frame pixels for
-        ``crop_mode="stretch"`` ones; ``mapper`` runs the batches (e.g. on threads)."""
+        ``crop_mode="stretch"`` ones; ``mapper`` runs the batches (e.g. on threads). Batches
+        are padded to ``batch_shape`` rows, so few shapes are ever compiled."""
         preset = self.preset
-        inputs = model_inputs(crops, stored_margin, preset, landmarks, boxes)
+        pixels, fraction = self.device_pixels(crops, stored_margin, landmarks, boxes)
         if preset.sequence:
-            positions = even_positions(len(inputs), preset.frames)
-            clip = inputs[positions][None]
-            probs = np.full(len(inputs), np.nan)
+            positions = even_positions(len(pixels), preset.frames)
+            out = self.compiled(pixels[positions][None], fraction)
+            probs = np.full(len(pixels), np.nan)
+            frame_logits = out["frame_logits"].reshape(-1)
             if self.compatibility == "independent_frames":
-                from tfdeepfake.weights.compat import compat_frame_logits
-
-                frame_logits = np.asarray(compat_frame_logits(self.model, clip)).reshape(-1)
                 video = aggregate(frame_logits, "mean_logit")
             else:
-                out = self.model.predict_on_batch(clip)
-                frame_logits = np.asarray(out["frame_logits"]).reshape(-1)
-                video = aggregate(np.asarray(out["logit"]).reshape(-1), "sequence")
+                video = aggregate(out["logit"].reshape(-1), "sequence")
             probs[positions] = sigmoid(frame_logits)
             return float(video.probability), probs
-        batches = [inputs[i : i + batch_size] for i in range(0, len(inputs), batch_size)]
-        logits = np.concatenate(mapper(
-            lambda batch: np.asarray(self.model.predict_on_batch(batch)["logit"]).reshape(-1),
-            batches,
-        ))
+
+        def run(batch):
+            padded = pad_batch(batch, batch_shape(len(batch), batch_size))
+            return self.compiled(padded, fraction)["logit"].reshape(-1)[: len(batch)]
+
+        batches = [pixels[i : i + batch_size] for i in range(0, len(pixels), batch_size)]
+        logits = np.concatenate(mapper(run, batches))
         return float(aggregate(logits, preset.aggregation).probability), sigmoid(logits)
 
 

@@ -111,6 +111,11 @@ def get_preset(name: str) -> Preset:
         ) from None
 
 
+def takes_raw_pixels(preset: Preset) -> bool:
+    """The ensemble preprocesses inside (one preprocessor per member): it takes 0..255 pixels."""
+    return preset.family == "ensemble"
+
+
 def list_models() -> list[str]:
     """Names of all registered presets, sorted."""
     return sorted(_PRESETS)

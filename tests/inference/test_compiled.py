@@ -1,0 +1,105 @@
+"""The compiled scoring path (tfdeepfake.inference.compiled): uint8 crops in, the re-crop,
+resize, normalisation and model compiled together; equal to the plain model call on the
+TensorFlow-prepared inputs, for every tiny family, with padded batches and few traces."""
+
+import numpy as np
+import pytest
+
+from tfdeepfake.faces.crop import STORED_MARGIN
+from tfdeepfake.inference.compiled import CompiledForward, batch_shape, pad_batch, resize_plan
+from tfdeepfake.inference.inputs import model_inputs, stored_crop_size
+from tfdeepfake.inference.scorers import KerasScorer
+
+
+def _crops(preset, n, seed=0):
+    side = stored_crop_size(preset)
+    return np.random.default_rng(seed).integers(0, 256, (n, side, side, 3), dtype=np.uint8)
+
+
+def _landmarks(n, side):
+    """Five plausible face points (eyes, nose, mouth corners) in crop pixels."""
+    points = np.array([[0.38, 0.42], [0.62, 0.42], [0.5, 0.55], [0.41, 0.66], [0.59, 0.66]])
+    return np.tile((points * side).reshape(1, 10), (n, 1)).astype(np.float32)
+
+
+def _steep(model):
+    """``model`` with large random head weights: random init alone gives logits ~1e-5 apart,
+    too close for a wrong crop to show."""
+    rng = np.random.default_rng(8)
+    for v in model.variables:
+        if v.path.endswith(("logit/kernel", "classifier/kernel")):
+            v.assign(rng.normal(0, 1000, v.shape).astype(np.float32))
+    return model
+
+
+@pytest.mark.parametrize("name", ["autoatt_b4_tiny", "b7_ssim_tiny", "gend_clip_tiny"])
+def test_compiled_frames_equal_the_plain_model_call(name):
+    from tfdeepfake import create_model
+
+    model = _steep(create_model(name))
+    crops = _crops(model.preset, 5, seed=3)
+    marks = _landmarks(5, crops.shape[1]) if model.preset.crop_mode == "aligned" else None
+    scorer = KerasScorer(model, model.preset)
+    expected = np.asarray(model(model_inputs(crops, STORED_MARGIN, model.preset, marks),
+                                training=False)["logit"]).reshape(-1)
+    pixels, fraction = scorer.device_pixels(crops, STORED_MARGIN, marks)
+    assert pixels.dtype == (np.float32 if marks is not None else np.uint8)
+    got = scorer.compiled(pixels, fraction)["logit"].reshape(-1)
+    np.testing.assert_allclose(got, expected, atol=2e-4, rtol=1e-4)
+    assert np.ptp(expected) > 0.05, expected  # the faces differ, so a wrong crop would show
+
+
+def test_compiled_clip_models_equal_the_plain_model_call():
+    from tfdeepfake import create_model
+
+    lstm = _steep(create_model("resnet_lstm_tiny"))
+    crops = _crops(lstm.preset, lstm.preset.frames, seed=4)
+    expected = lstm(model_inputs(crops, STORED_MARGIN, lstm.preset)[None], training=False)
+    pixels, fraction = KerasScorer(lstm, lstm.preset).device_pixels(crops, STORED_MARGIN)
+    got = CompiledForward(lstm, lstm.preset)(pixels[None], fraction)
+    for key in ("logit", "frame_logits"):
+        np.testing.assert_allclose(got[key], np.asarray(expected[key]), atol=2e-4, rtol=1e-4)
+
+    ensemble = _steep(create_model("ensemble_tiny"))  # takes unnormalised pixels at its input size
+    side = ensemble.preset.input_size
+    clips = np.random.default_rng(5).integers(0, 256, (2, 3, side, side, 3), dtype=np.uint8)
+    expected = ensemble(clips.astype(np.float32), training=False)
+    got = CompiledForward(ensemble, ensemble.preset)(clips, None)
+    assert set(got) == {"logit", "frame_logits"}
+    for key in got:
+        np.testing.assert_allclose(got[key], np.asarray(expected[key]), atol=2e-4, rtol=1e-4)
+
+
+def test_resize_plan_samples_like_crop_and_resize():
+    from tfdeepfake.data.crops import recrop
+
+    image = np.random.default_rng(6).uniform(0, 255, (1, 53, 53, 1)).astype(np.float32)
+    for fraction, size in ((0.7, 24), (1.0, 53), (0.9, 80)):  # TF places in float32: 2e-3 off
+        first, second, weight = resize_plan(53, fraction, size)
+        w = weight[:, None, None]
+        rows = image[0, first] * (1 - w) + image[0, second] * w
+        ours = rows[:, first] * (1 - w[None, :, :, 0]) + rows[:, second] * w[None, :, :, 0]
+        np.testing.assert_allclose(ours, recrop(image, fraction, size).numpy()[0], atol=5e-3)
+    with pytest.raises(ValueError, match="crop fraction"):
+        resize_plan(53, 1.5, 24)
+
+
+def test_padding_keeps_scores_and_batch_shapes_are_traced_once():
+    from tfdeepfake import create_model
+
+    model = create_model("autoatt_b4_tiny")
+    scorer = KerasScorer(model, model.preset)
+    crops = _crops(model.preset, 13, seed=7)
+    pixels, fraction = scorer.device_pixels(crops, STORED_MARGIN)
+    alone = scorer.compiled(pixels[:3], fraction)["logit"].reshape(-1)
+    padded = scorer.compiled(pad_batch(pixels[:3], 8), fraction)["logit"].reshape(-1)
+    np.testing.assert_allclose(padded[:3], alone, atol=1e-5)
+
+    assert scorer.compiled.traces == 2  # batches of 3 and of 8 rows
+    for n in (13, 11, 9, 12, 13):  # last batches of 5, 3, 1, 4 and 5 faces
+        _, frames = scorer.score(crops[:n], STORED_MARGIN, batch_size=8)
+        assert len(frames) == n and np.isfinite(frames).all()
+    # new shapes: 4 (3 padded) and 1; 8 (full, and 5 padded) was compiled already
+    assert scorer.compiled.traces == 4
+    assert [batch_shape(n, 8) for n in (1, 2, 3, 5, 8)] == [1, 2, 4, 8, 8]
+    assert batch_shape(5, 6) == 6 and len(pad_batch(pixels[:5], 8)) == 8
