@@ -47,3 +47,25 @@ def test_tiny_bench_prints_every_path_with_its_logit_difference(capsys):
 def test_bad_arguments_are_refused():
     with pytest.raises(SystemExit):
         gend_speed.parse_args(["--batch", "0"])
+
+
+def test_weights_file_loads_into_the_reference_and_a_mismatch_names_the_file(tmp_path):
+    from safetensors.numpy import save_file
+
+    from tfdeepfake.bench.torch_clip import gend_state, load_gend_state
+
+    torch.manual_seed(1)
+    source, head = clip_tower(gend_speed.TINY, "plain"), torch.nn.Linear(32, 2)
+    path = tmp_path / "model.safetensors"
+    save_file(gend_state(source, head), str(path))
+    torch.manual_seed(2)
+    target, target_head = clip_tower(gend_speed.TINY, "transformers"), torch.nn.Linear(32, 2)
+    from tfdeepfake.weights.checkpoint import read_state_dict
+
+    load_gend_state(target, target_head, read_state_dict(path))
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(gend_logits(target, target_head, x),
+                                   gend_logits(source, head, x), atol=1e-5, rtol=1e-5)
+    with pytest.raises(SystemExit, match="model.safetensors.*--tiny"):
+        gend_speed.main(["--depth", "1", "--weights", str(path)])

@@ -31,6 +31,7 @@ tower of ``tfdeepfake.bench.torch_clip`` (checked against transformers on CPU by
     python bench/gend_speed.py --depth 4 --paths torch keras tflite-fp32 tflite-dynamic
     KERAS_BACKEND=jax python bench/gend_speed.py --depth 4              # Keras on JAX/XLA, CPU
     python bench/gend_speed.py --device gpu --batch 1 64 --bf16         # a GPU machine
+    python bench/gend_speed.py --weights model.safetensors --paths torch tflite-dynamic
     python bench/gend_speed.py --tiny                                   # smoke run
 """
 
@@ -66,6 +67,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
                         help="gpu: Keras on JAX against torch on CUDA")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 on both sides (GPU)")
+    parser.add_argument("--weights", metavar="FILE",
+                        help="GenD's model.safetensors (or one in its layout) instead of random "
+                             "weights, so the logit differences are those of real weights")
     parser.add_argument("--profile", action="store_true",
                         help="FLOPs, matmul share and GFLOP/s of the dense products")
     args = parser.parse_args(argv)
@@ -122,12 +126,27 @@ def build(args, kind: str):
     torch.manual_seed(0)
     tower = clip_tower(cfg, kind)
     head = torch.nn.Linear(cfg["hidden_size"], 2).eval()
+    if args.weights:
+        load_weights(tower, head, args.weights)
     if args.bf16:  # float32 variables, bfloat16 compute
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     model = create_model("gend_clip_tiny" if args.tiny else "gend_clip_l14",
                          depth=cfg["num_hidden_layers"])
     assign_strict(model, gend_state(tower, head), gend_sources(model))
     return cfg, tower, head, model
+
+
+def load_weights(tower, head, path: str) -> None:
+    from tfdeepfake.bench.torch_clip import load_gend_state
+    from tfdeepfake.weights.checkpoint import read_state_dict
+
+    try:
+        load_gend_state(tower, head, read_state_dict(path))
+    except RuntimeError as err:  # torch names the missing, unexpected or mis-shaped keys
+        first = str(err).strip().splitlines()[:3]
+        raise SystemExit(f"--weights {path}: does not fit this configuration ({' '.join(first)}"
+                         "); pass --tiny for a tiny CLIP file, drop --depth for GenD's own "
+                         "file.") from err
 
 
 def torch_path(tower, head, device: str, bf16: bool):

@@ -139,3 +139,16 @@ def gend_state(tower: nn.Module, head: nn.Linear) -> dict[str, np.ndarray]:
     state.update({f"model.linear.{k}": v.detach().float().cpu().numpy()
                   for k, v in head.state_dict().items()})
     return state
+
+
+def load_gend_state(tower: nn.Module, head: nn.Linear, state: dict[str, np.ndarray]) -> None:
+    """Load GenD's checkpoint tensors (``gend_state``'s keys) into the tower and head, strictly;
+    ``visual_projection`` (unused by GenD) is left out."""
+    prefix = "vision_model." if any(k.startswith("vision_model.") for k in tower.state_dict()) \
+        else ""
+    tower_state = {prefix + k[len(ROOT) + 1:]: torch.from_numpy(np.asarray(v))
+                   for k, v in state.items() if k.startswith(ROOT + ".")}
+    tower.load_state_dict(tower_state, strict=True)
+    head.load_state_dict({k.removeprefix("model.linear."): torch.from_numpy(np.asarray(v))
+                          for k, v in state.items() if k.startswith("model.linear.")},
+                         strict=True)
