@@ -83,9 +83,17 @@ class Detector:
     ):
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold}.")
-        if streams is None:
-            import keras
+        import keras
 
+        if face_finder is None and keras.backend.backend() != "tensorflow":
+            raise RuntimeError(
+                f"Keras runs on {keras.backend.backend()!r} here (KERAS_BACKEND), and the "
+                "default face finder cannot: the mtcnn package builds its networks with "
+                "tf.keras, which follows the Keras backend. Run detect with "
+                "KERAS_BACKEND=tensorflow (scoring is compiled there too), or pass "
+                "Detector(face_finder=...) a FaceFinder that does not use Keras."
+            )
+        if streams is None:
             streams = 2 if keras.backend.backend() == "tensorflow" else 1
         if streams < 1:
             raise ValueError(f"streams must be >= 1, got {streams}.")
