@@ -121,3 +121,45 @@ def test_detect_under_jax_refuses_the_mtcnn_finder_with_the_fix(tmp_path):
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "KERAS_BACKEND=tensorflow" in proc.stderr and "'jax'" in proc.stderr
+
+
+_JAX_SCORING = """
+import json, sys
+sys.modules["tensorflow"] = None  # as on a GPU machine with JAX only
+import numpy as np
+from tfdeepfake.models import create_model
+from tfdeepfake.inference.scorers import KerasScorer
+model = create_model("autoatt_b4_tiny")
+model.load_weights(sys.argv[1] + "/m.weights.h5")
+crops = np.load(sys.argv[1] + "/crops.npy")
+scorer = KerasScorer(model, model.preset)
+frames = [scorer.score(crops[:n], batch_size=4)[1].tolist() for n in (7, 5)]
+print("RESULTS " + json.dumps({"frames": frames, "traces": scorer.compiled.traces}))
+"""
+
+
+@pytest.mark.slow  # JAX compiles on the CPU: 75 s on the loaded 2-core VM
+def test_jax_scoring_without_tensorflow_equals_tensorflow_scores(tmp_path):
+    """The compiled path on JAX, with TensorFlow unimportable, gives the TF backend's scores
+    for the same weights and crops, and compiles each batch shape once."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tfdeepfake import create_model
+
+    model = _steep(create_model("autoatt_b4_tiny"))
+    model.save_weights(tmp_path / "m.weights.h5")
+    crops = _crops(model.preset, 7, seed=9)
+    np.save(tmp_path / "crops.npy", crops)
+    expected = KerasScorer(model, model.preset).score(crops, batch_size=4)[1]
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", _JAX_SCORING, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULTS ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    got = json.loads(lines[-1][len("RESULTS "):])
+    np.testing.assert_allclose(got["frames"][0], expected, atol=1e-4)
+    np.testing.assert_allclose(got["frames"][1], expected[:5], atol=1e-4)
+    assert got["traces"] == 2  # batches of 4, 4 (3 padded), 4 and 1: shapes 4 and 1
