@@ -77,19 +77,19 @@ def test_scoring_counts_against_the_time_limit(tiny_runs, small_video, monkeypat
 
     detector = Detector(models=["autoatt_b4_tiny"], weights=tiny_runs, frames=8, batch_size=1,
                         streams=1, face_finder=FixedFaceFinder(), time_limit=1.0)
-    model = detector.models[0].members[0].model
-    real = model.predict_on_batch
+    scorer = detector.models[0].members[0]
+    real = scorer.compiled  # the compiled forward every scoring batch goes through
 
-    def slow(batch):  # 8 batches of 0.4 s: past the limit at the 4th
+    def slow(pixels, fraction):  # 8 batches of 0.4 s: past the limit at the 4th
         time.sleep(0.4)
-        return real(batch)
+        return real(pixels, fraction)
 
-    monkeypatch.setattr(model, "predict_on_batch", slow)
+    monkeypatch.setattr(scorer, "compiled", slow)
     first, second = detector.predict([small_video, small_video])  # the batch carries on
     for result in (first, second):
         assert result.verdict == "ERROR" and result.error.startswith("timeout:"), result.error
         assert "scoring with autoatt_b4_tiny" in result.error
-    monkeypatch.setattr(model, "predict_on_batch", real)
+    monkeypatch.setattr(scorer, "compiled", real)
     detector.time_limit = 600.0  # the default: the same input is scored
     result = detector.predict_video(small_video)
     assert result.verdict in ("REAL", "FAKE"), result.error
