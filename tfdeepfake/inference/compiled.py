@@ -72,6 +72,7 @@ def device_inputs(pixels, preset, fraction: float | None):
     member normalises for itself)."""
     from keras import ops
 
+    from tfdeepfake.models.preprocessing import normalise_pixels
     from tfdeepfake.models.presets import takes_raw_pixels
 
     images = ops.cast(pixels, "float32")
@@ -80,9 +81,7 @@ def device_inputs(pixels, preset, fraction: float | None):
         images = _resample(_resample(images, plan, -3), plan, -2)
     if takes_raw_pixels(preset):
         return images
-    mean = ops.convert_to_tensor(np.asarray(preset.mean, np.float32))
-    std = ops.convert_to_tensor(np.asarray(preset.std, np.float32))
-    return (images / 255.0 - mean) / std
+    return normalise_pixels(images, preset.mean, preset.std)
 
 
 def batch_shape(rows: int, batch_size: int) -> int:

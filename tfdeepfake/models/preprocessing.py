@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -31,12 +32,18 @@ class FacePreprocessor(keras.layers.Layer):
             flat = ops.reshape(x, (-1, shape[-3], shape[-2], shape[-1]))
             flat = ops.image.resize(flat, (self.size, self.size), interpolation="bilinear")
             x = ops.reshape(flat, (*shape[:-3], self.size, self.size, shape[-1]))
-        mean = ops.convert_to_tensor(self.mean, dtype="float32")
-        std = ops.convert_to_tensor(self.std, dtype="float32")
-        return (x / 255.0 - mean) / std
+        return normalise_pixels(x, self.mean, self.std)
 
     def get_config(self):
         return {**super().get_config(), "mean": self.mean, "std": self.std, "size": self.size}
+
+
+def normalise_pixels(x, mean, std, max_value: float = 255.0):
+    """``(x / max_value - mean) / std`` in ``keras.ops``: the one normalisation every model
+    input gets (here, in the compiled detect path and in device augmentation)."""
+    mean = ops.convert_to_tensor(np.asarray(mean, np.float32))
+    std = ops.convert_to_tensor(np.asarray(std, np.float32))
+    return (x / max_value - mean) / std
 
 
 def preprocessor_for(preset, resize: bool = False) -> FacePreprocessor:

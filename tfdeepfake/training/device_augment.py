@@ -27,6 +27,8 @@ import math
 import numpy as np
 from keras import ops
 
+from tfdeepfake.models.preprocessing import normalise_pixels
+
 RECIPES = ("b4",)
 _GOLDEN = 0x9E3779B9
 _IJG_LUMA = [
@@ -269,7 +271,5 @@ def augment_batch(images, keys, mean, std, recipe: str = "b4"):
     shape = ops.shape(images)
     x = ops.reshape(ops.cast(images, "float32") / 255.0, (-1, *images.shape[-3:]))
     x = augment_b4(x, keys)
-    x = (x - ops.convert_to_tensor(np.array(mean, np.float32))) / ops.convert_to_tensor(
-        np.array(std, np.float32)
-    )
+    x = normalise_pixels(x, mean, std, max_value=1.0)
     return ops.reshape(x, shape)
