@@ -72,8 +72,9 @@ class _StderrHandler(logging.StreamHandler):
 
 
 def configure_output(verbose: bool) -> None:
-    """Quiet by default, before TensorFlow loads: its C++ logging (oneDNN notices, the
-    'failed call to cuInit' of a machine without a GPU) is set off by environment variables
+    """Quiet by default, before Keras (and TensorFlow, on its backend) loads: TensorFlow's
+    C++ logging (oneDNN notices, the 'failed call to cuInit' of a machine without a GPU) is
+    set off by environment variables
     it reads at import, and the lines XLA writes before absl's logging is initialised
     (``cudart_stub``) are caught while TensorFlow imports (shown if the import fails).
     Python warnings and TensorFlow's Python logger keep errors only. ``tfdeepfake`` log
@@ -94,12 +95,12 @@ def configure_output(verbose: bool) -> None:
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     with _stderr_captured() as caught:
-        try:
-            import tensorflow as tf
+        try:  # TensorFlow loads with Keras on its backend; on JAX, detect keeps it out
+            import keras  # noqa: F401
         except Exception:
             sys.stderr.write(caught())
             raise
-    tf.get_logger().setLevel(logging.ERROR)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # tf.get_logger(), not imported
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.ERROR)

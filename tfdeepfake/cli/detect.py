@@ -45,8 +45,10 @@ def register(subparsers) -> None:
                    help="write score plots, heatmap videos and an index.html here")
     p.add_argument("--batch-size", type=int, default=8,
                    help="faces per forward pass (two run at once: see --streams)")
-    p.add_argument("--workers", type=int, default=1,
-                   help="N > 1: find faces in the next N-1 inputs while the models score")
+    p.add_argument("--workers", type=int, default=None,
+                   help="N > 1: find faces in the next N-1 inputs while the models score "
+                   "(default 1; 2 when Keras runs on JAX: faces are then found by MTCNN in "
+                   "TensorFlow child processes)")
     p.add_argument("--streams", type=int, default=None,
                    help="forward passes at once (default 2 on TensorFlow, 1 = one by one)")
     p.add_argument("--runtime", choices=("keras", "tflite"), default="keras",
@@ -80,10 +82,7 @@ def run(args: argparse.Namespace) -> int:
         from tfdeepfake.pipelines.cli import run_detect
 
         return run_detect(args, _weights)
-    from tfdeepfake.inference import Detector, MissingWeightsError, expand_inputs
-    from tfdeepfake.inference.outputs import ResultJournal, format_table, write_csv, write_json
-    from tfdeepfake.inference.report import write_index
-    from tfdeepfake.safeio import FolderBusyError
+    from tfdeepfake.inference import Detector, MissingWeightsError
 
     try:
         detector = Detector(
@@ -100,6 +99,16 @@ def run(args: argparse.Namespace) -> int:
         untrained = [m.name for m in detector.models if not m.trained]
         print(f"WARNING: {', '.join(untrained)} run on random weights (--allow-untrained): "
               "every verdict is labelled UNTRAINED and means nothing.", file=sys.stderr)
+    with detector:  # ends its face-finding child processes, if any
+        return _detect(args, detector)
+
+
+def _detect(args: argparse.Namespace, detector) -> int:
+    from tfdeepfake.inference import expand_inputs
+    from tfdeepfake.inference.outputs import ResultJournal, format_table, write_csv, write_json
+    from tfdeepfake.inference.report import write_index
+    from tfdeepfake.safeio import FolderBusyError
+
     paths = expand_inputs(args.paths)
     info = detector.run_info()
     journal = ResultJournal.beside(args.csv or args.json) if args.csv or args.json else None

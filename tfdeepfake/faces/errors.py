@@ -17,6 +17,8 @@ REASONS: dict[str, str] = {
     "too_large": "the frames are larger than --max-pixels allows; raise it or downscale the video",
     "timeout": "decoding, face detection and scoring took longer than --time-limit seconds "
     "together; raise it, lower --frames or cut the video",
+    "worker_died": "the face-finding process died on this input (out of memory? a crash in "
+    "the decoder?); retry it alone, or lower --max-pixels",
     "quarantined": "workers died on this video repeatedly; it is skipped (delete its row to retry)",
     "no_face": "no face was found; lower the detector's min score or drop the video",
     "unknown_label": "the label is not REAL/FAKE/0/1; fix the labels file",

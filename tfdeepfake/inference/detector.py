@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,7 +40,11 @@ class Detector:
         threshold: ensemble probability at or above which a video is FAKE.
         allow_untrained: run models without weights on random init; every verdict is then
             labelled UNTRAINED.
-        face_finder: a ``tfdeepfake.faces.FaceFinder`` (default: MTCNN).
+        face_finder: a ``tfdeepfake.faces.FaceFinder`` (default: MTCNN; when Keras runs on
+            another backend than TensorFlow, MTCNN in TensorFlow child processes: see
+            ``tfdeepfake.faces.extract_process``; ``close()`` ends them).
+        face_processes: run the default face finder in TensorFlow child processes (default:
+            when Keras runs on another backend than TensorFlow, where it must).
         batch_size: faces per forward pass.
         runtime: ``"keras"`` or ``"tflite"`` (``weights`` is then a folder of ``.tflite``
             files from ``tfdeepfake export``; run by LiteRT, TensorFlow-free).
@@ -80,19 +85,14 @@ class Detector:
         max_frames: int = MAX_FRAMES,
         max_pixels: int | None = MAX_PIXELS,
         time_limit: float | None = TIME_LIMIT,
+        face_processes: bool | None = None,
     ):
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold}.")
         import keras
 
-        if face_finder is None and keras.backend.backend() != "tensorflow":
-            raise RuntimeError(
-                f"Keras runs on {keras.backend.backend()!r} here (KERAS_BACKEND), and the "
-                "default face finder cannot: the mtcnn package builds its networks with "
-                "tf.keras, which follows the Keras backend. Run detect with "
-                "KERAS_BACKEND=tensorflow (scoring is compiled there too), or pass "
-                "Detector(face_finder=...) a FaceFinder that does not use Keras."
-            )
+        self._out_of_process = _faces_out_of_process(
+            face_finder, face_processes, keras.backend.backend())
         if streams is None:
             streams = 2 if keras.backend.backend() == "tensorflow" else 1
         if streams < 1:
@@ -108,6 +108,8 @@ class Detector:
         self.batch_size = batch_size
         self.streams = int(streams)
         self._face_finder = face_finder
+        self._face_processes = None
+        self._lock = threading.Lock()
         self.crop_size = max(stored_crop_size(m.preset) for m in self.models)
         self.max_side, self.max_frames = max_side, max_frames
         self.max_pixels, self.time_limit = max_pixels, time_limit
@@ -152,6 +154,11 @@ class Detector:
 
     @property
     def face_finder(self):
+        """The face finder of this process (built on first use), or None when faces are
+        found in TensorFlow child processes (Keras on another backend: see
+        ``tfdeepfake.faces.extract_process``)."""
+        if self._out_of_process:
+            return None
         if self._face_finder is None:
             from tfdeepfake.faces.extraction import default_face_finder
 
@@ -163,7 +170,7 @@ class Detector:
         paths: Iterable[str],
         progress: bool = False,
         report_dir: str | None = None,
-        workers: int = 1,
+        workers: int | None = None,
         done: Mapping[str, VideoResult] | None = None,
         on_result: Callable[[VideoResult], None] | None = None,
     ) -> list[VideoResult]:
@@ -173,11 +180,14 @@ class Detector:
         there (see ``tfdeepfake.inference.report``); the caller writes the index page.
         ``workers > 1`` decodes and finds faces in the next ``workers - 1`` inputs on
         threads while the models score the current one (TensorFlow and OpenCV release the
-        GIL); at most ``workers`` extracted inputs are held in memory. ``done``: results of
-        an earlier, interrupted run by path (reused, not scored again); ``on_result`` is
-        called with each new result as soon as it is finished.
+        GIL); at most ``workers`` extracted inputs are held in memory. Default 1, or 2 when
+        faces are found in child processes (the threads then only wait for them).
+        ``done``: results of an earlier, interrupted run by path (reused, not scored again);
+        ``on_result`` is called with each new result as soon as it is finished.
         """
         paths = list(paths)
+        if workers is None:
+            workers = 2 if self._out_of_process else 1
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}.")
         done = done or {}
@@ -214,14 +224,20 @@ class Detector:
 
         with ThreadPoolExecutor(workers - 1, thread_name_prefix="extract") as pool:
             pending = deque()
-            for path in paths:
-                pending.append((path, pool.submit(self._extract_outcome, path)))
-                if len(pending) >= workers:
+            try:
+                for path in paths:
+                    pending.append((path, pool.submit(self._extract_outcome, path)))
+                    if len(pending) >= workers:
+                        done_path, future = pending.popleft()
+                        yield done_path, future.result()
+                while pending:
                     done_path, future = pending.popleft()
                     yield done_path, future.result()
-            while pending:
-                done_path, future = pending.popleft()
-                yield done_path, future.result()
+            except BaseException:  # Ctrl-C, or the caller stopped: no thread waits on
+                for _, future in pending:  # faces nobody will score
+                    future.cancel()
+                self.close()
+                raise
 
     def _extract_outcome(self, path) -> tuple:
         """``(faces or the exception raised, seconds)``: errors travel to ``predict_video``."""
@@ -281,20 +297,41 @@ class Detector:
 
     def extract(self, path, kind: str = "video"):
         """Decode, detect and track faces, cut with ``STORED_MARGIN`` (see module docstring)."""
+        options = {
+            "frames": 1 if kind == "image" else self.frames,
+            "margin": STORED_MARGIN,
+            "crop_size": self.crop_size,
+            "min_frames": 1,
+            "max_side": self.max_side,
+            "max_frames": self.max_frames,
+            "max_pixels": self.max_pixels,
+            "time_limit": self.time_limit,
+        }
+        if self._out_of_process:
+            with self._lock:
+                if self._face_processes is None:
+                    from tfdeepfake.faces.extract_process import FaceProcesses
+
+                    self._face_processes = FaceProcesses()
+                processes = self._face_processes
+            return processes.extract(path, options)
         from tfdeepfake.faces.extraction import extract_faces
 
-        return extract_faces(
-            path,
-            frames=1 if kind == "image" else self.frames,
-            margin=STORED_MARGIN,
-            crop_size=self.crop_size,
-            finder=self.face_finder,
-            min_frames=1,
-            max_side=self.max_side,
-            max_frames=self.max_frames,
-            max_pixels=self.max_pixels,
-            time_limit=self.time_limit,
-        )
+        return extract_faces(path, finder=self.face_finder, **options)
+
+    def close(self) -> None:
+        """End the face-finding child processes, if any (a later input starts new ones).
+        Also done when the detector is collected and at exit."""
+        with self._lock:
+            processes, self._face_processes = self._face_processes, None
+        if processes is not None:
+            processes.close()
+
+    def __enter__(self) -> Detector:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def score_faces(self, faces, result: VideoResult, on_progress=None,
                     deadline: Deadline | None = None) -> None:
@@ -395,6 +432,34 @@ class Detector:
             warnings.simplefilter("ignore", RuntimeWarning)
             frames = np.nanmean(frames, axis=0)
         return video, [None if np.isnan(p) else float(p) for p in frames]
+
+
+def _faces_out_of_process(face_finder, face_processes: bool | None, backend: str) -> bool:
+    """Whether the default face finder runs in TensorFlow child processes; raises, naming
+    the fix, for a choice that cannot run. mtcnn builds its networks with tf.keras, which
+    follows KERAS_BACKEND: on another backend it can only run in a child process."""
+    import importlib.util
+
+    if face_processes is None:
+        face_processes = face_finder is None and backend != "tensorflow"
+    if face_processes and face_finder is not None:
+        raise ValueError("face_processes=True runs the default MTCNN finder in child "
+                         "processes; a face_finder given runs in this process: pass one or "
+                         "the other.")
+    if not face_processes and face_finder is None and backend != "tensorflow":
+        raise RuntimeError(
+            f"Keras runs on {backend!r} here (KERAS_BACKEND), where the default face finder "
+            "(mtcnn, built with tf.keras) cannot run in this process: leave face_processes "
+            "at its default (MTCNN then runs in TensorFlow child processes), or pass "
+            "Detector(face_finder=...) a FaceFinder that does not use Keras.")
+    missing = [m for m in ("tensorflow", "mtcnn") if importlib.util.find_spec(m) is None]
+    if face_processes and missing:
+        raise RuntimeError(
+            f"Faces are found by MTCNN in TensorFlow child processes (Keras runs on "
+            f"{backend!r} here), but {' and '.join(missing)} cannot be imported. Install "
+            "them (pip install tfdeepfake installs both), or pass Detector(face_finder=...) "
+            "a FaceFinder that does not use Keras.")
+    return face_processes
 
 
 def _kind(path) -> str:

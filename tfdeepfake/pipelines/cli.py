@@ -77,7 +77,7 @@ def run_detect(args: argparse.Namespace, weights_of) -> int:
             args.paths, models=args.models, weights=weights_of(args), frames=args.frames,
             threshold=args.threshold, allow_untrained=args.allow_untrained,
             batch_size=args.batch_size, runtime=args.runtime, streams=args.streams,
-            runner=args.runner, workers=args.workers, beam_options=args.beam_option,
+            runner=args.runner, workers=args.workers or 1, beam_options=args.beam_option,
             csv_path=args.csv, json_path=args.json, jsonl_path=args.jsonl,
             report_dir=args.report,
             max_frames=args.max_frames, max_pixels=args.max_pixels, time_limit=args.time_limit,
