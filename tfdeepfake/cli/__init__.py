@@ -74,9 +74,9 @@ class _StderrHandler(logging.StreamHandler):
 def configure_output(verbose: bool) -> None:
     """Quiet by default, before Keras (and TensorFlow, on its backend) loads: TensorFlow's
     C++ logging (oneDNN notices, the 'failed call to cuInit' of a machine without a GPU) is
-    set off by environment variables
-    it reads at import, and the lines XLA writes before absl's logging is initialised
-    (``cudart_stub``) are caught while TensorFlow imports (shown if the import fails).
+    set off by environment variables it reads at import, and the lines XLA writes before
+    absl's logging is initialised (``cudart_stub``) are caught while it imports (shown if
+    the import fails).
     Python warnings and TensorFlow's Python logger keep errors only. ``tfdeepfake`` log
     records go to stderr as plain lines (INFO; DEBUG with ``verbose``)."""
     handler = _StderrHandler()
