@@ -79,19 +79,23 @@ class _Child:
             f"killed by signal {-code}" if code < 0 else f"exit status {code}")
         return status + (f"; its last words: {lines[-1].strip()}" if lines else "")
 
-    def kill(self) -> None:
-        with contextlib.suppress(OSError):
-            self.connection.close()
+    def stop(self) -> None:
+        """Kill the process (from any thread: its caller then reads EOF)."""
         if self.process.poll() is None:
             self.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(10)
+
+    def kill(self) -> None:
+        """Kill the process and close its socket and log (by the thread that owns it)."""
+        self.stop()
+        self.connection.close()
         self.log.close()
 
 
-def _kill_all(children: set) -> None:
+def _stop_all(children: set) -> None:
     for child in list(children):
-        child.kill()
+        child.stop()
     children.clear()
 
 
@@ -113,7 +117,7 @@ class FaceProcesses:
         self._children: set[_Child] = set()
         self._lock = threading.Lock()
         self._closed = False
-        self._finalizer = weakref.finalize(self, _kill_all, self._children)
+        self._finalizer = weakref.finalize(self, _stop_all, self._children)
 
     @property
     def pids(self) -> list[int]:
@@ -157,6 +161,15 @@ class FaceProcesses:
             raise ExtractionError(*payload)
         raise ExtractionError("error", str(path), payload)
 
+    def prestart(self) -> None:
+        """Start a child now (it imports TensorFlow and builds MTCNN while the caller does
+        something else, e.g. loads the models); the next ``extract`` takes it."""
+        with self._lock:
+            if not self._closed and not self._idle:
+                child = _Child()
+                self._children.add(child)
+                self._idle.append(child)
+
     def _wait_ready(self, child: _Child) -> None:
         try:
             kind, payload = child.reply(START_LIMIT)
@@ -197,7 +210,9 @@ class FaceProcesses:
         """Kill every child (the busy ones too: their callers get ``worker_died``)."""
         with self._lock:
             self._closed = True
-            self._idle.clear()
+            idle, self._idle = self._idle, []
+        for child in idle:
+            child.kill()
         self._finalizer()
 
     def __enter__(self) -> FaceProcesses:

@@ -97,19 +97,25 @@ class Detector:
             streams = 2 if keras.backend.backend() == "tensorflow" else 1
         if streams < 1:
             raise ValueError(f"streams must be >= 1, got {streams}.")
-        self.models = list(loaded) if loaded else load_models(
-            models, weights, allow_untrained, runtime
-        )
-        self.frames = int(frames or max(m.preset.frames for m in self.models))
-        if self.frames < 1:
-            raise ValueError(f"frames must be >= 1, got {frames}.")
-        Deadline("", time_limit)  # raises on a time limit <= 0
+        self._lock = threading.Lock()
+        self._face_processes = None
+        if self._out_of_process:  # its first child starts while the models load
+            self._face_process_pool().prestart()
+        try:
+            self.models = list(loaded) if loaded else load_models(
+                models, weights, allow_untrained, runtime
+            )
+            self.frames = int(frames or max(m.preset.frames for m in self.models))
+            if self.frames < 1:
+                raise ValueError(f"frames must be >= 1, got {frames}.")
+            Deadline("", time_limit)  # raises on a time limit <= 0
+        except BaseException:
+            self.close()
+            raise
         self.threshold = threshold
         self.batch_size = batch_size
         self.streams = int(streams)
         self._face_finder = face_finder
-        self._face_processes = None
-        self._lock = threading.Lock()
         self.crop_size = max(stored_crop_size(m.preset) for m in self.models)
         self.max_side, self.max_frames = max_side, max_frames
         self.max_pixels, self.time_limit = max_pixels, time_limit
@@ -200,15 +206,19 @@ class Detector:
             bar = tqdm(total=len(paths), initial=len(paths) - len(todo), desc="detect",
                        unit="input")
         outcomes = self._extractions([paths[i] for i in todo], workers)
-        for index, (path, extracted) in zip(todo, outcomes):
-            folder = None
-            if report_dir:
-                folder = report_folder(report_dir, VideoResult(str(path)), index)
-            results[index] = self.predict_video(path, report_folder=folder, extracted=extracted)
-            if on_result is not None:
-                on_result(results[index])
-            if bar is not None:
-                bar.update(1)
+        try:
+            for index, (path, extracted) in zip(todo, outcomes):
+                folder = None
+                if report_dir:
+                    folder = report_folder(report_dir, VideoResult(str(path)), index)
+                results[index] = self.predict_video(path, report_folder=folder,
+                                                    extracted=extracted)
+                if on_result is not None:
+                    on_result(results[index])
+                if bar is not None:
+                    bar.update(1)
+        finally:  # now, not when a traceback holding this frame is collected
+            outcomes.close()
         if bar is not None:
             bar.close()
         return results
@@ -233,10 +243,11 @@ class Detector:
                 while pending:
                     done_path, future = pending.popleft()
                     yield done_path, future.result()
-            except BaseException:  # Ctrl-C, or the caller stopped: no thread waits on
-                for _, future in pending:  # faces nobody will score
-                    future.cancel()
-                self.close()
+            except BaseException as stopped:  # Ctrl-C, or the caller stopped early: no
+                if pending or not isinstance(stopped, GeneratorExit):  # thread waits on faces
+                    for _, future in pending:  # nobody will score
+                        future.cancel()
+                    self.close()
                 raise
 
     def _extract_outcome(self, path) -> tuple:
@@ -308,16 +319,19 @@ class Detector:
             "time_limit": self.time_limit,
         }
         if self._out_of_process:
-            with self._lock:
-                if self._face_processes is None:
-                    from tfdeepfake.faces.extract_process import FaceProcesses
-
-                    self._face_processes = FaceProcesses()
-                processes = self._face_processes
-            return processes.extract(path, options)
+            return self._face_process_pool().extract(path, options)
         from tfdeepfake.faces.extraction import extract_faces
 
         return extract_faces(path, finder=self.face_finder, **options)
+
+    def _face_process_pool(self):
+        """The ``FaceProcesses`` that find faces for this detector (made on first use)."""
+        with self._lock:
+            if self._face_processes is None:
+                from tfdeepfake.faces.extract_process import FaceProcesses
+
+                self._face_processes = FaceProcesses()
+            return self._face_processes
 
     def close(self) -> None:
         """End the face-finding child processes, if any (a later input starts new ones).
