@@ -105,24 +105,6 @@ def test_padding_keeps_scores_and_batch_shapes_are_traced_once():
     assert batch_shape(5, 6) == 6 and len(pad_batch(pixels[:5], 8)) == 8
 
 
-def test_detect_under_jax_refuses_the_mtcnn_finder_with_the_fix(tmp_path):
-    """mtcnn's tf.keras networks follow KERAS_BACKEND and fail under JAX: detect says so at
-    set-up (exit 2, the fix named) instead of an obscure ERROR row per video."""
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    cli = "import sys; from tfdeepfake.cli import main; sys.exit(main())"
-    proc = subprocess.run(
-        [sys.executable, "-c", cli, "detect", str(tmp_path / "clip.mp4"),
-         "--models", "autoatt_b4_tiny", "--allow-untrained", "--quiet"],
-        env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "KERAS_BACKEND=tensorflow" in proc.stderr and "'jax'" in proc.stderr
-
-
 _JAX_SCORING = """
 import json, sys
 sys.modules["tensorflow"] = None  # as on a GPU machine with JAX only
