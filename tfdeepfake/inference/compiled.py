@@ -8,11 +8,15 @@ bilinear resize (the same sampling as ``tf.image.crop_and_resize`` in
 ``tfdeepfake.data.crops.recrop``, written as two gathers in ``keras.ops``), normalisation,
 and the model. Only the outputs ``detect`` reads (``logit``, ``frame_logits``) come back.
 
-Callers pad each batch (``pad_batch``) to one of few shapes (``batch_shape``: the batch size,
-or a power of two below it for a short last batch), so that the function is traced a few
-times per model and crop size, never once per track length. It is compiled with
-``jax.jit`` on the JAX backend (the variables are passed in, not baked in as constants) and
-``tf.function`` on TensorFlow; other backends call the model directly.
+It is compiled with ``jax.jit`` on the JAX backend (the variables are passed in, not baked in
+as constants) and ``tf.function`` on TensorFlow; other backends call the model directly.
+XLA compiles one program per input shape, so on JAX callers pad each batch (``pad_batch``)
+to one of few shapes (``batch_shape``: the batch size, or a power of two below it for a
+short last batch): a few compilations per model and crop size, never one per track length.
+TensorFlow's graphs take a free batch dimension: there the function is traced once per crop
+shape and dtype (an ``input_signature`` with the batch size left open), batches are scored
+at their own size (``static_shapes`` is False: no padding, no padded rows computed), and
+TensorFlow never warns of retracing.
 
 Presets that warp each face on its own (``crop_mode="aligned"``: GenD's landmark alignment;
 ``"stretch"``: the face box) keep that warp on the CPU (TensorFlow ops in
@@ -22,6 +26,7 @@ normalisation and model still run compiled on the device.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -112,7 +117,9 @@ class CompiledForward:
         forward: ``forward(model, inputs) -> dict`` (default: ``model(inputs,
             training=False)``; imported ResNeXt-LSTM weights pass their own).
 
-    ``traces`` counts the traces (a new batch shape or dtype costs one).
+    ``traces`` counts the traces (on JAX a new batch shape costs one; on either backend a
+    new crop shape or dtype). ``static_shapes``: whether each batch shape is compiled on its
+    own (JAX), so that callers should pad batches to few shapes.
     """
 
     def __init__(self, model: Any, preset: Any, forward: Callable | None = None):
@@ -121,17 +128,20 @@ class CompiledForward:
         self.model, self.preset = model, preset
         self.forward = forward or (lambda m, x: m(x, training=False))
         self.backend = keras.backend.backend()
+        self.static_shapes = self.backend == "jax"
         self.traces = 0
-        self._compiled: dict[float | None, Callable] = {}
+        self._compiled: dict[tuple, Callable] = {}
         self._lock = threading.Lock()
 
     def __call__(self, pixels: np.ndarray, fraction: float | None) -> dict[str, np.ndarray]:
         """Outputs (``OUTPUTS`` the model has) for ``pixels`` (..., S, S, 3) uint8 (or
         float32 at the model's size, ``fraction=None``), as numpy."""
+        pixels = np.asarray(pixels)
+        key = (fraction, pixels.dtype.str, pixels.shape[1:])
         with self._lock:
-            fn = self._compiled.get(fraction)
+            fn = self._compiled.get(key)
             if fn is None:
-                fn = self._compiled[fraction] = self._compile(fraction)
+                fn = self._compiled[key] = self._compile(fraction, pixels)
         return {k: np.asarray(v) for k, v in fn(pixels).items()}
 
     def _outputs(self, pixels, fraction):
@@ -139,13 +149,17 @@ class CompiledForward:
         out = self.forward(self.model, device_inputs(pixels, self.preset, fraction))
         return {k: out[k] for k in OUTPUTS if k in out}
 
-    def _compile(self, fraction: float | None) -> Callable:
+    def _compile(self, fraction: float | None, pixels: np.ndarray) -> Callable:
         if self.backend == "jax":
             return self._compile_jax(fraction)
         if self.backend == "tensorflow":
             import tensorflow as tf
 
-            return tf.function(lambda pixels: self._outputs(pixels, fraction))
+            # A partial, not a lambda: TensorFlow counts traces per function code, so the
+            # first traces of many models' lambdas would add up to a retracing warning.
+            spec = tf.TensorSpec((None, *pixels.shape[1:]), pixels.dtype)
+            return tf.function(functools.partial(self._outputs, fraction=fraction),
+                               input_signature=[spec])
         return lambda pixels: self._outputs(pixels, fraction)
 
     def _compile_jax(self, fraction: float | None) -> Callable:

@@ -75,8 +75,8 @@ class KerasScorer:
     ) -> tuple[float, np.ndarray]:
         """``(video probability, per-frame probabilities)``; ``landmarks`` (T, 10) in crop
         pixels for ``crop_mode="aligned"`` presets, ``boxes`` (T, 4) in frame pixels for
-        ``crop_mode="stretch"`` ones; ``mapper`` runs the batches (e.g. on threads). Batches
-        are padded to ``batch_shape`` rows, so few shapes are ever compiled."""
+        ``crop_mode="stretch"`` ones; ``mapper`` runs the batches (e.g. on threads). On JAX
+        batches are padded to ``batch_shape`` rows, so few shapes are ever compiled."""
         preset = self.preset
         pixels, fraction = self.device_pixels(crops, stored_margin, landmarks, boxes)
         if preset.sequence:
@@ -92,8 +92,10 @@ class KerasScorer:
             return float(video.probability), probs
 
         def run(batch):
-            padded = pad_batch(batch, batch_shape(len(batch), batch_size))
-            return self.compiled(padded, fraction)["logit"].reshape(-1)[: len(batch)]
+            rows = len(batch)
+            if self.compiled.static_shapes:  # JAX: one compilation per shape, so few shapes
+                batch = pad_batch(batch, batch_shape(rows, batch_size))
+            return self.compiled(batch, fraction)["logit"].reshape(-1)[:rows]
 
         batches = [pixels[i : i + batch_size] for i in range(0, len(pixels), batch_size)]
         logits = np.concatenate(mapper(run, batches))
