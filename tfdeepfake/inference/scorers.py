@@ -48,6 +48,7 @@ class KerasScorer:
             def forward(m, clips):
                 return {"frame_logits": compat_frame_logits(m, clips)}
         self.compiled = CompiledForward(model, preset, forward)
+        self.pads = self.compiled.static_shapes  # JAX: one compilation per batch shape
 
     def device_pixels(self, crops, stored_margin, landmarks=None, boxes=None):
         """``(pixels, fraction)`` for ``CompiledForward``: the stored uint8 crops and the
@@ -93,7 +94,7 @@ class KerasScorer:
 
         def run(batch):
             rows = len(batch)
-            if self.compiled.static_shapes:  # JAX: one compilation per shape, so few shapes
+            if self.pads:  # to few shapes
                 batch = pad_batch(batch, batch_shape(rows, batch_size))
             return self.compiled(batch, fraction)["logit"].reshape(-1)[:rows]
 
