@@ -21,8 +21,8 @@ def _no_data(ctx, seed):
 
 
 def test_mixed_precision_builds_bfloat16_model_on_cpu_and_restores_policy(tmp_path):
-    assert mixed_precision_policy(True) == "mixed_bfloat16"  # no GPU here
-    assert mixed_precision_policy(False) == "float32"
+    assert mixed_precision_policy(True, gpu=False) == "mixed_bfloat16"
+    assert mixed_precision_policy(False, gpu=False) == "float32"
     trainer = Trainer(_config(tmp_path, mixed_precision=True), _no_data)
     trainer._build()
     conv = next(la for la in trainer.model.layers if isinstance(la, keras.layers.Conv2D))

@@ -18,6 +18,9 @@ _FLAG_KEYS = {
     "strategy": "strategy",
     "tpu": "tpu",
     "mixed_precision": "mixed_precision",
+    "coordinator": "distributed.coordinator",
+    "num_processes": "distributed.num_processes",
+    "process_id": "distributed.process_id",
     "steps": "steps",
     "batch_size": "data.batch_size",
     "val_every": "val_every",
@@ -62,10 +65,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tpu", help="TPU name or grpc:// address for --strategy tpu")
     p.add_argument(
         "--mixed-precision",
-        action="store_const",
-        const=True,
-        help="mixed_float16 on GPU (loss scaling), mixed_bfloat16 on CPU/TPU",
+        nargs="?",
+        const="auto",
+        choices=("off", "auto", "float16", "bfloat16"),
+        help="float16 (dynamic loss scaling), bfloat16 or off; the bare flag is auto: "
+        "float16 on a GPU, bfloat16 on CPU/TPU",
     )
+    p.add_argument("--coordinator", metavar="HOST:PORT",
+                   help="--backend jax on several hosts: process 0's address (the same on "
+                   "every process), or 'auto' (SLURM, Open MPI, Cloud TPU); see docs/training.md")
+    p.add_argument("--num-processes", type=int, help="with --coordinator: how many processes")
+    p.add_argument("--process-id", type=int,
+                   help="with --coordinator: this process's index (0 writes the run folder)")
     p.add_argument("--trainable", choices=("all", "layer_norms"),
                    help="what trains: everything, or only LayerNorms + head (GenD's recipe)")
     p.add_argument("--init-weights", metavar="DIR",

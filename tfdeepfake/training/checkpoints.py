@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from typing import Any
 
 import tensorflow as tf
@@ -100,15 +101,24 @@ class KerasStateCheckpoints(RunCheckpoints):
     backend): their values go to ``ckpt-<step>.state.npz`` beside the checkpoint of the
     TensorFlow objects (step, best metric, plateau, data state), which is written last.
 
+    With several processes (``jax.distributed``) each saves only its own tf.data position
+    (``data_state/worker_<i>``: no other process can); after a ``barrier`` process 0 writes
+    the rest, and the others wait for it at a second barrier. Every process restores from
+    the same files, so ``RUN_DIR`` must be on a file system they all see.
+
     Args:
-        run_dir, objects, keep: as ``RunCheckpoints`` (``objects``: TensorFlow trackables).
+        run_dir, objects, keep, worker, workers: as ``RunCheckpoints`` (``objects``:
+            TensorFlow trackables).
         groups: name -> the Keras variables to save, e.g. ``{"model": model.variables}``.
+        barrier: ``barrier(name)`` waits for every process (``jax_processes.barrier``).
     """
 
     def __init__(self, run_dir: str, objects: dict[str, Any], groups: dict[str, list],
-                 keep: int = 3):
-        super().__init__(run_dir, objects, keep)
+                 keep: int = 3, worker: int = 0, workers: int = 1,
+                 barrier: Callable[[str], None] | None = None):
+        super().__init__(run_dir, objects, keep, worker, workers)
         self.groups = groups
+        self.barrier = barrier or (lambda name: None)
 
     def _state_path(self, step: int) -> str:
         return os.path.join(self.main_dir, f"ckpt-{step}{STATE_SUFFIX}")
@@ -122,10 +132,16 @@ class KerasStateCheckpoints(RunCheckpoints):
         return step
 
     def save(self, step: int) -> None:
-        """Save the Keras state, then the rest (``RunCheckpoints.save``); prune old states."""
-        runs.write_state_arrays(self._state_path(step), self.groups)
-        super().save(step)
-        kept = {os.path.basename(p) + STATE_SUFFIX for p in self.manager.checkpoints}
-        for name in os.listdir(self.main_dir):
-            if name.endswith(STATE_SUFFIX) and name not in kept:
-                os.remove(os.path.join(self.main_dir, name))
+        """This process's data state; then (process 0) the Keras state and the rest, old
+        states pruned; every process returns once the checkpoint is complete."""
+        if self._data_manager is not None:
+            self._data_manager.save(checkpoint_number=step)
+        self.barrier(f"tfdeepfake-data-state-{step}")
+        if self.chief:
+            runs.write_state_arrays(self._state_path(step), self.groups)
+            self.manager.save(checkpoint_number=step)
+            kept = {os.path.basename(p) + STATE_SUFFIX for p in self.manager.checkpoints}
+            for name in os.listdir(self.main_dir):
+                if name.endswith(STATE_SUFFIX) and name not in kept:
+                    os.remove(os.path.join(self.main_dir, name))
+        self.barrier(f"tfdeepfake-checkpoint-{step}")

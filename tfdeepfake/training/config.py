@@ -28,6 +28,7 @@ LOSSES = ("bce", "balanced_bce", "triplet")
 TRAINABLE = ("all", "layer_norms")
 FAKES = ("shards", "sbi")
 AUGMENT_ON = ("auto", "host", "device")
+MIXED_PRECISION = ("off", "auto", "float16", "bfloat16")
 
 
 @dataclasses.dataclass
@@ -182,6 +183,25 @@ class CheckpointConfig:
 
 
 @dataclasses.dataclass
+class DistributedConfig:
+    """Multi-host training on the JAX backend (``training.jax_processes``): every host runs
+    the same command with its own ``process_id``; ``jax.distributed`` joins them.
+
+    Attributes:
+        coordinator: ``HOST:PORT`` of process 0 (every process passes the same), ``auto``
+            (JAX's cluster detection: SLURM, Open MPI, Cloud TPU, Kubernetes), or "" for a
+            single process.
+        num_processes: how many processes; 0: from the cluster's environment.
+        process_id: this process's index, 0 to ``num_processes - 1``; -1: from the
+            cluster's environment.
+    """
+
+    coordinator: str = ""
+    num_processes: int = 0
+    process_id: int = -1
+
+
+@dataclasses.dataclass
 class TrainConfig:
     """Everything one training run needs; saved as ``RUN_DIR/config.json``.
 
@@ -194,9 +214,13 @@ class TrainConfig:
             step, data parallel over the local devices; Keras must run on JAX:
             ``tfdeepfake train --backend jax`` sets it up).
         strategy: ``default``, ``mirrored``, ``multi_worker`` or ``tpu`` (``tensorflow``);
-            under ``jax`` only ``default``/``mirrored``, both every local device.
+            under ``jax`` only ``default``/``mirrored``, both every device of every process
+            (multi-host: ``distributed``).
         tpu: TPU name or address for the TPU cluster resolver ("" = the local TPU).
-        mixed_precision: mixed_float16 (GPU, with loss scaling) or mixed_bfloat16 (CPU/TPU).
+        mixed_precision: ``off`` (float32), ``float16`` (mixed_float16 with dynamic loss
+            scaling: Keras' ``LossScaleOptimizer``, its scale checkpointed), ``bfloat16``
+            (mixed_bfloat16, no scaling) or ``auto`` (float16 on a GPU, bfloat16 on CPU and
+            TPU). ``true``/``false`` (older configs) read as ``auto``/``off``.
         progress: show a progress bar.
         bn_refresh_batches: before each validation and the final save, set BatchNorm's
             population statistics to the mean over this many training batches with the
@@ -217,9 +241,18 @@ class TrainConfig:
     backend: str = "tensorflow"
     strategy: str = "default"
     tpu: str = ""
-    mixed_precision: bool = False
+    mixed_precision: str = "off"
     progress: bool = True
     bn_refresh_batches: int = 0
+    distributed: DistributedConfig = dataclasses.field(default_factory=DistributedConfig)
+
+    def __post_init__(self) -> None:
+        # The boolean of older configs and of a bare --mixed-precision.
+        if isinstance(self.mixed_precision, bool) or str(self.mixed_precision).lower() in (
+            "true", "false"
+        ):
+            on = str(self.mixed_precision).lower() == "true"
+            self.mixed_precision = "auto" if on else "off"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable nested dict."""
@@ -248,6 +281,7 @@ class TrainConfig:
             ("model.trainable", self.model.trainable, TRAINABLE),
             ("data.fakes", self.data.fakes, FAKES),
             ("data.augment_on", self.data.augment_on, AUGMENT_ON),
+            ("mixed_precision", self.mixed_precision, MIXED_PRECISION),
             ("checkpoint.best_metric", self.checkpoint.best_metric, ("auc", "log_loss")),
         ]
         for field, value, allowed in checks:
@@ -259,6 +293,7 @@ class TrainConfig:
                 "training is data parallel over every local device (strategy default). Use "
                 "--backend tensorflow for multi-worker or TPU training."
             )
+        self._validate_distributed()
         if not self.model.name:
             raise ValueError("No model given: pass --model NAME (see `tfdeepfake models`).")
         if require_data and not self.data.train:
@@ -301,6 +336,28 @@ class TrainConfig:
             if not ok:
                 raise ValueError(f"{field} must be {allowed}; got {value}.")
         return self
+
+    def _validate_distributed(self) -> None:
+        dist = self.distributed
+        if not dist.coordinator:
+            return
+        if self.backend != "jax":
+            raise ValueError(
+                f"distributed.coordinator={dist.coordinator!r} starts JAX's multi-process "
+                "runtime: pass --backend jax, or train on TensorFlow with --strategy "
+                "multi_worker and TF_CONFIG."
+            )
+        if dist.num_processes < 0 or dist.process_id < -1:
+            raise ValueError(
+                f"distributed.num_processes must be >= 1 (0: from the cluster) and "
+                f"distributed.process_id >= 0 (-1: from the cluster); got "
+                f"{dist.num_processes} and {dist.process_id}."
+            )
+        if dist.num_processes and dist.process_id >= dist.num_processes:
+            raise ValueError(
+                f"distributed.process_id {dist.process_id} is not below num_processes "
+                f"{dist.num_processes}: number the processes 0 to {dist.num_processes - 1}."
+            )
 
 
 # The reference recipes (REFERENCES.md), per model family; tiny presets share them.

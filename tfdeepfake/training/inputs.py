@@ -1,12 +1,14 @@
 """Training inputs: checks of the shards before training, and feeding batches to the replicas.
 
-Two feeders put batches on the replicas:
+Three feeders put batches on the replicas:
 
 - ``ExactFeeder`` (``checkpoint.data_state=True``): one ``tf.data`` iterator per worker whose
   batches are split over the worker's replicas with
   ``strategy.experimental_distribute_values_from_function``. The iterator is a trackable
   object, so its state (file position, shuffle buffer, random state) is checkpointed and a
   resumed run continues with exactly the batch the dead run would have seen next.
+- ``ProcessFeeder``: the JAX trainer's, one ``tf.data`` iterator per process (its share of
+  the shard files and of each global batch), checkpointed the same way.
 - ``DistributedFeeder``: ``strategy.distribute_datasets_from_function`` (prefetches onto the
   devices; the TPU path). Its iterator cannot be checkpointed, so a resumed run re-seeds the
   shuffle with ``seed + step`` instead of replaying the first batches: position not exact.
@@ -133,7 +135,37 @@ def worker_context(worker: int, workers: int) -> tf.distribute.InputContext:
     )
 
 
-class ExactFeeder:
+def checkpointable_iterator(dataset: tf.data.Dataset):
+    """An iterator of ``dataset`` whose position a ``tf.train.Checkpoint`` saves. Ops with
+    state outside tf.data (py_function, ...) are saved without that state (with a warning)
+    instead of failing the checkpoint."""
+    options = tf.data.Options()
+    options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.WARN
+    return iter(dataset.with_options(options))
+
+
+class ProcessFeeder:
+    """This process's share of every global batch (the JAX trainer, one per process): the
+    dataset function's pipeline for ``worker_context(process, processes)``, so process ``p``
+    of ``P`` reads the shard files ``p, p + P, ...`` (disjoint; together every file, none
+    twice) in batches of ``batch_size / P``. Checkpointable like ``ExactFeeder``."""
+
+    def __init__(self, dataset_fn: DatasetFn, seed: int, process: int = 0, processes: int = 1):
+        self.iterator = checkpointable_iterator(
+            dataset_fn(worker_context(process, processes), seed)
+        )
+
+    @property
+    def trackables(self) -> dict[str, Any]:
+        """What a data checkpoint must hold."""
+        return {"iterator": self.iterator}
+
+    def next(self) -> Any:
+        """This process's next batch (host tensors)."""
+        return next(self.iterator)
+
+
+class ExactFeeder(ProcessFeeder):
     """Per-worker ``tf.data`` iterator split over local replicas; checkpointable (see module)."""
 
     def __init__(
@@ -144,24 +176,14 @@ class ExactFeeder:
         worker: int = 0,
         workers: int = 1,
     ):
+        super().__init__(dataset_fn, seed, worker, workers)
         self.strategy = strategy
         self.local = strategy.num_replicas_in_sync // workers
         self.first_replica = worker * self.local
-        dataset = dataset_fn(worker_context(worker, workers), seed)
-        # Ops with state outside tf.data (py_function, ...) are saved without that state
-        # (with a warning) instead of failing the checkpoint.
-        options = tf.data.Options()
-        options.experimental_external_state_policy = tf.data.experimental.ExternalStatePolicy.WARN
-        self.iterator = iter(dataset.with_options(options))
-
-    @property
-    def trackables(self) -> dict[str, Any]:
-        """What a data checkpoint must hold."""
-        return {"iterator": self.iterator}
 
     def next(self) -> Any:
         """The next batch, as per-replica values."""
-        batch = next(self.iterator)
+        batch = super().next()
         if self.local == 1 and self.strategy.num_replicas_in_sync == 1:
             return batch
 

@@ -89,10 +89,14 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return worker_info(strategy)[0] == 0
 
 
-def mixed_precision_policy(enabled: bool, strategy_name: str = "default") -> str:
-    """The Keras dtype policy for the flag: float32, mixed_float16 (GPU) or mixed_bfloat16."""
-    if not enabled:
+def mixed_precision_policy(mode: str | bool, gpu: bool) -> str:
+    """The Keras dtype policy of ``TrainConfig.mixed_precision`` (``off``, ``auto``,
+    ``float16``, ``bfloat16``; a boolean reads as ``auto``/``off``): float32, mixed_float16
+    or mixed_bfloat16; ``auto`` is float16 when the step runs on a ``gpu``."""
+    if isinstance(mode, bool):
+        mode = "auto" if mode else "off"
+    if mode == "off":
         return "float32"
-    if strategy_name != "tpu" and tf.config.list_physical_devices("GPU"):
-        return "mixed_float16"
-    return "mixed_bfloat16"
+    if mode == "auto":
+        mode = "float16" if gpu else "bfloat16"
+    return f"mixed_{mode}"

@@ -149,7 +149,8 @@ class Trainer:
         self.worker, self.workers = worker_info(self.strategy)
         self.chief = self.worker == 0
         self.replicas = self.strategy.num_replicas_in_sync
-        policy = mixed_precision_policy(config.mixed_precision, config.strategy)
+        gpu = config.strategy != "tpu" and bool(tf.config.list_physical_devices("GPU"))
+        policy = mixed_precision_policy(config.mixed_precision, gpu)
         previous_policy = keras.mixed_precision.global_policy()
         keras.mixed_precision.set_global_policy(policy)
         try:
@@ -458,6 +459,7 @@ class Trainer:
             "replicas": self.replicas,
             "workers": self.workers,
             "augment_on": self.augment_on,
+            "loss_scale": self._loss_scale(),
             "data": self.data_summary,
         }
         self._write_json("summary.json", summary)
@@ -500,6 +502,13 @@ class Trainer:
     def _sync_variables(self) -> None:
         """Make the Keras variables current before they are saved (the TensorFlow step
         updates them in place; the JAX trainer keeps its state in arrays between syncs)."""
+
+    def _loss_scale(self) -> float | None:
+        """The float16 run's current dynamic loss scale (``LossScaleOptimizer``); None
+        without loss scaling."""
+        if not self.loss_scaling:
+            return None
+        return float(keras.ops.convert_to_numpy(self.optimizer.dynamic_scale))
 
     def _learning_rate(self) -> float:
         inner = getattr(self.optimizer, "inner_optimizer", self.optimizer)
