@@ -104,11 +104,45 @@ def test_box_muller_normal_has_normal_moments_and_follows_the_seed():
     from tfdeepfake.data.augment import _normal
 
     seed = tf.constant([3, 4], tf.int64)
-    z = _normal(tf.constant([101, 99, 3]), seed, 0.5, 2.0).numpy()  # odd count: one unpaired
+    z = _normal(tf.constant([101, 99, 3]), seed).numpy()  # odd count: one unpaired
     assert z.shape == (101, 99, 3) and np.isfinite(z).all()
-    standard = (z.ravel() - 0.5) / 2.0
+    standard = z.ravel()
     assert abs(standard.mean()) < 0.02 and abs(standard.std() - 1.0) < 0.02
     assert abs(np.mean(standard**3)) < 0.05 and abs(np.mean(standard**4) - 3.0) < 0.1
     assert abs(np.mean(np.abs(standard) > 1.96) - 0.05) < 0.005  # the tails, not just moments
-    np.testing.assert_array_equal(z, _normal(tf.constant([101, 99, 3]), seed, 0.5, 2.0).numpy())
-    assert not np.array_equal(z, _normal(tf.constant([101, 99, 3]), seed + 1, 0.5, 2.0).numpy())
+    assert abs(np.mean(np.abs(standard) > 3.0) - 0.0027) < 0.0008
+    assert np.abs(standard).max() < 4.86  # 16-bit radius uniforms: finite, bounded tails
+    np.testing.assert_array_equal(z, _normal(tf.constant([101, 99, 3]), seed).numpy())
+    assert not np.array_equal(z, _normal(tf.constant([101, 99, 3]), seed + 1).numpy())
+
+
+def test_fused_colour_operations_equal_tensorflows_hsv_round_trip():
+    """The HSV and ISO-noise operations skip ``tf.image.rgb_to_hsv``/``hsv_to_rgb`` (one
+    XLA-fused pass instead): same output to float rounding, grey and saturated pixels too."""
+    from tfdeepfake.data.augment import _sensor_noise, _shifted_hsv
+
+    rng = np.random.default_rng(0)
+    image = rng.random((32, 32, 3)).astype(np.float32)
+    image[0, :4] = [[0.5, 0.5, 0.5], [0, 0, 0], [1, 1, 1], [1, 0, 0]]  # grey, black, white, red
+    image[1, :3] = [[0.2, 0.9, 0.9], [0.9, 0.2, 0.9], [0.9, 0.9, 0.2]]  # ties for the max
+    hsv = tf.image.rgb_to_hsv(image).numpy()
+    for turns, sat, val in ((0.05, 0.1, -0.05), (-0.055, -0.12, 0.08), (0.0, 0.0, 0.0)):
+        got = _shifted_hsv(tf.constant(image), *map(tf.constant, (turns, sat, val))).numpy()
+        shifted = np.stack(
+            [
+                np.mod(hsv[..., 0] + turns, 1.0),
+                np.clip(hsv[..., 1] + sat, 0, 1),
+                np.clip(hsv[..., 2] + val, 0, 1),
+            ],
+            -1,
+        )
+        np.testing.assert_allclose(got, tf.image.hsv_to_rgb(shifted), atol=2e-6)
+    lum, hue = rng.normal(size=(2, 32, 32)).astype(np.float32)
+    got = _sensor_noise(tf.constant(image), lum, hue, tf.constant(0.03), tf.constant(0.3))
+    got = got.numpy()
+    lam = hsv[..., 2].std() * 0.3 * 255
+    value = np.clip(
+        hsv[..., 2] + np.maximum(lam + np.sqrt(lam) * lum, 0) / 255 * (1 - hsv[..., 2]), 0, 1
+    )
+    want = np.stack([np.mod(hsv[..., 0] + hue * 0.03 * 0.3, 1.0), hsv[..., 1], value], -1)
+    np.testing.assert_allclose(got, tf.image.hsv_to_rgb(want), atol=2e-5)

@@ -32,18 +32,60 @@ def _u(seed, lo=0.0, hi=1.0, shape=()):
     return tf.random.stateless_uniform(shape, seed, lo, hi)
 
 
-def _normal(shape, seed, mean=0.0, stddev=1.0):
-    """Standard normal samples by the Box-Muller transform of ``stateless_uniform`` pairs:
-    each pair gives two samples (radius times cosine and sine). It is deterministic under
-    ``seed`` like ``tf.random.stateless_normal``, and cheaper on a CPU, where that kernel
-    dominated the noise augmentations (docs/benchmarks.md)."""
+def _fused(fn):
+    """``fn`` compiled by XLA: its chain of per-pixel operations runs as one loop over the
+    image. TensorFlow runs each operation as its own pass (a broadcast per-channel one several
+    times slower), which made the HSV operations the recipe's main cost on a CPU. Random
+    samples stay outside: XLA's CPU generator and its cosine are slower than TensorFlow's, and
+    a compiled call costs about 0.5 ms (docs/benchmarks.md)."""
+    return tf.function(fn, jit_compile=True)
+
+
+def _random_words(count, seed):
+    """``ceil(count / 2)`` uint32 words from ``stateless_uniform`` (Philox), each the 16-bit
+    pair one Box-Muller transform needs (``_box_muller``)."""
+    return tf.random.stateless_uniform(
+        [(count + 1) // 2], seed, minval=None, maxval=None, dtype=tf.uint32
+    )
+
+
+def _box_muller(words, shape):
+    """Standard normal samples of ``shape`` (a shape tensor) from ``_random_words``: each word's two
+    16-bit halves are the radius and angle uniforms (midpoints of 65,536 levels, so the radius
+    stays finite: samples reach 4.85 standard deviations), giving two samples."""
     count = tf.reduce_prod(shape)
-    half = (count + 1) // 2
-    u = tf.random.stateless_uniform(tf.stack([2, half]), seed)
-    radius = tf.sqrt(-2.0 * tf.math.log1p(-u[0]))  # 1 - u in (0, 1]: log is finite
-    angle = (2.0 * math.pi) * u[1]
+    low = tf.cast(tf.bitwise.bitwise_and(words, 0xFFFF), tf.float32)
+    high = tf.cast(tf.bitwise.right_shift(words, 16), tf.float32)
+    radius = tf.sqrt(-2.0 * tf.math.log((low + 0.5) * (1.0 / 65536.0)))
+    angle = (high + 0.5) * (2.0 * math.pi / 65536.0)
     samples = tf.concat([radius * tf.cos(angle), radius * tf.sin(angle)], 0)[:count]
-    return tf.reshape(samples, shape) * stddev + mean
+    return tf.reshape(samples, shape)
+
+
+def _normal(shape, seed):
+    """Standard normal samples of ``shape``, deterministic under ``seed`` like
+    ``tf.random.stateless_normal`` and cheaper on a CPU (``_box_muller``)."""
+    return _box_muller(_random_words(tf.reduce_prod(shape), seed), shape)
+
+
+def _hsv_planes(image):
+    """(S, S, 3) RGB in [0, 1] -> hue in sixths of a turn (in [-1, 5]: ``_from_hsv`` wraps
+    it), chroma (max - min) and value (max), each (S, S): ``tf.image.rgb_to_hsv``'s hue."""
+    r, g, b = tf.unstack(image, axis=-1)
+    value = tf.maximum(tf.maximum(r, g), b)
+    chroma = value - tf.minimum(tf.minimum(r, g), b)
+    inverse = tf.math.reciprocal_no_nan(chroma)  # grey pixels: hue 0, as rgb_to_hsv
+    not_red = tf.where(value == g, (b - r) * inverse + 2.0, (r - g) * inverse + 4.0)
+    return tf.where(value == r, (g - b) * inverse, not_red), chroma, value
+
+
+def _from_hsv(hue6, saturation, value):
+    """HSV -> (S, S, 3) RGB, hue in sixths of a turn (any real: wrapped here): channel n is
+    ``v (1 - s clip(min(k, 4 - k), 0, 1))``, ``k = (n + hue6) mod 6``, n = 5, 3, 1."""
+    k = tf.stack([hue6 + 5.0, hue6 + 3.0, hue6 + 1.0], -1)
+    k = k - 6.0 * tf.floor(k * (1.0 / 6.0))
+    ramp = tf.clip_by_value(tf.minimum(k, 4.0 - k), 0.0, 1.0)
+    return value[..., None] * (1.0 - saturation[..., None] * ramp)
 
 
 def downscale(state: State, seed, scale=(0.5, 0.5)) -> State:
@@ -77,14 +119,24 @@ def brightness_contrast(state: State, seed, brightness=0.2, contrast=0.2) -> Sta
     return {**state, "image": out + _u(b_seed, -brightness, brightness)}
 
 
+@_fused
+def _shifted_hsv(image, turns, saturation, value):
+    hue6, chroma, v = _hsv_planes(tf.clip_by_value(image, 0.0, 1.0))
+    s = tf.clip_by_value(chroma * tf.math.reciprocal_no_nan(v) + saturation, 0.0, 1.0)
+    return _from_hsv(hue6 + 6.0 * turns, s, tf.clip_by_value(v + value, 0.0, 1.0))
+
+
 def hue_saturation_value(state: State, seed, hue=10, saturation=30, value=20) -> State:
-    """Shift hue by up to ``hue`` of 180 (OpenCV units), saturation/value by up to n of 255."""
+    """Shift hue by up to ``hue`` of 180 (OpenCV units), saturation/value by up to n of 255:
+    ``rgb_to_hsv``, shift, ``hsv_to_rgb`` in one fused pass (equal to 1e-6)."""
     seeds = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
-    hsv = tf.image.rgb_to_hsv(tf.clip_by_value(state["image"], 0.0, 1.0))
-    h = tf.math.floormod(hsv[..., 0] + _u(seeds[0], -hue, hue) / 180.0, 1.0)
-    s = tf.clip_by_value(hsv[..., 1] + _u(seeds[1], -saturation, saturation) / 255.0, 0.0, 1.0)
-    v = tf.clip_by_value(hsv[..., 2] + _u(seeds[2], -value, value) / 255.0, 0.0, 1.0)
-    return {**state, "image": tf.image.hsv_to_rgb(tf.stack([h, s, v], -1))}
+    image = _shifted_hsv(
+        state["image"],
+        _u(seeds[0], -hue, hue) / 180.0,
+        _u(seeds[1], -saturation, saturation) / 255.0,
+        _u(seeds[2], -value, value) / 255.0,
+    )
+    return {**state, "image": image}
 
 
 def fancy_pca(state: State, seed, alpha=0.1) -> State:
@@ -99,19 +151,25 @@ def fancy_pca(state: State, seed, alpha=0.1) -> State:
     return {**state, "image": image + delta}
 
 
+@_fused
+def _sensor_noise(image, luminance_noise, hue_noise, shift, power):
+    hue6, chroma, value = _hsv_planes(tf.clip_by_value(image, 0.0, 1.0))
+    saturation = chroma * tf.math.reciprocal_no_nan(value)
+    lam = tf.math.reduce_std(value) * power * 255.0
+    lum = tf.nn.relu(lam + tf.sqrt(lam) * luminance_noise) / 255.0
+    value = tf.clip_by_value(value + lum * (1.0 - value), 0.0, 1.0)
+    hue6 = hue6 + 6.0 * shift * power * hue_noise
+    return _from_hsv(hue6, saturation, value)
+
+
 def iso_noise(state: State, seed, color_shift=(0.01, 0.05), intensity=(0.1, 0.5)) -> State:
     """Camera sensor noise: hue jitter and luminance noise growing with image contrast."""
     seeds = tf.unstack(tf.random.experimental.stateless_split(seed, 4))
     shift, power = _u(seeds[0], *color_shift), _u(seeds[1], *intensity)
-    hsv = tf.image.rgb_to_hsv(tf.clip_by_value(state["image"], 0.0, 1.0))
-    shape = tf.shape(hsv)[:2]
-    lam = tf.math.reduce_std(hsv[..., 2]) * power * 255.0
-    lum = tf.nn.relu(lam + tf.sqrt(lam) * _normal(shape, seeds[2])) / 255.0
-    v = tf.clip_by_value(hsv[..., 2] + lum * (1.0 - hsv[..., 2]), 0.0, 1.0)
-    h = tf.math.floormod(
-        hsv[..., 0] + _normal(shape, seeds[3]) * shift * power, 1.0
-    )
-    return {**state, "image": tf.image.hsv_to_rgb(tf.stack([h, hsv[..., 1], v], -1))}
+    shape = tf.shape(state["image"])[:2]
+    noise = _normal(shape, seeds[2]), _normal(shape, seeds[3])
+    image = _sensor_noise(state["image"], *noise, shift, power)
+    return {**state, "image": image}
 
 
 def gaussian_noise(state: State, seed, var=(10.0, 50.0)) -> State:
