@@ -50,15 +50,19 @@ def _random_words(count, seed):
 
 
 def _box_muller(words, shape):
-    """Standard normal samples of ``shape`` (a shape tensor) from ``_random_words``: each word's two
-    16-bit halves are the radius and angle uniforms (midpoints of 65,536 levels, so the radius
-    stays finite: samples reach 4.85 standard deviations), giving two samples."""
+    """Standard normal samples of ``shape`` (a shape tensor) from ``_random_words``: each
+    word's two 16-bit halves are the radius and angle uniforms (midpoints of 65,536 levels, so
+    the radius stays finite: samples reach 4.85 standard deviations), giving two samples. The
+    sine is the cosine's complement with the half-turn's sign (under half of ``tf.sin``'s
+    cost on a CPU)."""
     count = tf.reduce_prod(shape)
     low = tf.cast(tf.bitwise.bitwise_and(words, 0xFFFF), tf.float32)
     high = tf.cast(tf.bitwise.right_shift(words, 16), tf.float32)
     radius = tf.sqrt(-2.0 * tf.math.log((low + 0.5) * (1.0 / 65536.0)))
-    angle = (high + 0.5) * (2.0 * math.pi / 65536.0)
-    samples = tf.concat([radius * tf.cos(angle), radius * tf.sin(angle)], 0)[:count]
+    cosine = tf.cos((high + 0.5) * (2.0 * math.pi / 65536.0))
+    sine = tf.sqrt(tf.maximum(1.0 - cosine * cosine, 0.0))
+    sine = tf.where(high < 32768.0, sine, -sine)  # angles past half a turn: negative sine
+    samples = tf.concat([radius * cosine, radius * sine], 0)[:count]
     return tf.reshape(samples, shape)
 
 
