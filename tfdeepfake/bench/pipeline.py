@@ -59,6 +59,53 @@ def albumentations_recipe(name: str):
     )
 
 
+def reference_costs(model: str, crops: int = 300) -> list[tuple[str, float, float]]:
+    """``(stage, probability, CPU ms per crop)`` of the reference way for preset ``model``,
+    one OpenCV thread: reading a stored .jpg, re-cropping, resizing and normalising (no
+    recipe), then each transform of its ``albumentations_recipe`` alone on an input-size uint8
+    crop (a ``OneOf`` child's probability is its share of the ``OneOf``'s)."""
+    import cv2
+
+    from tfrecords_tools.synthetic import synthetic_track
+
+    cv2.setNumThreads(1)
+    preset, _, fraction, stored = _setup(model)
+    augment = "b7" if preset.family == "b7_ssim" else "b4"
+    size = preset.input_size
+    rng = np.random.default_rng(0)
+    image = (rng.random((size, size, 3)) * 255).astype(np.uint8)
+
+    def cpu_ms(work) -> float:
+        for _ in range(5):
+            work()
+        start = time.process_time()
+        for _ in range(crops):
+            work()
+        return 1000 * (time.process_time() - start) / crops
+
+    with tempfile.TemporaryDirectory() as folder:
+        stored_crop = synthetic_track("v0000", 0, frames=1, size=stored, seed=0).crops[0]
+        path = f"{folder}/crop.jpg"
+        bgr = cv2.cvtColor(stored_crop, cv2.COLOR_RGB2BGR)
+        cv2.imwrite(path, bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        side = int(round(stored * fraction))
+        lo = (stored - side) // 2
+
+        def read():
+            crop = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)[lo : lo + side, lo : lo + side]
+            crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+            return (crop.astype(np.float32) / 255.0 - MEAN) / STD
+
+        rows = [("read, crop, resize, normalise", 1.0, cpu_ms(read))]
+    for step in albumentations_recipe(augment).transforms:
+        children = getattr(step, "transforms", None) or [step]
+        share = step.p / len(children)
+        for transform in children:
+            name = type(transform).__name__
+            rows.append((name, share, cpu_ms(lambda t=transform: t(image=image, force_apply=True))))
+    return rows
+
+
 def _setup(preset_name: str) -> tuple:
     from tfdeepfake.faces.crop import STORED_MARGIN
     from tfdeepfake.inference.inputs import stored_crop_size

@@ -105,13 +105,27 @@ def op_costs(config: AugmentConfig, size: int, crops: int = 300) -> list[tuple[s
     return rows
 
 
-def print_profile(augment: str, size: int) -> None:
-    rows = op_costs(PRESETS[augment], size)
-    print(f"  profile of {augment!r} at {size} px (CPU ms per crop, one thread):")
+def _print_rows(title: str, rows: list[tuple[str, float, float]]) -> None:
+    print(title)
     for op, p, ms in rows:
-        print(f"    {op:22s} p={p:4.2f} {ms:7.2f} ms  (expected {p * ms:5.2f})")
+        print(f"    {op:29s} p={p:4.2f} {ms:7.2f} ms  (expected {p * ms:5.2f})")
     total = sum(p * ms for _, p, ms in rows)
-    print(f"    {'recipe, expected':22s}        {total:7.2f} ms per crop")
+    print(f"    {'expected per crop':29s}        {total:7.2f} ms")
+
+
+def print_profile(model: str, augment: str, size: int) -> None:
+    """The recipe's operations timed alone (``op_costs``) and, when albumentations is
+    installed, the reference way's stages (``bench.pipeline.reference_costs``)."""
+    rows = op_costs(PRESETS[augment], size)
+    _print_rows(f"  profile of {augment!r} at {size} px (CPU ms per crop, one thread):", rows)
+    try:
+        from tfdeepfake.bench.pipeline import reference_costs
+
+        reference = reference_costs(model)
+    except ImportError as error:
+        print(f"  (no albumentations reference profile: {error})")
+        return
+    _print_rows(f"  the albumentations + OpenCV reference at {size} px:", reference)
 
 
 def main() -> None:
@@ -147,7 +161,7 @@ def main() -> None:
                 wall, cpu = crops_per_second(folder, preset, aug, args.batch, args.batches, threads)
                 print(f"  {label:28s} {wall:7.1f} crops/s wall, {cpu:7.1f} crops per CPU-second")
         if args.profile:
-            print_profile(augment, preset.input_size)
+            print_profile(name, augment, preset.input_size)
 
 
 if __name__ == "__main__":
