@@ -59,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--backend",
         choices=("tensorflow", "jax"),
         help="tensorflow (default: the tf.distribute loop) or jax (a jitted step, data "
-        "parallel over the local devices; the fastest measured path on a GPU)",
+        "parallel over the devices, several hosts with --coordinator; the fastest measured "
+        "path on a GPU)",
     )
     p.add_argument("--strategy", choices=("default", "mirrored", "multi_worker", "tpu"))
     p.add_argument("--tpu", help="TPU name or grpc:// address for --strategy tpu")

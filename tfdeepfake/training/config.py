@@ -21,7 +21,7 @@ from tfdeepfake.safeio import write_text_atomic
 
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
 BACKENDS = ("tensorflow", "jax")
-JAX_STRATEGIES = ("default", "mirrored")  # both: data parallel over every local device
+JAX_STRATEGIES = ("default", "mirrored")  # both: data parallel over every device
 OPTIMIZERS = ("adam", "sgd", "adamw")
 SCHEDULES = ("constant", "plateau", "poly", "cosine", "cosine_restarts")
 LOSSES = ("bce", "balanced_bce", "triplet")
@@ -211,7 +211,7 @@ class TrainConfig:
         val_every: validate every this many steps (and at the end); 0: only at the end.
         log_every: write TensorBoard scalars every this many steps.
         backend: ``tensorflow`` (the custom ``tf.distribute`` loop) or ``jax`` (a jitted
-            step, data parallel over the local devices; Keras must run on JAX:
+            step, data parallel over every device of every process; Keras must run on JAX:
             ``tfdeepfake train --backend jax`` sets it up).
         strategy: ``default``, ``mirrored``, ``multi_worker`` or ``tpu`` (``tensorflow``);
             under ``jax`` only ``default``/``mirrored``, both every device of every process
@@ -290,8 +290,9 @@ class TrainConfig:
         if self.backend == "jax" and self.strategy not in JAX_STRATEGIES:
             raise ValueError(
                 f"strategy={self.strategy!r} is a TensorFlow strategy; under backend=jax "
-                "training is data parallel over every local device (strategy default). Use "
-                "--backend tensorflow for multi-worker or TPU training."
+                "training is data parallel over every device (strategy default; several hosts: "
+                "--coordinator). Use --backend tensorflow for TensorFlow's multi-worker or TPU "
+                "training."
             )
         self._validate_distributed()
         if not self.model.name:

@@ -83,6 +83,12 @@ class JaxTrainer(Trainer):
                 f"{self.replicas} devices: pass a --batch-size that is a multiple of "
                 f"{self.replicas}."
             )
+        val_batch = config.data.val_batch_size or config.data.batch_size
+        if self.val_data is not None and val_batch % self.workers:
+            raise ValueError(
+                f"data.val_batch_size {val_batch} does not split over the {self.workers} "
+                f"processes: pass a --set data.val_batch_size= multiple of {self.workers}."
+            )
         mesh = Mesh(np.array(devices), ("batch",))
         self._split = NamedSharding(mesh, PartitionSpec("batch"))
         self._replicated = NamedSharding(mesh, PartitionSpec())
