@@ -3,8 +3,8 @@
 child failing only its input, and no child left behind after an exception or Ctrl-C.
 
 These run on the TensorFlow backend with ``Detector(face_processes=True)``: the children are
-the same whatever the parent's backend (tests/inference/test_detect_jax.py runs the parent on
-JAX)."""
+the same whatever the parent's backend (tests/models/test_jax_backend.py runs `detect` with
+the parent on JAX)."""
 
 import os
 import signal

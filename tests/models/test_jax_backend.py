@@ -1,8 +1,12 @@
 """Every tiny preset loads, runs and learns under the JAX backend (the GPU path: plain Keras
-`fit`, jit-compiled by JAX).
+`fit`, jit-compiled by JAX), and `KERAS_BACKEND=jax tfdeepfake detect VIDEO --weights RUNS`
+gives the TensorFlow backend's scores.
 
-One subprocess (the backend is fixed at import time) does the JAX work. This process saves the
-tiny ensemble under TensorFlow; it holds one tiny model of every detector family, so
+One subprocess (the backend is fixed at import time) does the JAX work; it runs `detect`
+first (faces found by MTCNN in a TensorFlow child process, the models scored by jax.jit, and
+TensorFlow never imported by the subprocess itself), then the presets, whose weight
+initializers it has compiled by then (one subprocess instead of two). This process saves
+the tiny ensemble under TensorFlow; it holds one tiny model of every detector family, so
 reloading it under JAX builds each of them from its config, its jitted forward pass
 (`predict_on_batch`) runs each, and a few `fit` epochs on its logit, on clips whose fakes
 are brighter, train each (every member's weights change and the loss falls). A tiny preset
@@ -30,6 +34,11 @@ from tfdeepfake.models import create_model, get_preset, list_models
 
 assert keras.backend.backend() == "jax", keras.backend.backend()
 folder = sys.argv[1]
+
+# detect first: nothing before it has imported TensorFlow in this process.
+from tfdeepfake.cli import main
+code = main(["detect", *sys.argv[2:]])
+detect = {"code": code, "tensorflow_imported": "tensorflow" in sys.modules}
 bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
 
@@ -64,6 +73,7 @@ results = {
     "reload": {k: float(np.max(np.abs(np.asarray(out[k]) - saved[k]))) for k in out},
     "ensemble_fit": train(ensemble, *learnable((3, 40, 40, 3), 0, 180, 60), ensemble.member_models),
     "alone": {},
+    "detect": detect,
 }
 covered = {get_preset(n).family for n in ensemble.members} | {"ensemble"}
 for name in list_models():
@@ -80,7 +90,13 @@ print("RESULTS " + json.dumps(results))
 """
 
 
-def test_tiny_presets_under_jax(tmp_path):
+# Scores of the two backends agree to float32 rounding through different kernels; 1e-4 in
+# probability is far below anything a verdict or a ranking depends on.
+DETECT_TOLERANCE = 1e-4
+DETECT_FRAMES = 4
+
+
+def test_tiny_presets_and_detect_under_jax(tmp_path, tiny_runs, sample_media):
     ensemble = create_model("ensemble_tiny")
     clips = np.random.default_rng(1).uniform(0, 255, (2, 3, 40, 40, 3)).astype("float32")
     expected = {k: np.asarray(v) for k, v in ensemble(clips, training=False).items()}
@@ -93,8 +109,12 @@ def test_tiny_presets_under_jax(tmp_path):
     xla_flags = f"{os.environ.get('XLA_FLAGS', '')} --xla_backend_optimization_level=0"
     env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
            "XLA_FLAGS": xla_flags.strip()}  # fmt: skip
+    video = str(sample_media["single_face.mp4"])
+    missing = str(tmp_path / "missing.mp4")
+    detect_args = [video, missing, "--weights", tiny_runs, "--frames", str(DETECT_FRAMES),
+                   "--json", str(tmp_path / "jax.json"), "--quiet"]
     proc = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(tmp_path)],
+        [sys.executable, "-c", _SCRIPT, str(tmp_path), *detect_args],
         env=env,
         capture_output=True,
         text=True,
@@ -117,3 +137,28 @@ def test_tiny_presets_under_jax(tmp_path):
     assert tiny == {"ensemble_tiny", *results["members"], *results["alone"]}
     families = {get_preset(n).family for n in tiny}
     assert {"resnet_lstm", "autoatt_b4", "b7_ssim", "ensemble"} <= families
+    _check_detect(results["detect"], tmp_path / "jax.json", tiny_runs, video, missing)
+
+
+def _check_detect(detect, out, tiny_runs, video, missing):
+    """The JAX run's detect results against the same detection on TensorFlow, here."""
+    from tfdeepfake.inference import Detector
+
+    assert detect["code"] == 1, detect  # 1: the missing input has an ERROR row
+    assert not detect["tensorflow_imported"]  # only the face-finding child had it
+    got = json.loads(out.read_text())["results"]
+    expected = Detector(weights=tiny_runs, frames=DETECT_FRAMES).predict([video, missing])
+    assert got[1]["verdict"] == "ERROR" and got[1]["error"].startswith("missing")
+    scored, reference = got[0], expected[0]
+    assert scored["faces"] == reference.faces == 1
+    assert set(scored["model_scores"]) == set(reference.model_scores)
+    assert len(reference.model_scores) == 3
+    for name, score in reference.model_scores.items():
+        assert abs(scored["model_scores"][name] - score) < DETECT_TOLERANCE, name
+    assert abs(scored["score"] - reference.score) < DETECT_TOLERANCE
+    for ours, theirs in zip(scored["tracks"], reference.tracks, strict=True):
+        for name, frames in theirs.frame_scores.items():
+            np.testing.assert_allclose(np.array(ours["frame_scores"][name], float),
+                                       np.array(frames, float), atol=DETECT_TOLERANCE)
+    if abs(reference.score - 0.5) > DETECT_TOLERANCE:  # random weights: near 0.5
+        assert scored["verdict"] == reference.verdict
