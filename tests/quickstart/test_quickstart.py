@@ -22,7 +22,7 @@ def test_quickstart_runs_every_stage_on_real_sample_videos(sample_media, tmp_pat
     assert 0.0 <= summary["aucs"]["autoatt_b4_tiny"] <= 1.0
     metrics = json.loads((out / "evaluation" / "autoatt_b4_tiny" / "metrics.json").read_text())
     assert metrics["video"]
-    # detect ran on the held-out person's real clips and their fakes, all scored.
+    # detect ran on the held-out recording's real clips and their fakes, all scored.
     rows = list(csv.DictReader(open(out / "detect.csv")))
     assert len(rows) == summary["videos"] == 4
     assert {r["verdict"] for r in rows} <= {"REAL", "FAKE"}

@@ -1,5 +1,5 @@
 """`tfdeepfake quickstart`: build a small real/fake set from packaged faces, train the tiny
-detectors, evaluate them on a held-out person and run `detect` with its report."""
+detectors, evaluate them on a held-out recording and run `detect` with its report."""
 
 from __future__ import annotations
 
