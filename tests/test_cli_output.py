@@ -32,3 +32,17 @@ def test_commands_are_quiet_by_default_log_lines_once_and_verbose_on_request():
     assert verbose.returncode == 0, verbose.stderr
     assert "TF_CPP_MIN_LOG_LEVEL 3" not in verbose.stdout and "level 10" in verbose.stdout
 
+
+
+def test_commands_on_jax_stay_quiet_when_tensorflow_loads_later():
+    """On JAX, TensorFlow loads later (tf.data, MTCNN, export): its pre-absl lines are caught
+    at start-up too, except for detect, which keeps TensorFlow out of the process."""
+    later = ("import sys; from tfdeepfake.cli import main; code = main(sys.argv[1:]); "
+             "loaded = 'tensorflow' in sys.modules; import tensorflow as tf; "
+             "tf.data.Dataset.range(2); print('code', code, 'loaded', loaded)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP", "GRPC"))}
+    run = subprocess.run([sys.executable, "-c", later, "samples", "list"], capture_output=True,
+                         text=True, env={**env, "KERAS_BACKEND": "jax"}, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "code 0 loaded True" in run.stdout
+    assert run.stderr == "", run.stderr

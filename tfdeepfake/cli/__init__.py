@@ -71,12 +71,14 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def configure_output(verbose: bool) -> None:
+def configure_output(verbose: bool, tensorflow: bool = True) -> None:
     """Quiet by default, before Keras (and TensorFlow, on its backend) loads: TensorFlow's
     C++ logging (oneDNN notices, the 'failed call to cuInit' of a machine without a GPU) is
     set off by environment variables it reads at import, and the lines XLA writes before
     absl's logging is initialised (``cudart_stub``) are caught while it imports (shown if
-    the import fails).
+    the import fails). On another Keras backend TensorFlow is imported there too, for the
+    same reason, unless ``tensorflow`` is False (``detect`` on JAX keeps it out of the
+    process).
     Python warnings and TensorFlow's Python logger keep errors only. ``tfdeepfake`` log
     records go to stderr as plain lines (INFO; DEBUG with ``verbose``)."""
     handler = _StderrHandler()
@@ -96,7 +98,10 @@ def configure_output(verbose: bool) -> None:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     with _stderr_captured() as caught:
         try:  # TensorFlow loads with Keras on its backend; on JAX, detect keeps it out
-            import keras  # noqa: F401
+            import keras
+
+            if tensorflow and keras.backend.backend() != "tensorflow":
+                import tensorflow  # noqa: F401  (tf.data, MTCNN or export load it later)
         except Exception:
             sys.stderr.write(caught())
             raise
@@ -126,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tfdeepfake` console script."""
     args = build_parser().parse_args(argv)
     select_backend(getattr(args, "backend", None))
-    configure_output(args.verbose)
+    configure_output(args.verbose, getattr(args, "loads_tensorflow", True))
     return run_guarded(f"tfdeepfake {args.command}", args.func, args)
 
 

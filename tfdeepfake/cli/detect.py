@@ -60,7 +60,7 @@ def register(subparsers) -> None:
                    help="with --runner: one JSON line per input (local or gs://, s3://...)")
     add_runner_arguments(p)
     add_limit_flags(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, loads_tensorflow=False)  # on JAX, faces are found in TF children
 
 
 def _weights(args: argparse.Namespace):
