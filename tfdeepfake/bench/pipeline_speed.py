@@ -115,11 +115,11 @@ def _print_rows(title: str, rows: list[tuple[str, float, float]]) -> None:
 
 def print_profile(model: str, augment: str, size: int) -> None:
     """The recipe's operations timed alone (``op_costs``) and, when albumentations is
-    installed, the reference way's stages (``bench.pipeline.reference_costs``)."""
+    installed, the reference way's stages (``bench.albumentations_reference``)."""
     rows = op_costs(PRESETS[augment], size)
     _print_rows(f"  profile of {augment!r} at {size} px (CPU ms per crop, one thread):", rows)
     try:
-        from tfdeepfake.bench.pipeline import reference_costs
+        from tfdeepfake.bench.albumentations_reference import reference_costs
 
         reference = reference_costs(model)
     except ImportError as error:
