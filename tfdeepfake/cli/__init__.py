@@ -97,7 +97,7 @@ def configure_output(verbose: bool, tensorflow: bool = True) -> None:
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     with _stderr_captured() as caught:
-        try:  # TensorFlow loads with Keras on its backend; on JAX, detect keeps it out
+        try:  # TensorFlow loads with Keras on its backend; on others, below, unless told not to
             import keras
 
             if tensorflow and keras.backend.backend() != "tensorflow":
