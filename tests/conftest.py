@@ -8,21 +8,71 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
+import shutil  # noqa: E402
+
 import pytest  # noqa: E402
 
 # Under pytest-xdist (`-n 2`, set in setup.cfg): each test file runs on one worker, so its
 # module fixtures are built once, and so do all tests of the session fixtures named here,
 # the costly ones used by several files (the `.tflite` export: ~30 s).
 SHARED_SESSION_FIXTURES = ("tiny_b4_tflite",)
+# The files whose tests open Chromium share one group (one worker): two browsers starting
+# at once beside TensorFlow tests on 2 cores is what made one fail to start in CI.
+BROWSER_GROUP = "chromium"
 
 
 def pytest_collection_modifyitems(config, items):
     if not config.pluginmanager.hasplugin("xdist"):
         return
+    browser_files = {i.nodeid.split("::")[0] for i in items
+                     if "browser" in getattr(i, "fixturenames", ())}  # fmt: skip
     for item in items:
         shared = [f for f in SHARED_SESSION_FIXTURES if f in getattr(item, "fixturenames", ())]
-        group = shared[0] if shared else item.nodeid.split("::")[0]
+        file = item.nodeid.split("::")[0]
+        group = shared[0] if shared else BROWSER_GROUP if file in browser_files else file
         item.add_marker(pytest.mark.xdist_group(group))
+
+
+BROWSER_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--autoplay-policy=no-user-gesture-required", "--allow-file-access-from-files",
+                 "--no-first-run", "--no-default-browser-check")  # fmt: skip
+BROWSER_TRIES = 3
+
+
+@pytest.fixture
+def browser(tmp_path_factory):
+    """Debian's headless Chromium driven by Selenium through chromedriver, with its own
+    profile folder. A start that fails (Chromium exiting before it opens its DevTools port,
+    as it did once on loaded CI cores) is retried with a fresh profile; after the last try
+    the test fails with chromedriver's log."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        pytest.fail("the browser tests need Debian's chromium and chromium-driver: "
+                    "apt-get install -y chromium chromium-driver (.ci/run does)")
+    from selenium import webdriver
+    from selenium.common.exceptions import SessionNotCreatedException
+
+    logs = []
+    for attempt in range(BROWSER_TRIES):
+        root = tmp_path_factory.mktemp("chromium")
+        options = webdriver.ChromeOptions()
+        options.binary_location = chromium
+        for flag in (*BROWSER_FLAGS, f"--user-data-dir={root / 'profile'}"):
+            options.add_argument(flag)
+        log = root / "chromedriver.log"
+        service = webdriver.ChromeService(executable_path=chromedriver, log_output=str(log),
+                                          service_args=["--verbose"])  # fmt: skip
+        try:
+            driver = webdriver.Chrome(options=options, service=service)
+            break
+        except SessionNotCreatedException as err:
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
+            logs.append(f"try {attempt + 1}: {err.msg}\n{tail}")
+    else:
+        pytest.fail(f"Chromium did not start in {BROWSER_TRIES} tries:\n" + "\n".join(logs))
+    yield driver
+    driver.quit()
 
 
 @pytest.fixture(scope="session")

@@ -2,32 +2,7 @@
 (H.264), the summary and cards read at laptop and phone widths without sideways scrolling.
 Screenshots are kept under the test's tmp dir (their paths are printed)."""
 
-import shutil
-
-import pytest
-
 from tfdeepfake.inference.report import write_index
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-
-@pytest.fixture
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.fail("Chromium and chromedriver are needed: apt-get install chromium "
-                    "chromium-driver (.ci/run installs them).")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--autoplay-policy=no-user-gesture-required", "--allow-file-access-from-files"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
 
 
 def test_report_plays_in_chromium_at_laptop_and_phone_width(

@@ -11,8 +11,6 @@ import psutil
 import pytest
 from serve_helpers import Server, wait_for
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-
 
 @pytest.fixture(scope="module")
 def server(tiny_runs, tmp_path_factory):
@@ -22,24 +20,6 @@ def server(tiny_runs, tmp_path_factory):
     running.stop()
 
 
-@pytest.fixture
-def browser():
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.fail("the browser test needs Debian's chromium and chromium-driver: "
-                    "apt-get install -y chromium chromium-driver (.ci/run does)")
-    from selenium import webdriver
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,1700",
-                 "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options,
-                              service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
-    yield driver
-    driver.quit()
-
-
 def test_upload_in_the_browser_shows_the_verdict(server, browser, sample_media, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -47,6 +27,7 @@ def test_upload_in_the_browser_shows_the_verdict(server, browser, sample_media, 
     hostile = "<img src=x onerror=document.title='owned'>.mp4"
     video = tmp_path / hostile
     shutil.copy(sample_media["single_face.mp4"], video)
+    browser.set_window_size(1280, 1700)
     browser.get(server.url)
     assert browser.title.startswith("tfdeepfake")
     browser.find_element(By.ID, "file-input").send_keys(str(video))
