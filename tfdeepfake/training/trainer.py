@@ -337,13 +337,27 @@ class Trainer:
             log.info(message)
 
     def _improved(self, metrics: dict[str, float]) -> bool:
+        """Better than the best so far on ``best_metric``. An AUC tie goes to the lower log
+        loss: on a few validation clips AUC reaches 1.0 early, and the first of the ties
+        would otherwise stay best, the least trained model with the narrowest margins."""
         key = self.config.checkpoint.best_metric
-        value, best = metrics[key], float(self.best.numpy())
+        # in the float32 of the checkpointed best, or a tie would read as a change
+        value, best = float(np.float32(metrics[key])), float(self.best.numpy())
         if math.isnan(value):
             return False
         if math.isnan(best):
             return True
+        if key == "auc" and value == best:
+            return metrics["log_loss"] < self._best_log_loss
         return value > best if key == "auc" else value < best
+
+    def _restore_best_log_loss(self) -> None:
+        """The best model's log loss (the AUC tie-break) from ``best.json``, on resume."""
+        path = os.path.join(self.config.out, "best.json")
+        self._best_log_loss = math.inf
+        if not math.isnan(float(self.best.numpy())) and os.path.exists(path):
+            with open(path) as f:
+                self._best_log_loss = float(json.load(f).get("log_loss", math.inf))
 
     def _write_json(self, name: str, values: dict) -> None:
         if self.chief:
@@ -366,6 +380,7 @@ class Trainer:
     def _run(self) -> dict[str, Any]:
         config = self.config
         start = self.checkpoints.restore()
+        self._restore_best_log_loss()
         if start:
             self._log(f"Resuming {config.out} from step {start} (checkpoint ckpt-{start}).")
         feeder, data_mode = self._feeder(start)
@@ -483,6 +498,7 @@ class Trainer:
         improved = self._improved(metrics)
         if improved:
             self.best.assign(metrics[self.config.checkpoint.best_metric])
+            self._best_log_loss = metrics["log_loss"]
             if self.chief:
                 save_weights_atomic(self.model, os.path.join(self.config.out, BEST_WEIGHTS))
             self._write_json("best.json", metrics)
