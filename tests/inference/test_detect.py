@@ -87,6 +87,7 @@ def test_cli_batch_with_bad_inputs_csv_json_and_report(
 
     doc = json.load(open(out_json))
     assert doc["schema_version"] == 1 and doc["threshold"] == 0.5
+    assert doc["backend"] == "tensorflow"  # what scored, recorded with the results
     assert [m["name"] for m in doc["models"]] == list(tiny_models)
     assert doc["summary"]["inputs"] == 5
     scored = next(r for r in doc["results"] if r["path"] == video)

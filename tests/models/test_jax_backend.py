@@ -146,7 +146,9 @@ def _check_detect(detect, out, tiny_runs, video, missing):
 
     assert detect["code"] == 1, detect  # 1: the missing input has an ERROR row
     assert not detect["tensorflow_imported"]  # only the face-finding child had it
-    got = json.loads(out.read_text())["results"]
+    document = json.loads(out.read_text())
+    assert document["backend"] == "jax"
+    got = document["results"]
     expected = Detector(weights=tiny_runs, frames=DETECT_FRAMES).predict([video, missing])
     assert got[1]["verdict"] == "ERROR" and got[1]["error"].startswith("missing")
     scored, reference = got[0], expected[0]

@@ -51,6 +51,9 @@ def register(subparsers) -> None:
                    "TensorFlow child processes)")
     p.add_argument("--streams", type=int, default=None,
                    help="forward passes at once (default 2 on TensorFlow, 1 = one by one)")
+    p.add_argument("--backend", choices=("tensorflow", "jax"),
+                   help="Keras backend that scores (default: KERAS_BACKEND, else tensorflow); "
+                   "jax: compiled with XLA, faces found by MTCNN in TensorFlow child processes")
     p.add_argument("--runtime", choices=("keras", "tflite"), default="keras",
                    help="tflite: run the .tflite files in --weights with LiteRT")
     p.add_argument("--allow-untrained", action="store_true",

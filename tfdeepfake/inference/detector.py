@@ -147,8 +147,11 @@ class Detector:
 
     def run_info(self) -> dict:
         """What produced the results: for the JSON document and the report."""
+        import keras
+
         return {
             "tfdeepfake_version": __version__,
+            "backend": keras.backend.backend(),
             "threshold": self.threshold,
             "frames": self.frames,
             "models": [
