@@ -44,7 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="threads on both sides of the model suite (default: all cores)",
     )
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats after warm-up")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timed repeats after warm-up (pipeline suite: rounds of both sides in turn)",
+    )
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per child run")
     parser.add_argument("--out", default="bench_results", help="folder for bench.json/.md")
     return parser
@@ -80,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.tiny:
                 run["rows"] += pipeline.run(names[:1], 4, 2, 2, 4, args.timeout)
             else:
-                run["rows"] += pipeline.run(names, 16, 20, 24, 16, args.timeout)
+                run["rows"] += pipeline.run(
+                    names, 16, 20, 24, 16, args.timeout, rounds=args.repeats
+                )
         else:
             run["rows"].append(scripts.run_script(suite, args.tiny, args.timeout))
     json_path, md_path = report.write(run, args.out)

@@ -94,9 +94,20 @@ def _albumentations_child(spec: dict) -> dict:
 
 
 def run(
-    models: list[str], batch: int, batches: int, videos: int, frames: int, timeout: float
+    models: list[str],
+    batch: int,
+    batches: int,
+    videos: int,
+    frames: int,
+    timeout: float,
+    rounds: int = 1,
 ) -> list[dict]:
-    """Rows: one per preset, both pipelines' crops per CPU-second and the ratio."""
+    """Rows: one per preset, both pipelines' crops per CPU-second and the ratio.
+
+    The two sides run in turn, ``rounds`` times each (tfdeepfake, reference, tfdeepfake,
+    ...), so that both meet the same load: on a shared VM one pair's ratio moved between 0.7
+    and 1.3 for the same code. A row holds each side's median, the median of the per-round
+    ratios (``ratio``) and their range (``ratio_min``, ``ratio_max``)."""
     rows = []
     for name in models:
         spec = {
@@ -106,26 +117,32 @@ def run(
             "videos": videos,
             "frames": frames,
         }
-        tfr = run_child(__name__, {**spec, "side": "tfdeepfake"}, timeout)
-        alb = run_child(__name__, {**spec, "side": "albumentations"}, timeout)
         row = {
             "suite": "pipeline",
             "model": name,
             "batch": batch,
             "crops": batch * batches,
             "threads": 1,
-            "augment": tfr.get("augment") or alb.get("augment"),
+            "rounds": rounds,
             "target_ratio": TARGET,
         }
-        for side, res in (("tf", tfr), ("alb", alb)):
-            if "error" in res:
-                row[f"{side}_error"] = res["error"]
+        results: dict[str, list[dict]] = {"tf": [], "alb": []}
+        for _ in range(rounds):
+            results["tf"].append(run_child(__name__, {**spec, "side": "tfdeepfake"}, timeout))
+            results["alb"].append(run_child(__name__, {**spec, "side": "albumentations"}, timeout))
+        row["augment"] = next((r["augment"] for rs in results.values() for r in rs
+                               if "augment" in r), None)  # fmt: skip
+        for side, runs in results.items():
+            errors = [r["error"] for r in runs if "error" in r]
+            if errors:
+                row[f"{side}_error"] = errors[0]
                 continue
-            row[f"{side}_per_cpu_s"] = res["per_cpu_s"]
-            row[f"{side}_wall_per_s"] = res["wall_per_s"]
-            row[f"{side}_peak_rss_mb"] = res["peak_rss_mb"]
+            for key in ("per_cpu_s", "wall_per_s", "peak_rss_mb"):
+                row[f"{side}_{key}"] = float(np.median([r[key] for r in runs]))
         if "tf_per_cpu_s" in row and "alb_per_cpu_s" in row:
-            row["ratio"] = row["tf_per_cpu_s"] / row["alb_per_cpu_s"]
+            ratios = [t["per_cpu_s"] / a["per_cpu_s"] for t, a in zip(*results.values())]
+            row["ratio"] = float(np.median(ratios))
+            row["ratio_min"], row["ratio_max"] = min(ratios), max(ratios)
         rows.append(row)
     return rows
 

@@ -60,16 +60,18 @@ def markdown(report: dict) -> str:
             "",
             "### Input pipeline: augmented crops per CPU-second, one thread (goal >= 2x)",
             "",
-            "| preset | recipe | crops | tfdeepfake.data | albumentations + OpenCV | "
-            "ratio | peak RSS tf / alb MiB |",
-            "|---|---|---|---|---|---|---|",
+            "| preset | recipe | crops | rounds | tfdeepfake.data | albumentations + OpenCV | "
+            "ratio (range) | peak RSS tf / alb MiB |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in pipeline:
+            spread = (f" ({_f(r['ratio_min'], 2)}-{_f(r['ratio_max'], 2)})"
+                      if r.get("rounds", 1) > 1 and "ratio_min" in r else "")  # fmt: skip
             out.append(
-                f"| {r['model']} | {r.get('augment')} | {r['crops']} | "
+                f"| {r['model']} | {r.get('augment')} | {r['crops']} | {r.get('rounds', 1)} | "
                 f"{_f(r.get('tf_per_cpu_s')) or r.get('tf_error', '')} | "
                 f"{_f(r.get('alb_per_cpu_s')) or r.get('alb_error', '')} | "
-                f"{_f(r.get('ratio'), 2)} | {_f(r.get('tf_peak_rss_mb'), 0)} / "
+                f"{_f(r.get('ratio'), 2)}{spread} | {_f(r.get('tf_peak_rss_mb'), 0)} / "
                 f"{_f(r.get('alb_peak_rss_mb'), 0)} |"
             )
     for r in report["rows"]:
