@@ -146,3 +146,14 @@ def test_fused_colour_operations_equal_tensorflows_hsv_round_trip():
     )
     want = np.stack([np.mod(hsv[..., 0] + hue * 0.03 * 0.3, 1.0), hsv[..., 1], value], -1)
     np.testing.assert_allclose(got, tf.image.hsv_to_rgb(want), atol=2e-5)
+
+
+def test_jpeg_equals_tensorflows_adjust_jpeg_quality():
+    """The leaner JPEG round trip gives adjust_jpeg_quality's pixels exactly, at the quality
+    the seed draws; out-of-range input is clipped first, as before."""
+    image = tf.constant(np.random.default_rng(3).uniform(-0.2, 1.2, (40, 40, 3)), tf.float32)
+    seed = tf.constant([5, 6], tf.int64)
+    quality = tf.random.stateless_uniform([], seed, 50, 100, dtype=tf.int32)
+    expected = tf.image.adjust_jpeg_quality(tf.clip_by_value(image, 0.0, 1.0), quality)
+    got = OPS["jpeg"]({"image": image}, seed, quality=(50, 99))["image"]
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
