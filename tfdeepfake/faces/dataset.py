@@ -258,8 +258,13 @@ def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, finde
                 # earlier crash runs alone, so the next crash names the video that caused it.
                 limit = 1 if any(crashes[i.path] for i, _ in window) else 2 * workers
                 while queue and len(window) < limit and not (window and crashes[queue[0].path]):
-                    item = queue.popleft()
-                    window.append((item, pool.submit(work, item, options)))
+                    try:
+                        future = pool.submit(work, queue[0], options)
+                    except concurrent.futures.process.BrokenProcessPool:
+                        break  # a worker died since the last result: the window's futures say so
+                    window.append((queue.popleft(), future))
+                if not window:  # the pool broke with nothing in flight: rebuild it
+                    break
                 item, future = window.popleft()
                 try:
                     records, failures = _result(future, window, started, hard_limit)
