@@ -137,7 +137,7 @@ def _decode_and_align(image: tf.Tensor, frame: dict, size: int, mask) -> dict:
 
 def _augment(crop: dict, label, config: AugmentConfig, seed) -> dict:
     """Run the recipe on a crop (its mask moves with it when it has one)."""
-    state = {**crop, "image": crop["image"] / 255.0}
+    state = {**crop, "image": crop["image"] * (1.0 / 255.0)}
     if "mask" in crop:
         state["label"] = label
     state = apply_augment(config, state, seed)
