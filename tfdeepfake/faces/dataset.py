@@ -254,10 +254,7 @@ def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, finde
             window: collections.deque = collections.deque()
             started: dict = {}  # future -> when it was first seen running
             while queue or window:
-                # At most 2 videos per worker in flight (bounded memory); a suspect of an
-                # earlier crash runs alone, so the next crash names the video that caused it.
-                limit = 1 if any(crashes[i.path] for i, _ in window) else 2 * workers
-                while queue and len(window) < limit and not (window and crashes[queue[0].path]):
+                while _may_submit(queue, window, crashes, workers):
                     try:
                         future = pool.submit(work, queue[0], options)
                     except concurrent.futures.process.BrokenProcessPool:
@@ -286,6 +283,16 @@ def _run(todo: list[LabelledVideo], options: ExtractOptions, workers: int, finde
                 except Exception as err:  # an error in the worker fails this video only
                     records, failures = None, [_unexpected(item, err)]
                 yield item, records, failures
+
+
+def _may_submit(queue, window, crashes, workers: int) -> bool:
+    """Whether the next queued video may join the ``window`` in flight: at most 2 per worker
+    (bounded memory), and a suspect of an earlier crash runs alone, so the next crash names
+    the video that caused it."""
+    if not queue or len(window) >= 2 * workers:
+        return False
+    suspects = [crashes[i.path] for i, _ in window] + [crashes[queue[0].path]]
+    return not window or not any(suspects)
 
 
 class _Overdue(Exception):
