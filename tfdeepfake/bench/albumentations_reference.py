@@ -58,11 +58,8 @@ def reference_costs(model: str, crops: int = 300) -> list[tuple[str, float, floa
     crop (a ``OneOf`` child's probability is its share of the ``OneOf``'s)."""
     import cv2
 
-    from tfrecords_tools.synthetic import synthetic_track
-
     cv2.setNumThreads(1)
     preset, fraction, stored = crop_geometry(model)
-    augment = "b7" if preset.family == "b7_ssim" else "b4"
     size = preset.input_size
     rng = np.random.default_rng(0)
     image = (rng.random((size, size, 3)) * 255).astype(np.uint8)
@@ -76,26 +73,61 @@ def reference_costs(model: str, crops: int = 300) -> list[tuple[str, float, floa
         return 1000 * (time.process_time() - start) / crops
 
     with tempfile.TemporaryDirectory() as folder:
-        stored_crop = synthetic_track("v0000", 0, frames=1, size=stored, seed=0).crops[0]
-        path = f"{folder}/crop.jpg"
-        bgr = cv2.cvtColor(stored_crop, cv2.COLOR_RGB2BGR)
-        cv2.imwrite(path, bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
-        side = int(round(stored * fraction))
-        lo = (stored - side) // 2
-
-        def read():
-            crop = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)[lo : lo + side, lo : lo + side]
-            crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-            return (crop.astype(np.float32) / 255.0 - MEAN) / STD
-
-        rows = [("read, crop, resize, normalise", 1.0, cpu_ms(read))]
-    for step in albumentations_recipe(augment).transforms:
+        (path,) = write_stored_crops(folder, stored, videos=1, frames=1)
+        read = stored_crop_reader(fraction, stored, size)
+        rows = [("read, crop, resize, normalise", 1.0, cpu_ms(lambda: normalised(read(path))))]
+    for step in albumentations_recipe(recipe_name(preset)).transforms:
         children = getattr(step, "transforms", None) or [step]
         share = step.p / len(children)
         for transform in children:
             name = type(transform).__name__
             rows.append((name, share, cpu_ms(lambda t=transform: t(image=image, force_apply=True))))
     return rows
+
+
+def write_stored_crops(folder: str, stored: int, videos: int, frames: int) -> list[str]:
+    """The synthetic tracks' crops (``stored`` px) as loose .jpg files (q95, as the shards
+    store them), one per frame: what the reference way reads."""
+    import cv2
+
+    from tfrecords_tools.synthetic import synthetic_track
+
+    paths = []
+    for i in range(videos):
+        track = synthetic_track(f"v{i:04d}", i % 2, frames=frames, size=stored, seed=i)
+        for j, crop in enumerate(track.crops):
+            path = f"{folder}/{i:04d}_{j:03d}.jpg"
+            bgr = cv2.cvtColor(crop, cv2.COLOR_RGB2BGR)
+            cv2.imwrite(path, bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            paths.append(path)
+    return paths
+
+
+def stored_crop_reader(fraction: float, stored: int, size: int):
+    """``read(path)``: the reference's read of a stored crop: ``cv2.imread``, RGB, the centre
+    window keeping ``fraction`` of the side, INTER_AREA resize to ``size`` (uint8)."""
+    import cv2
+
+    side = int(round(stored * fraction))
+    lo = (stored - side) // 2
+
+    def read(path: str) -> np.ndarray:
+        image = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)[lo : lo + side, lo : lo + side]
+        return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+
+    return read
+
+
+def normalised(image: np.ndarray) -> np.ndarray:
+    """uint8 RGB -> ``(x / 255 - mean) / std`` float32 (ImageNet statistics)."""
+    return (image.astype(np.float32) / 255.0 - MEAN) / STD
+
+
+def recipe_name(preset) -> str:
+    """The preset family's augmentation recipe (``data.augment.resolve_augment``)."""
+    from tfdeepfake.data.augment import resolve_augment
+
+    return resolve_augment(True, preset).name
 
 
 def crop_geometry(preset_name: str) -> tuple:

@@ -15,10 +15,12 @@ import time
 import numpy as np
 
 from tfdeepfake.bench.albumentations_reference import (
-    MEAN,
-    STD,
     albumentations_recipe,
     crop_geometry,
+    normalised,
+    recipe_name,
+    stored_crop_reader,
+    write_stored_crops,
 )
 from tfdeepfake.bench.timing import child_main, run_child
 
@@ -35,7 +37,7 @@ def _setup(preset_name: str) -> tuple:
 def _tf_child(spec: dict) -> dict:
     """crops/s of ``frame_dataset(training=True, augment=...)`` (``bench.pipeline_speed``)."""
     preset, speed, _, stored = _setup(spec["model"])
-    augment = "b7" if preset.family == "b7_ssim" else "b4"
+    augment = recipe_name(preset)
     with tempfile.TemporaryDirectory() as folder:
         speed.write_shards(folder, stored, spec["videos"], spec["frames"])
         wall, per_cpu = speed.crops_per_second(
@@ -49,33 +51,16 @@ def _albumentations_child(spec: dict) -> dict:
     import albumentations
     import cv2
 
-    from tfrecords_tools.synthetic import synthetic_track
-
     cv2.setNumThreads(1)
     preset, _, fraction, stored = _setup(spec["model"])
-    augment = "b7" if preset.family == "b7_ssim" else "b4"
+    augment = recipe_name(preset)
     recipe = albumentations_recipe(augment)
-    size = preset.input_size
+    read = stored_crop_reader(fraction, stored, preset.input_size)
     with tempfile.TemporaryDirectory() as folder:
-        paths = []
-        for i in range(spec["videos"]):
-            track = synthetic_track(f"v{i:04d}", i % 2, frames=spec["frames"], size=stored, seed=i)
-            for j, crop in enumerate(track.crops):
-                path = f"{folder}/{i:04d}_{j:03d}.jpg"
-                cv2.imwrite(
-                    path, cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95]
-                )
-                paths.append(path)
-        side = int(round(stored * fraction))
-        lo = (stored - side) // 2
+        paths = write_stored_crops(folder, stored, spec["videos"], spec["frames"])
 
         def one(path: str) -> np.ndarray:
-            image = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
-            image = cv2.resize(
-                image[lo : lo + side, lo : lo + side], (size, size), interpolation=cv2.INTER_AREA
-            )
-            image = recipe(image=image)["image"]
-            return (image.astype(np.float32) / 255.0 - MEAN) / STD
+            return normalised(recipe(image=read(path))["image"])
 
         count = spec["batch"] * spec["batches"]
         for k in range(2 * spec["batch"]):  # warm-up, like the TF side's two batches

@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfdeepfake.data import frame_dataset
-from tfdeepfake.data.augment import OPS, PRESETS, AugmentConfig
+from tfdeepfake.data.augment import OPS, PRESETS, AugmentConfig, resolve_augment
 from tfdeepfake.faces.crop import STORED_MARGIN
 from tfdeepfake.inference.inputs import stored_crop_size
 from tfdeepfake.models import get_preset
@@ -144,7 +144,7 @@ def main() -> None:
     )
     for name in args.models:
         preset = get_preset(name)
-        augment = "b7" if preset.family == "b7_ssim" else "b4"
+        augment = resolve_augment(True, preset).name
         stored = stored_crop_size(preset)
         with tempfile.TemporaryDirectory() as folder:
             write_shards(folder, stored, args.videos, args.frames)
