@@ -62,8 +62,7 @@ def recrop(
 
     def cut():
         start = spare // 2
-        window = tf.slice(images, [0, start, start, 0], [-1, size, size, -1])
-        return tf.cast(window, tf.float32)
+        return tf.cast(tf.slice(images, [0, start, start, 0], [-1, size, size, -1]), tf.float32)
 
     def resample():
         n = tf.shape(images)[0]
