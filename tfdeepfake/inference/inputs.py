@@ -50,8 +50,10 @@ def centre_crops(crops: np.ndarray, stored_margin: float, preset, landmarks=None
 
 def stored_crop_size(preset, stored_margin: float = STORED_MARGIN) -> int:
     """Side in pixels a crop cut with ``stored_margin`` needs so that the preset's centre crop
-    still has ``preset.input_size`` pixels (no upsampling)."""
-    return int(np.ceil(preset.input_size / recrop_fraction(stored_margin, preset.face_margin)))
+    still has ``preset.input_size`` pixels (no upsampling). A side that is a whole number up to
+    float rounding is taken as it is (b7_ssim: 380 / (5/6) = 456, not 457)."""
+    side = preset.input_size / recrop_fraction(stored_margin, preset.face_margin)
+    return int(np.ceil(side - 1e-6))
 
 
 def even_positions(n: int, k: int) -> np.ndarray:
