@@ -30,3 +30,43 @@ def test_missing_input_and_labels(tmp_path, capsys):
     args = ["extract", str(tmp_path), "--labels", str(tmp_path / "l.csv"), "--out", "o"]
     assert main(args) == 2
     assert "Labels file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "models,margin,side",
+    [
+        (["autoatt_b4"], "0.5", 320),
+        (["b7_ssim"], "0.5", 456),
+        (["resnet_lstm", "autoatt_b4"], "0.5", 320),
+        (["ensemble"], "0.5", 456),  # its members: b7_ssim needs the most
+        (["autoatt_b4"], "0.2", 224),
+    ],
+)
+def test_for_models_sets_the_crop_side_that_needs_no_upsampling(
+    tmp_path, monkeypatch, models, margin, side
+):
+    import tfdeepfake.faces.dataset as dataset
+
+    seen = {}
+
+    def fake_extract(*args, options, **kwargs):
+        seen["crop_size"] = options.crop_size
+        raise ValueError("stopped by the test")
+
+    monkeypatch.setattr(dataset, "extract_dataset", fake_extract)
+    argv = ["extract", str(tmp_path), "--out", str(tmp_path / "o"), "--margin", margin]
+    assert main([*argv, "--for", *models]) == 2
+    assert seen["crop_size"] == side
+    main(argv)
+    assert seen["crop_size"] == dataset.DEFAULT_CROP_SIZE == 256
+
+
+def test_for_models_errors(tmp_path, capsys):
+    argv = ["extract", str(tmp_path), "--out", str(tmp_path / "o")]
+    assert main([*argv, "--for", "autoatt_b5"]) == 2
+    assert "Unknown model 'autoatt_b5'. Known models:" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--for", "autoatt_b4", "--crop-size", "300"])
+    assert stop.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

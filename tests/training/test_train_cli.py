@@ -3,6 +3,7 @@ and the errors that stop a run before training starts."""
 
 import json
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -53,7 +54,9 @@ def test_train_writes_run_folder_and_load_run_restores_best(shards, tmp_path, ca
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["steps"] == 6 and summary["start_step"] == 0
-    assert summary["data"]["train"] == {"shards": 1, "tracks": 8, "real": 4, "fake": 4}
+    assert summary["data"]["train"] == {
+        "shards": 1, "tracks": 8, "real": 4, "fake": 4, "crop_size": 32, "face_window": 22.4
+    }
     assert [v["step"] for v in summary["validations"]] == [3, 6]
     assert all(v["examples"] == 16 for v in summary["validations"])  # 4 tracks x 4 frames
     for name in (
@@ -144,3 +147,21 @@ def test_resume_refuses_a_different_model(shards, tmp_path, capsys):
     )
     assert code == 2
     assert "holds a run of model 'b7_ssim_tiny'" in capsys.readouterr().err
+
+
+def test_crops_too_small_for_the_model_are_warned_about_and_recorded(shards, tmp_path):
+    from tfdeepfake import get_preset
+    from tfdeepfake.training.inputs import check_data
+
+    preset = get_preset("autoatt_b4_tiny")  # 32 px input, face margin 0.2
+    # 32 px crops at margin 0.5 leave a 22.4 px face window: upsampled in training
+    with pytest.warns(UserWarning, match=r"crops of 32 px leave model 'autoatt_b4_tiny' a 22 px "
+                      r"face, upsampled 1\.43x .* `tfdeepfake extract --for autoatt_b4_tiny` "
+                      r"\(46 px crops\)"):
+        summary = check_data(str(shards / "train"), preset)
+    assert summary["crop_size"] == 32 and summary["face_window"] == pytest.approx(22.4)
+    big = write_synthetic_shards(tmp_path / "big", n_real=1, n_fake=1, frames=2, size=46, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        summary = check_data(str(big), preset)
+    assert summary["face_window"] >= preset.input_size

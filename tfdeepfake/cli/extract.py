@@ -11,6 +11,7 @@ from tfdeepfake.pipelines.cli import add_runner_arguments
 def register(subparsers) -> None:
     """Add the `extract` sub-command."""
     from tfdeepfake.faces.crop import STORED_MARGIN
+    from tfdeepfake.faces.dataset import DEFAULT_CROP_SIZE
 
     parser = subparsers.add_parser(
         "extract",
@@ -39,7 +40,17 @@ def register(subparsers) -> None:
         "--margin", type=float, default=STORED_MARGIN,
         help=f"crop margin, a fraction of the face box (default {STORED_MARGIN})",
     )
-    parser.add_argument("--crop-size", type=int, default=256, help="crop side in pixels")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument(
+        "--crop-size", type=int, default=None,
+        help=f"crop side in pixels (default {DEFAULT_CROP_SIZE})",
+    )
+    size.add_argument(
+        "--for", dest="for_models", nargs="+", metavar="MODEL",
+        help="set the crop side so that these models' training faces are never upsampled "
+        "(at --margin 0.5: 320 px for autoatt_b4, 456 for b7_ssim or ensemble, 160 for "
+        "resnet_lstm)",
+    )
     parser.add_argument("--mode", choices=("square", "pad"), default="square", help="crop mode")
     parser.add_argument("--split", help="split stored with every track (train/val/test)")
     parser.add_argument("--dataset", help="dataset name stored with every track")
@@ -83,6 +94,19 @@ def add_limit_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def crop_size_of(args: argparse.Namespace) -> int:
+    """``--crop-size``, or the side ``--for MODEL ...`` needs, or the default."""
+    from tfdeepfake.faces.dataset import DEFAULT_CROP_SIZE
+
+    if args.for_models:
+        from tfdeepfake.inference.inputs import crop_size_for
+        from tfdeepfake.models import get_preset
+
+        presets = [get_preset(name) for name in args.for_models]  # ValueError names the model
+        return crop_size_for(presets, args.margin)
+    return DEFAULT_CROP_SIZE if args.crop_size is None else args.crop_size
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the extraction; exit code 0 when at least one video was extracted or skipped."""
     from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
@@ -92,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         options = ExtractOptions(
             frames=args.frames,
             margin=args.margin,
-            crop_size=args.crop_size,
+            crop_size=crop_size_of(args),
             sampling=args.sampling,
             stride=args.stride,
             mode=args.mode,

@@ -61,6 +61,9 @@ MAX_CRASHES = 2  # worker deaths on one video before it is quarantined
 # ``workers > 1``: a video still running 2 x its time limit + this many seconds after it
 # was handed to a worker is stuck in native code: its worker processes are killed.
 KILL_GRACE = 60.0
+# Crop side when neither ``--crop-size`` nor ``--for MODEL`` says: enough for inference shards;
+# training the EfficientNets without upsampling needs more (``inference.inputs.crop_size_for``).
+DEFAULT_CROP_SIZE = 256
 
 
 @dataclasses.dataclass
@@ -70,7 +73,7 @@ class ExtractOptions:
 
     frames: int | None = 32
     margin: float = STORED_MARGIN
-    crop_size: int = 256
+    crop_size: int = DEFAULT_CROP_SIZE
     sampling: str = "even"
     stride: int = 1
     mode: str = "square"

@@ -18,7 +18,7 @@ from tfdeepfake.faces.crop import STORED_MARGIN
 from tfdeepfake.faces.deadline import TIME_LIMIT, Deadline
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS
-from tfdeepfake.inference.inputs import stored_crop_size
+from tfdeepfake.inference.inputs import crop_size_for
 from tfdeepfake.inference.models import LoadedModel, load_models
 from tfdeepfake.inference.report import report_folder, write_input_report
 from tfdeepfake.inference.results import ERROR, NO_FACE, TrackResult, VideoResult
@@ -116,7 +116,7 @@ class Detector:
         self.batch_size = batch_size
         self.streams = int(streams)
         self._face_finder = face_finder
-        self.crop_size = max(stored_crop_size(m.preset) for m in self.models)
+        self.crop_size = crop_size_for([m.preset for m in self.models])
         self.max_side, self.max_frames = max_side, max_frames
         self.max_pixels, self.time_limit = max_pixels, time_limit
 

@@ -56,6 +56,22 @@ def stored_crop_size(preset, stored_margin: float = STORED_MARGIN) -> int:
     return int(np.ceil(side - 1e-6))
 
 
+def crop_size_for(presets, stored_margin: float = STORED_MARGIN) -> int:
+    """The stored crop side that gives every preset (an ensemble: each of its members) its
+    input without upsampling: ``tfdeepfake extract --for MODEL`` and ``detect`` cut this."""
+    from tfdeepfake.models import get_preset
+
+    flat = []
+    for preset in presets:
+        if preset.family == "ensemble":
+            flat.extend(get_preset(name) for name in preset.config["members"])
+        else:
+            flat.append(preset)
+    if not flat:
+        raise ValueError("crop_size_for needs at least one model preset.")
+    return max(stored_crop_size(p, stored_margin) for p in flat)
+
+
 def even_positions(n: int, k: int) -> np.ndarray:
     """At most ``k`` indices spread evenly over ``range(n)`` (first and last included)."""
     return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int))

@@ -20,6 +20,7 @@ batches of ``input_context.get_per_replica_batch_size(global_batch)`` elements, 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,8 @@ def check_data(
     Raises ``ValueError`` naming ``data`` and the fix when a shard has no labels (label -1,
     inference-only shards), when training data holds a single class (no real track with
     ``fakes="sbi"``, which makes the fakes from the reals), when the crops were cut
-    with a smaller face margin than the model's, or when a sequence model's clips are longer
+    with a smaller face margin than the model's (crops too small for its input: a warning), or
+    when a sequence model's clips are longer
     than every track (frame data for a clip model).
     """
     files, tracks, complete = shard_summary(data)
@@ -103,7 +105,7 @@ def check_data(
             f"{flag} {data}: holds {n_real} real and {n_fake} fake tracks; training needs both "
             "classes. Add shards of the missing class."
         )
-    _check_margin(files[0], preset, flag, data)
+    crops = _check_crops(files[0], preset, flag, data)
     if getattr(preset, "sequence", False):
         longest = max((int(t.get("frames", 0)) for t in tracks), default=0)
         if longest < preset.frames:
@@ -113,19 +115,34 @@ def check_data(
                 f"data. Extract with at least {preset.frames} frames per track (`tfdeepfake "
                 "extract --frames N`), or train a frame model (e.g. autoatt_b4)."
             )
-    return {"shards": len(files), "tracks": len(tracks), "real": n_real, "fake": n_fake}
+    return {"shards": len(files), "tracks": len(tracks), "real": n_real, "fake": n_fake, **crops}
 
 
-def _check_margin(path: str, preset: Any, flag: str, data: str) -> None:
-    """The crops must have been cut with at least the model's face margin."""
+def _check_crops(path: str, preset: Any, flag: str, data: str) -> dict:
+    """The crops must hold at least the model's face margin; a face window smaller than the
+    model's input (faces upsampled in training, unlike ``detect``'s) is warned about."""
+    from tfdeepfake.inference.inputs import crop_size_for
     from tfrecords_tools.schema import parse_track, recrop_fraction
 
     for serialized in tf.data.TFRecordDataset(path).take(1):
-        margin = float(parse_track(serialized)["crop_margin"])
+        track = parse_track(serialized)
+        margin, side = float(track["crop_margin"]), int(track["crop_size"])
         try:
-            recrop_fraction(margin, preset.face_margin)
+            window = side * recrop_fraction(margin, preset.face_margin)
         except ValueError as err:
             raise ValueError(f"{flag} {data}: model {preset.name!r}: {err}") from None
+        if window < preset.input_size - 1e-3:
+            warnings.warn(
+                f"{flag} {data}: crops of {side} px leave model {preset.name!r} a "
+                f"{window:.0f} px face, upsampled {preset.input_size / window:.2f}x to its "
+                f"{preset.input_size} px input, so it trains on blurrier faces than `detect` "
+                f"scores. Re-extract with `tfdeepfake extract --for {preset.name}` "
+                f"({crop_size_for([preset], margin)} px crops).",
+                UserWarning,
+                stacklevel=3,
+            )
+        return {"crop_size": side, "face_window": round(window, 1)}
+    return {}
 
 
 def worker_context(worker: int, workers: int) -> tf.distribute.InputContext:
