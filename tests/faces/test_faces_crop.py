@@ -73,3 +73,33 @@ def test_pad_mode_keeps_aspect_and_pads_black():
     assert crop[:, :29].max() == 0 and crop[:, 71:].max() == 0
     assert crop[:, 31:69].min() == 120
     np.testing.assert_allclose(pts, [[30, 0], [70, 100]], atol=1e-4)
+
+
+def test_stored_crop_size_keeps_every_preset_at_full_resolution():
+    from tfdeepfake import get_preset
+    from tfdeepfake.faces.crop import STORED_MARGIN, stored_crop_size
+    from tfrecords_tools.schema import recrop_fraction
+
+    for name in ("autoatt_b4", "b7_ssim", "resnet_lstm"):
+        preset = get_preset(name)
+        side = stored_crop_size(preset)
+        window = side * recrop_fraction(STORED_MARGIN, preset.face_margin)
+        assert window >= preset.input_size - 1e-6 and window - 1 < preset.input_size
+    # whole-number sides are not pushed up a pixel by float rounding: the window is then exactly
+    # the input size, which the training pipeline cuts out instead of resampling
+    assert [stored_crop_size(get_preset(n)) for n in ("autoatt_b4", "b7_ssim")] == [320, 456]
+
+
+def test_crop_size_for_takes_the_largest_need_and_expands_ensembles():
+    from tfdeepfake import get_preset
+    from tfdeepfake.faces.crop import crop_size_for
+
+    def side(*names, margin=0.5):
+        return crop_size_for([get_preset(n) for n in names], margin)
+
+    assert side("resnet_lstm") == 160 and side("resnet_lstm", "autoatt_b4") == 320
+    assert side("ensemble") == side("b7_ssim") == 456  # its members, not its own 224 px entry
+    assert side("ensemble_tiny") == side("b7_ssim_tiny")
+    assert side("autoatt_b4", margin=0.2) == 224  # the stored margin is the model's: no re-crop
+    with pytest.raises(ValueError, match="at least one model preset"):
+        crop_size_for([])

@@ -5,9 +5,9 @@ TensorFlow-prepared inputs, for every tiny family, with padded batches and few t
 import numpy as np
 import pytest
 
-from tfdeepfake.faces.crop import STORED_MARGIN
+from tfdeepfake.faces.crop import STORED_MARGIN, stored_crop_size
 from tfdeepfake.inference.compiled import CompiledForward, batch_shape, pad_batch, resize_plan
-from tfdeepfake.inference.inputs import model_inputs, stored_crop_size
+from tfdeepfake.inference.inputs import model_inputs
 from tfdeepfake.inference.scorers import KerasScorer
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from tfdeepfake.faces.crop import STORED_MARGIN
-from tfdeepfake.inference.inputs import even_positions, model_inputs, stored_crop_size
+from tfdeepfake.faces.crop import STORED_MARGIN, stored_crop_size
+from tfdeepfake.inference.inputs import even_positions, model_inputs
 from tfdeepfake.inference.scorers import KerasScorer
 
 
@@ -39,16 +39,5 @@ def test_keras_scorer_sequence_model_scores_an_even_clip():
     assert list(np.flatnonzero(scored)) == list(even_positions(len(crops), model.preset.frames))
 
 
-def test_stored_crop_size_keeps_every_preset_at_full_resolution():
-    from tfdeepfake import get_preset
-    from tfrecords_tools.schema import recrop_fraction
-
-    for name in ("autoatt_b4", "b7_ssim", "resnet_lstm"):
-        preset = get_preset(name)
-        side = stored_crop_size(preset)
-        window = side * recrop_fraction(STORED_MARGIN, preset.face_margin)
-        assert window >= preset.input_size - 1e-6 and window - 1 < preset.input_size
-    # whole-number sides are not pushed up a pixel by float rounding: the window is then exactly
-    # the input size, which the training pipeline cuts out instead of resampling
-    assert [stored_crop_size(get_preset(n)) for n in ("autoatt_b4", "b7_ssim")] == [320, 456]
+def test_even_positions():
     assert list(even_positions(10, 4)) == [0, 3, 6, 9] and list(even_positions(2, 5)) == [0, 1]

@@ -132,8 +132,7 @@ def recipe_name(preset) -> str:
 
 def crop_geometry(preset_name: str) -> tuple:
     """(preset, re-crop fraction of the stored crop, stored crop side) for ``preset_name``."""
-    from tfdeepfake.faces.crop import STORED_MARGIN
-    from tfdeepfake.inference.inputs import stored_crop_size
+    from tfdeepfake.faces.crop import STORED_MARGIN, stored_crop_size
     from tfdeepfake.models import get_preset
     from tfrecords_tools.schema import recrop_fraction
 

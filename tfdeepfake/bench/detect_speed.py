@@ -107,9 +107,8 @@ def scoring_only(args, models: list[str]) -> None:
     """Each model alone on synthetic uint8 crops: compiled vs predict_on_batch (no TF)."""
     import keras
 
-    from tfdeepfake.faces.crop import STORED_MARGIN
+    from tfdeepfake.faces.crop import STORED_MARGIN, stored_crop_size
     from tfdeepfake.inference.compiled import device_inputs
-    from tfdeepfake.inference.inputs import stored_crop_size
     from tfdeepfake.models import create_model
 
     print(f"backend: {keras.backend.backend()}; faces per model: {args.frames}; "

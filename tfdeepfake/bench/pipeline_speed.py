@@ -22,8 +22,7 @@ import tensorflow as tf
 
 from tfdeepfake.data import frame_dataset
 from tfdeepfake.data.augment import OPS, PRESETS, AugmentConfig, resolve_augment
-from tfdeepfake.faces.crop import STORED_MARGIN
-from tfdeepfake.inference.inputs import stored_crop_size
+from tfdeepfake.faces.crop import STORED_MARGIN, stored_crop_size
 from tfdeepfake.models import get_preset
 from tfrecords_tools.schema import LABEL_FAKE, LABEL_REAL
 from tfrecords_tools.synthetic import synthetic_track

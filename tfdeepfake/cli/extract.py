@@ -99,7 +99,7 @@ def crop_size_of(args: argparse.Namespace) -> int:
     from tfdeepfake.faces.dataset import DEFAULT_CROP_SIZE
 
     if args.for_models:
-        from tfdeepfake.inference.inputs import crop_size_for
+        from tfdeepfake.faces.crop import crop_size_for
         from tfdeepfake.models import get_preset
 
         presets = [get_preset(name) for name in args.for_models]  # ValueError names the model

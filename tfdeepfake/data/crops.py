@@ -51,7 +51,7 @@ def recrop(
     """Centre-crop ``fraction`` of (N, S, S, C) images and resize to (N, size, size, C) float32.
 
     When the window is ``size`` pixels on the stored pixel grid (crops stored at
-    ``inference.inputs.stored_crop_size``, e.g. 320 px for a 224 px preset at margin 0.2),
+    ``faces.crop.stored_crop_size``, e.g. 320 px for a 224 px preset at margin 0.2),
     it is cut out: the pixels the resampling would give, at a tenth of its cost (1.2 ms less a
     224 px crop on one core)."""
     stored = tf.shape(images)[1]

@@ -62,7 +62,7 @@ MAX_CRASHES = 2  # worker deaths on one video before it is quarantined
 # was handed to a worker is stuck in native code: its worker processes are killed.
 KILL_GRACE = 60.0
 # Crop side when neither ``--crop-size`` nor ``--for MODEL`` says: enough for inference shards;
-# training the EfficientNets without upsampling needs more (``inference.inputs.crop_size_for``).
+# training the EfficientNets without upsampling needs more (``faces.crop.crop_size_for``).
 DEFAULT_CROP_SIZE = 256
 
 

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tfdeepfake.faces.crop import STORED_MARGIN
+from tfdeepfake.faces.crop import STORED_MARGIN, crop_size_for
 from tfdeepfake.faces.deadline import TIME_LIMIT, Deadline
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS
-from tfdeepfake.inference.inputs import crop_size_for
 from tfdeepfake.inference.models import LoadedModel, load_models
 from tfdeepfake.inference.report import report_folder, write_input_report
 from tfdeepfake.inference.results import ERROR, NO_FACE, TrackResult, VideoResult

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfdeepfake.faces.crop import STORED_MARGIN
 from tfrecords_tools.margins import recrop_fraction
 
 
@@ -46,30 +45,6 @@ def centre_crops(crops: np.ndarray, stored_margin: float, preset, landmarks=None
 
     fraction = recrop_fraction(stored_margin, preset.face_margin)
     return np.ascontiguousarray(centre_crop(crops, fraction))
-
-
-def stored_crop_size(preset, stored_margin: float = STORED_MARGIN) -> int:
-    """Side in pixels a crop cut with ``stored_margin`` needs so that the preset's centre crop
-    still has ``preset.input_size`` pixels (no upsampling). A side that is a whole number up to
-    float rounding is taken as it is (b7_ssim: 380 / (5/6) = 456, not 457)."""
-    side = preset.input_size / recrop_fraction(stored_margin, preset.face_margin)
-    return int(np.ceil(side - 1e-6))
-
-
-def crop_size_for(presets, stored_margin: float = STORED_MARGIN) -> int:
-    """The stored crop side that gives every preset (an ensemble: each of its members) its
-    input without upsampling: ``tfdeepfake extract --for MODEL`` and ``detect`` cut this."""
-    from tfdeepfake.models import get_preset
-
-    flat = []
-    for preset in presets:
-        if preset.family == "ensemble":
-            flat.extend(get_preset(name) for name in preset.config["members"])
-        else:
-            flat.append(preset)
-    if not flat:
-        raise ValueError("crop_size_for needs at least one model preset.")
-    return max(stored_crop_size(p, stored_margin) for p in flat)
 
 
 def even_positions(n: int, k: int) -> np.ndarray:

@@ -121,7 +121,7 @@ def check_data(
 def _check_crops(path: str, preset: Any, flag: str, data: str) -> dict:
     """The crops must hold at least the model's face margin; a face window smaller than the
     model's input (faces upsampled in training, unlike ``detect``'s) is warned about."""
-    from tfdeepfake.inference.inputs import crop_size_for
+    from tfdeepfake.faces.crop import crop_size_for
     from tfrecords_tools.schema import parse_track, recrop_fraction
 
     for serialized in tf.data.TFRecordDataset(path).take(1):
