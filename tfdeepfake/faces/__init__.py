@@ -1,6 +1,13 @@
 """Video decoding, face detection, tracking and cropping (TensorFlow allowed here)."""
 
-from tfdeepfake.faces.crop import CROP_MODES, STORED_MARGIN, crop_face, crop_region
+from tfdeepfake.faces.crop import (
+    CROP_MODES,
+    STORED_MARGIN,
+    crop_face,
+    crop_region,
+    crop_size_for,
+    stored_crop_size,
+)
 from tfdeepfake.faces.errors import REASONS, ExtractionError
 from tfdeepfake.faces.extraction import (
     FaceTrack,
@@ -28,11 +35,13 @@ __all__ = [
     "box_iou",
     "crop_face",
     "crop_region",
+    "crop_size_for",
     "default_face_finder",
     "extract_faces",
     "faces_from_video",
     "plan_indices",
     "read_frames_at",
     "read_video",
+    "stored_crop_size",
     "track_faces",
 ]
