@@ -123,7 +123,8 @@ def test_tflite_runtime_scores_a_real_video_through_the_exported_file(
     tests/export/test_tflite.py's (same faces, model size); across the two resizes this
     fixture (BatchNorm statistics from small synthetic faces) is too steep to compare."""
     from tfdeepfake.export.runtime import LiteRTRunner
-    from tfdeepfake.inference.inputs import STORED_MARGIN, centre_crops
+    from tfdeepfake.faces.crop import STORED_MARGIN
+    from tfdeepfake.inference.inputs import centre_crops
 
     exported = tiny_b4_tflite["results"]["none"]
     (tmp_path / "lite").mkdir()
