@@ -14,8 +14,9 @@ How it measures (so a ratio can be trusted on a loaded machine):
   says otherwise (``--bf16`` for the GPU run);
 - batch 1 gives per-image latency, batch 8-16 throughput (``--batch 1 8``).
 
-Paths (``--paths``): ``torch`` (the reference), ``keras`` (``predict_on_batch``: what
-``tfdeepfake detect`` calls), ``keras-xla`` (TF backend: ``tf.function(jit_compile=True)``),
+Paths (``--paths``): ``torch`` (the reference), ``keras`` (``predict_on_batch``: the
+model's graph, which ``tfdeepfake detect`` runs in a ``tf.function``), ``keras-xla`` (TF backend:
+``tf.function(jit_compile=True)``),
 ``tflite-fp32``, ``tflite-fp16``, ``tflite-dynamic`` (LiteRT + XNNPACK on the exported
 ``.tflite``: fp16 weights, or int8 weights with dynamically quantised activations).
 ``--profile`` adds where the time goes: the FLOPs of the forward pass, the share in the dense
