@@ -42,7 +42,7 @@ def register(subparsers) -> None:
     )
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
-        "--crop-size", type=int, default=None,
+        "--crop-size", type=int, default=DEFAULT_CROP_SIZE,
         help=f"crop side in pixels (default {DEFAULT_CROP_SIZE})",
     )
     size.add_argument(
@@ -95,16 +95,14 @@ def add_limit_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def crop_size_of(args: argparse.Namespace) -> int:
-    """``--crop-size``, or the side ``--for MODEL ...`` needs, or the default."""
-    from tfdeepfake.faces.dataset import DEFAULT_CROP_SIZE
-
+    """The side ``--for MODEL ...`` needs, else ``--crop-size`` (256 unless given)."""
     if args.for_models:
         from tfdeepfake.faces.crop import crop_size_for
         from tfdeepfake.models import get_preset
 
         presets = [get_preset(name) for name in args.for_models]  # ValueError names the model
         return crop_size_for(presets, args.margin)
-    return DEFAULT_CROP_SIZE if args.crop_size is None else args.crop_size
+    return args.crop_size
 
 
 def run(args: argparse.Namespace) -> int:

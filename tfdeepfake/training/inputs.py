@@ -121,7 +121,7 @@ def check_data(
 def _check_crops(path: str, preset: Any, flag: str, data: str) -> dict:
     """The crops must hold at least the model's face margin; a face window smaller than the
     model's input (faces upsampled in training, unlike ``detect``'s) is warned about."""
-    from tfdeepfake.faces.crop import crop_size_for
+    from tfdeepfake.faces.crop import stored_crop_size
     from tfrecords_tools.schema import parse_track, recrop_fraction
 
     for serialized in tf.data.TFRecordDataset(path).take(1):
@@ -131,13 +131,14 @@ def _check_crops(path: str, preset: Any, flag: str, data: str) -> dict:
             window = side * recrop_fraction(margin, preset.face_margin)
         except ValueError as err:
             raise ValueError(f"{flag} {data}: model {preset.name!r}: {err}") from None
-        if window < preset.input_size - 1e-3:
+        needed = stored_crop_size(preset, margin)
+        if side < needed:
             warnings.warn(
                 f"{flag} {data}: crops of {side} px leave model {preset.name!r} a "
                 f"{window:.0f} px face, upsampled {preset.input_size / window:.2f}x to its "
                 f"{preset.input_size} px input, so it trains on blurrier faces than `detect` "
                 f"scores. Re-extract with `tfdeepfake extract --for {preset.name}` "
-                f"({crop_size_for([preset], margin)} px crops).",
+                f"({needed} px crops).",
                 UserWarning,
                 stacklevel=3,
             )
