@@ -152,6 +152,73 @@ def test_bad_requests_and_traversal_are_refused(client):
         assert client.get(path).status_code == 404, path
 
 
+FILE_PART = b'--b\r\nContent-Disposition: form-data; name="file"; filename="cut.mp4"\r\n\r\n'
+
+
+def post_raw(client, body: bytes):
+    """POST ``body`` as it is, framed by the boundary ``b``."""
+    return client.post("/api/v1/jobs", content=body,
+                       headers={"content-type": "multipart/form-data; boundary=b"})
+
+
+def assert_nothing_held(client, tmp_path):
+    """No job holds a queue slot and no upload is left on disk."""
+    assert client.app.state.store.count(UPLOADING, QUEUED) == 0
+    assert list((tmp_path / "jobs").iterdir()) == []
+
+
+@pytest.mark.parametrize("body", [
+    b'--b\r\nContent-Disposition: form-data; name="file"; filename="' + b"x" * 5000
+    + b'.mp4"\r\n\r\nabc\r\n--b--\r\n',
+    b"--b\r\na part header without a colon\r\n\r\nabc\r\n--b--\r\n",
+    b"--b garbage after the boundary\r\n\r\nabc\r\n--b--\r\n",
+    b"garbage instead of a boundary" * 10,
+], ids=["long-filename", "header-without-colon", "garbage-after-boundary", "no-boundary"])
+def test_malformed_multipart_is_400_and_frees_its_queue_slot(serve_detector, tmp_path,
+                                                             sample_media, body):
+    client = app_client(serve_detector, tmp_path, queue_size=2)
+    for _ in range(2 * 2):  # twice the queue: a slot held by any of them would show
+        response = post_raw(client, body)
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"] == "application/json"
+        assert "not a well-formed multipart/form-data body" in response.json()["detail"]
+        assert "curl -F file=@clip.mp4" in response.json()["detail"]
+    assert_nothing_held(client, tmp_path)
+    assert upload(client, "a.jpg", sample_media["single_face.jpg"].read_bytes()).status_code == 201
+
+
+def test_body_without_closing_boundary_is_refused_as_incomplete(serve_detector, tmp_path,
+                                                                sample_media):
+    client = app_client(serve_detector, tmp_path, queue_size=1)
+    cut = FILE_PART + sample_media["single_face.mp4"].read_bytes()[:1000]
+    for _ in range(2):
+        response = post_raw(client, cut)
+        assert response.status_code == 400, response.text
+        assert response.json() == {"detail": "the upload ended before its closing boundary; "
+                                             "send the whole file again"}
+    assert_nothing_held(client, tmp_path)
+    assert client.app.state.store.list() == []
+    assert upload(client, "a.jpg", sample_media["single_face.jpg"].read_bytes()).status_code == 201
+
+
+def test_unexpected_error_while_receiving_frees_the_queue_slot(serve_detector, tmp_path,
+                                                               sample_media, monkeypatch):
+    def broken_sniff(path):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("tfdeepfake.serve.app.sniff", broken_sniff)
+    config = ServeConfig(data_dir=str(tmp_path), report=False, queue_size=1)
+    client = TestClient(create_app(config, detector=serve_detector),
+                        raise_server_exceptions=False)
+    data = sample_media["single_face.jpg"].read_bytes()
+    assert upload(client, "a.jpg", data).status_code == 500
+    assert_nothing_held(client, tmp_path)
+    job = client.get("/api/v1/jobs").json()["jobs"][0]
+    assert job["status"] == FAILED and "internal error" in job["error"]
+    monkeypatch.undo()
+    assert upload(client, "b.jpg", data).status_code == 201
+
+
 def test_report_files_stay_inside_the_report_folder(client, sample_media, data_dir):
     job = upload(client, "x.jpg", sample_media["single_face.jpg"].read_bytes()).json()
     wait_finished(client, job["id"])

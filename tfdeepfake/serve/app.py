@@ -139,13 +139,15 @@ def create_app(config: ServeConfig | None = None, *, detector=None, **settings) 
     api = APIRouter(prefix=API, dependencies=[Depends(require_token)], tags=["jobs"])
 
     @api.post("/jobs", status_code=201, openapi_extra=UPLOAD_BODY, responses={
+        400: {"description": "not a complete, well-formed multipart form with a 'file' part"},
         413: {"description": "too large"}, 415: {"description": "not a video or image"},
         503: {"description": "queue full"}})
     async def create_job(request: Request):
         """Upload a video or image (multipart field ``file``); the job is queued for scoring.
 
         Refused uploads (413 too large, 415 not a video/image) are still recorded as failed
-        jobs (returned under ``job``), so the history shows them.
+        jobs (returned under ``job``), so the history shows them; a 400 (malformed or
+        incomplete body) leaves no job.
         """
         try:
             check_content_length(request.headers.get("content-length"), config.max_upload_bytes)
@@ -170,6 +172,10 @@ def create_app(config: ServeConfig | None = None, *, detector=None, **settings) 
             _fail(files, job["id"], UploadError(400, "upload interrupted: the connection "
                                                      "closed before the whole file arrived"))
             return Response(status_code=400)
+        except BaseException:  # whatever went wrong, the job must not hold a queue slot
+            _fail(files, job["id"], UploadError(500, "internal error while receiving the "
+                                                     "upload; send it again"))
+            raise
         files.partial.rename(files.input(suffix))
         store.update(job["id"], status=QUEUED, kind=kind, size_bytes=size, stage="queued")
         pool.wake()

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import filetype
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from tfdeepfake.inference.detector import IMAGE_SUFFIXES
@@ -16,6 +17,7 @@ from tfdeepfake.inference.detector import IMAGE_SUFFIXES
 MULTIPART_SLACK = 64 * 1024
 FILE_FIELD = "file"
 SNIFF_BYTES = 8192
+INCOMPLETE = "the upload ended before its closing boundary; send the whole file again"
 
 
 class UploadError(Exception):
@@ -46,6 +48,12 @@ def check_content_length(header: str | None, max_bytes: int) -> None:
         raise UploadError(413, _too_large(max_bytes, declared))
 
 
+def _malformed(err: FormParserError) -> str:
+    return (f"the upload is not a well-formed multipart/form-data body ({err}); send the file "
+            "again with a multipart client (curl -F file=@clip.mp4 ...) and a file name under "
+            "4,000 characters")
+
+
 def _too_large(max_bytes: int, size: int | None = None) -> str:
     got = f" ({size / 2**20:.1f} MB)" if size is not None else ""
     return (f"the file is too large{got}: this server takes uploads up to "
@@ -63,16 +71,15 @@ async def receive_file(
 
     ``on_filename`` is called as soon as the part's headers name the file (the caller
     records the job then). Raises ``UploadError`` (413 past ``max_bytes``, 400 for a body
-    that is not a multipart form with a ``file`` part); ``dest`` is then removed.
+    that is not a well-formed multipart form with a ``file`` part, or that ends before its
+    closing boundary); ``dest`` is then removed.
     """
     kind, options = parse_options_header(content_type or "")
-    if kind != b"multipart/form-data" or b"boundary" not in options:
+    if kind != b"multipart/form-data" or not options.get(b"boundary"):
         raise UploadError(400, "send the video as multipart/form-data with a 'file' field "
                                "(curl -F file=@clip.mp4 ...)")
     state = {"headers": {}, "field": b"", "value": b"", "in_file": False, "size": 0,
-             "seen": False, "error": None}
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    out = open(dest, "wb")
+             "seen": False, "ended": False, "error": None}
 
     def on_header_field(data, start, end):
         state["field"] += data[start:end]
@@ -104,23 +111,30 @@ async def receive_file(
     def on_part_end():
         state["in_file"], state["headers"] = False, {}
 
-    parser = MultipartParser(options[b"boundary"], {
-        "on_header_field": on_header_field, "on_header_value": on_header_value,
-        "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
-        "on_part_data": on_part_data, "on_part_end": on_part_end,
-    })
+    def on_end():
+        state["ended"] = True
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        async for chunk in chunks:
-            parser.write(chunk)
-            if state["error"]:
-                raise state["error"]
-        parser.finalize()
+        with open(dest, "wb") as out:
+            parser = MultipartParser(options[b"boundary"], {
+                "on_header_field": on_header_field, "on_header_value": on_header_value,
+                "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
+                "on_part_data": on_part_data, "on_part_end": on_part_end, "on_end": on_end,
+            })
+            async for chunk in chunks:
+                parser.write(chunk)
+                if state["error"]:
+                    raise state["error"]
+            parser.finalize()
         if not state["seen"]:
             raise UploadError(400, f"the form has no '{FILE_FIELD}' field holding the video")
-        out.close()
-    except BaseException:
-        out.close()
+        if not state["ended"]:
+            raise UploadError(400, INCOMPLETE)
+    except BaseException as err:
         dest.unlink(missing_ok=True)
+        if isinstance(err, FormParserError):  # a bad boundary, part header or framing
+            raise UploadError(400, _malformed(err)) from None
         raise
     return state["size"]
 
