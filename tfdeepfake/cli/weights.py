@@ -1,10 +1,16 @@
-"""`tfdeepfake weights`: import the published PyTorch checkpoints into run folders."""
+"""`tfdeepfake weights`: import the published PyTorch checkpoints into run folders.
+
+Exit codes: 0 done, 1 some checkpoint (or download) failed and the others were imported,
+2 a usage or set-up error found before any import (unknown source or preset, a missing file,
+a folder, a file given twice, no PyTorch). Errors go to stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import sys
 
 
 def register(subparsers) -> None:
@@ -27,7 +33,8 @@ def register(subparsers) -> None:
         "checkpoints",
         metavar="CHECKPOINT",
         nargs="+",
-        help="the .pth file; several (dfdc-winner-b7 seeds) go to one sub-folder each",
+        help="the .pth file; several (dfdc-winner-b7 seeds) go to one sub-folder each, named "
+        "after the file (NAME-2, NAME-3... when two files share a name)",
     )
     imp.add_argument("--out", required=True, help="output run folder")
     _common(imp)
@@ -76,39 +83,100 @@ def _sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def _error(message: str) -> None:
+    print(f"tfdeepfake weights: error: {message}", file=sys.stderr)
+
+
+def _folder_name(path: str) -> str:
+    return os.path.basename(path).split("_bestval")[0]
+
+
+def member_folders(files: list[str], out: str) -> list[str]:
+    """One folder under ``out`` per checkpoint, named after its file (icpr2020dfdc's
+    ``_bestval-<sha256>`` cut off); a name already taken, even in another case, gets ``-2``,
+    ``-3``... in the order the files were given."""
+    taken, folders = set(), []
+    for path in files:
+        base = _folder_name(path)
+        name, n = base, 2
+        while name.casefold() in taken:
+            name, n = f"{base}-{n}", n + 1
+        taken.add(name.casefold())
+        folders.append(os.path.join(out, name))
+    return folders
+
+
+def _usage_errors(source: str, files: list[str], preset: str | None, out: str) -> list[str]:
+    """What is wrong with the command before any import starts (each a message)."""
+    from tfdeepfake.cli.output_paths import check_output_dir
+    from tfdeepfake.models import get_preset
+    from tfdeepfake.weights.checkpoint import check_checkpoint_file
+    from tfdeepfake.weights.sources import get_source
+
+    errors = []
+    try:
+        check_output_dir(out)
+    except ValueError as err:
+        errors.append(str(err))
+    for check, value in ((get_source, source), (get_preset, preset)):
+        if value is None:
+            continue
+        try:
+            check(value)
+        except ValueError as err:
+            errors.append(str(err))
+    if len(files) > 1 and source != "dfdc-winner-b7":
+        errors.append(f"several checkpoints are accepted for dfdc-winner-b7 only, not {source}.")
+    seen: dict[tuple[int, int], str] = {}
+    for path in files:
+        try:
+            check_checkpoint_file(path)
+        except (OSError, ValueError) as err:
+            errors.append(str(err))
+            continue
+        info = os.stat(path)
+        key = (info.st_dev, info.st_ino)
+        if key not in seen:
+            seen[key] = path
+            continue
+        first = seen[key]
+        same = f"{path} is given twice" if first == path else f"{first} and {path} are one file"
+        errors.append(f"{same}; give each checkpoint once (each is one model of the ensemble).")
+    return list(dict.fromkeys(errors))
+
+
 def _run_imports(source: str, files: list[str], out: str, args: argparse.Namespace) -> int:
     from tfdeepfake.weights import CheckpointError, MappingError, import_checkpoint
 
-    targets = (
-        [(files[0], out)]
-        if len(files) == 1
-        else [(f, os.path.join(out, os.path.basename(f).split("_bestval")[0])) for f in files]
-    )
-    if len(files) > 1 and source != "dfdc-winner-b7":
-        print(f"error: several checkpoints are accepted for dfdc-winner-b7 only, not {source}.")
+    errors = _usage_errors(source, files, args.preset, out)
+    for message in errors:
+        _error(message)
+    if errors:
         return 2
-    failures = 0
-    for path, folder in targets:
+    folders = [out] if len(files) == 1 else member_folders(files, out)
+    for path, folder in zip(files, folders):
+        if len(files) > 1 and os.path.basename(folder) != _folder_name(path):
+            print(f"{path}: another checkpoint has its file name, so it goes to {folder}")
+    members = []
+    for path, folder in zip(files, folders):
         try:
             result = import_checkpoint(source, path, folder, args.preset, **_overrides(args))
         except (CheckpointError, MappingError, FileNotFoundError, ValueError) as err:
-            print(f"error: {path}: {err}")
-            failures += 1
+            _error(f"{path}: {err}")
             continue
         except ImportError as err:
-            print(f"error: {err}")
-            return 1
+            _error(str(err))
+            return 2
+        members.append(folder)
         s = result.summary
         print(
             f"imported {path} -> {result.weights_path} (preset {result.preset.name}, "
             f"{s.tensors_used} tensors, {s.parameters:,} parameters, "
             f"{len(s.ignored)} checkpoint keys ignored with reasons in source.json)"
         )
-    if len(targets) > 1:
-        from tfdeepfake import runs
+    if len(files) > 1 and members:
         from tfdeepfake.safeio import atomic_write
 
-        members = [folder for _, folder in targets if runs.weights_path(folder) is not None]
         with atomic_write(os.path.join(out, "ensemble.json")) as f:
             json.dump(
                 {
@@ -120,7 +188,7 @@ def _run_imports(source: str, files: list[str], out: str, args: argparse.Namespa
                 indent=2,
             )
         print(f"ensemble of {len(members)} models: {os.path.join(out, 'ensemble.json')}")
-    return 1 if failures else 0
+    return 1 if len(members) < len(files) else 0
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -133,14 +201,14 @@ def _download(args: argparse.Namespace) -> int:
     try:
         items = get_downloads(args.name)
     except ValueError as err:
-        print(f"error: {err}")
+        _error(str(err))
         return 2
     files = []
     for item in items:
         try:
             path = fetch(item, args.cache)
         except (ChecksumError, OSError) as err:
-            print(f"error: {err}")
+            _error(str(err))
             return 1
         note = "" if item.sha256 else " (no published checksum: digest recorded for later runs)"
         print(f"verified {path}{note}")

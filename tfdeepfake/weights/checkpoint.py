@@ -19,6 +19,7 @@ allowed, through ``torch.serialization.safe_globals``; nothing else is, and
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,8 @@ TORCH_MISSING = (
 WRAPPER_KEYS = ("state_dict", "net", "model_state_dict", "model")
 # The numpy scalar types a training loop stores beside the weights (losses, counters).
 NUMPY_SCALAR_TYPES = ("float64", "float32", "int64", "int32")
+# The endings of the files named when a folder is given in place of a checkpoint.
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin", ".safetensors")
 
 
 class CheckpointError(ValueError):
@@ -82,6 +85,44 @@ def unwrap_state_dict(obj: Any, path: str = "<checkpoint>") -> dict[str, Any]:
     return tensors
 
 
+def check_checkpoint_file(path: str | os.PathLike) -> None:
+    """Raise unless ``path`` is a file: ``FileNotFoundError``, or ``CheckpointError`` for a
+    folder (naming the checkpoint files in it)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        if os.path.isfile(os.path.join(path, "preset.json")):
+            raise CheckpointError(
+                f"{path!r} is a folder imported already (it holds preset.json): detect and "
+                f"export load it as `--weights {path}`. To import again, give the original "
+                "checkpoint file."
+            )
+        found = sorted(n for n in os.listdir(path) if n.endswith(CHECKPOINT_SUFFIXES))
+        raise CheckpointError(
+            f"{path!r} is a folder, not a checkpoint file. Give the .pth or .safetensors file "
+            f"itself (e.g. {os.path.join(path, found[0] if found else 'FILE.pth')}); several "
+            "DFDC-winner seeds are given one file each."
+            + (f" It holds {len(found)} such file(s): {', '.join(found[:3])}." if found else "")
+        )
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"Checkpoint {path!r} does not exist. Give the path of a downloaded .pth or "
+            ".safetensors file, or let `tfdeepfake weights download NAME` fetch and import it."
+        )
+
+
+def torch_load_reason(err: Exception) -> str:
+    """Why ``torch.load`` refused a file, in a few words and without torch's advice (turn
+    weights_only off, or allow-list the file's objects: either runs what the file names)."""
+    text = str(err)
+    if found := re.search(r"GLOBAL ([\w.]+)", text):
+        return f"it pickles {found.group(1)}, which is not a tensor"
+    detail = text.split("WeightsUnpickler error:", 1)[-1].strip()
+    first = detail.split("\n", 1)[0].split(". ")[0].strip()
+    if not first or "weights_only" in first or "Weights only" in first:
+        return "torch finds no tensors in it"
+    return first
+
+
 def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """Load ``path`` with ``torch.load(weights_only=True)``; return {name: float32/int array}.
 
@@ -91,11 +132,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
         (1, 56, 1, 1)
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"Checkpoint {path!r} does not exist. Give the path of a downloaded .pth or "
-            ".safetensors file, or let `tfdeepfake weights download NAME` fetch and import it."
-        )
+    check_checkpoint_file(path)
     if path.endswith(".safetensors"):
         return read_safetensors(path)
     torch = _import_torch()
@@ -104,9 +141,10 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, np.ndarray]:
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError...
         raise CheckpointError(
-            f"Could not read {path!r} as a PyTorch checkpoint with weights_only=True ({err}). "
-            "The file may be truncated (download it again) or hold pickled objects other than "
-            "tensors, which tfdeepfake refuses to execute."
+            f"Could not read {path!r} as a PyTorch checkpoint ({torch_load_reason(err)}). It "
+            "is not a state dict or training checkpoint of tensors: a truncated download "
+            "(download it again), a file of another kind, or one holding pickled objects "
+            "other than tensors, which tfdeepfake refuses to execute."
         ) from err
     state = unwrap_state_dict(obj, path)
     arrays = {}

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tfdeepfake.safeio import fsync_dir, fsync_file, write_text_atomic
-from tfdeepfake.weights.sources import GEND_REPO, ICPR_REPO, WINNER_REPO
+from tfdeepfake.weights.sources import GEND_REPO, ICPR_REPO, WINNER_REPO, get_source
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,6 +155,20 @@ def get_downloads(name: str) -> list[Download]:
         f"Unknown download {name!r}. Known names: {', '.join([*DOWNLOADS, *GROUPS])}. "
         "The ResNeXt-LSTM weights are on Google Drive only: download them by hand and run "
         "`tfdeepfake weights import resnext-lstm FILE --out DIR`."
+    )
+
+
+def where_published(source: str) -> str:
+    """One sentence for errors: the files ``source`` imports and where they are published."""
+    items = [d for d in DOWNLOADS.values() if d.source == source]
+    reference = get_source(source).reference
+    if not items:
+        return f"{source} imports the checkpoint published by https://github.com/{reference}."
+    first = items[0]
+    more = f"; `tfdeepfake weights sources` lists {len(items) - 1} more" if len(items) > 1 else ""
+    return (
+        f"{source} imports the files published by {reference}, such as {first.url} "
+        f"(`tfdeepfake weights download {first.name}` fetches, verifies and imports it{more})."
     )
 
 

@@ -15,7 +15,8 @@ import os
 from typing import Any
 
 from tfdeepfake import runs
-from tfdeepfake.weights.checkpoint import read_state_dict
+from tfdeepfake.weights.checkpoint import CheckpointError, read_state_dict
+from tfdeepfake.weights.download import where_published
 from tfdeepfake.weights.mapping import ImportSummary, assign_strict
 from tfdeepfake.weights.sources import get_source
 
@@ -70,6 +71,8 @@ def import_checkpoint(
         overrides: preset overrides on top of the source's (e.g. ``input_size=256``).
 
     Raises:
+        CheckpointError: the file is not a checkpoint of tensors (the message names the
+            published files of the source).
         MappingError: the checkpoint does not match the architecture (nothing is written).
 
     Example:
@@ -78,7 +81,10 @@ def import_checkpoint(
         'runs/aa/best.weights.h5'
     """
     source = get_source(source_name)
-    state = read_state_dict(checkpoint)
+    try:
+        state = read_state_dict(checkpoint)
+    except CheckpointError as err:
+        raise CheckpointError(f"{err} {where_published(source_name)}") from err
     model, chosen = build_for_source(source_name, preset, **overrides)
     summary = assign_strict(model, state, source.layout(model), source.ignored)
 
