@@ -43,7 +43,8 @@ class CorruptShardError(ValueError):
         super().__init__(
             f"{path}: record {record} (byte offset {offset}) is corrupt: {reason}. "
             "Run `tfrecords-tools validate` on the folder, then delete or re-extract that "
-            "shard, or read with skip_corrupt=True to skip bad records."
+            "shard, or skip bad records (`--skip-corrupt` in tfdeepfake train/evaluate, "
+            "skip_corrupt=True in Python)."
         )
 
 
@@ -159,7 +160,8 @@ def _checked_file(path, offsets, skip_corrupt: bool, stats: ReadStats | None):
         message = tf.strings.format(
             "Corrupt TFRecord {}: {} record(s) unreadable from record {} (byte offset {}) on "
             "(bad CRC, truncated, or not a track SequenceExample). Run `tfrecords-tools "
-            "validate`, or read with skip_corrupt=True.",
+            "validate`, or skip bad records (`--skip-corrupt` in tfdeepfake train/evaluate, "
+            "skip_corrupt=True in Python).",
             (path, missing, expected, where),
             summarize=-1,
         )

@@ -111,7 +111,9 @@ def _write(folder, tracks):
     return folder
 
 
-@pytest.mark.parametrize("case", ["empty", "unlabelled", "frames_for_clip_model", "margin"])
+@pytest.mark.parametrize(
+    "case", ["empty", "unlabelled", "frames_for_clip_model", "margin", "corrupt"]
+)
 def test_bad_data_fails_before_training(case, shards, tmp_path, capsys):
     model, data = "autoatt_b4_tiny", tmp_path / "data"
     if case == "empty":
@@ -126,6 +128,10 @@ def test_bad_data_fails_before_training(case, shards, tmp_path, capsys):
             [synthetic_track(f"v{i}", i % 2, frames=2, seed=i, crop_margin=0.1) for i in range(2)],
         )
         expected = "cut with margin 0.100 but the model wants 0.200; re-extract"
+    elif case == "corrupt":  # random bytes, no manifest: the first record cannot be read
+        data.mkdir()
+        (data / "bad-00000.tfrecord").write_bytes(np.random.default_rng(0).bytes(5000))
+        expected = r"bad-00000.tfrecord: record 0 .* is corrupt: corrupted record .*--skip-corrupt"
     else:
         model, data = "resnet_lstm_tiny", shards / "train"  # 4-frame tracks, clips of 8
         expected = "clips of 8 frames .* longest track in the shards has 4 .* frame data"
@@ -136,6 +142,31 @@ def test_bad_data_fails_before_training(case, shards, tmp_path, capsys):
     assert str(data) in err
     assert re.search(expected, err), err
     assert not run.exists()  # nothing started
+
+
+def test_unreadable_shards_are_left_out_with_skip_corrupt(shards, tmp_path):
+    from tfdeepfake import get_preset
+    from tfdeepfake.training.inputs import check_data
+
+    data = write_synthetic_shards(tmp_path / "data", n_real=2, n_fake=2, frames=2, size=46)
+    (data / "manifest.jsonl").unlink()  # tracks are then read from each shard's first record
+    (data / "bad-00000.tfrecord").write_bytes(b"not a TFRecord" * 100)
+    preset = get_preset("autoatt_b4_tiny")
+    with pytest.raises(ValueError, match="bad-00000.tfrecord: record 0"):
+        check_data(str(data), preset)
+    with pytest.warns(UserWarning, match="skipping: .*bad-00000.tfrecord"):
+        summary = check_data(str(data), preset, skip_corrupt=True)
+    assert summary["real"] + summary["fake"] == summary["tracks"] >= 1
+
+
+def test_out_that_is_a_file_stops_train_before_it_starts(shards, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.write_text("keep me")
+    code = main(["train", "--model", "autoatt_b4_tiny", "--data", str(shards / "train"),
+                 "--out", str(run)])
+    assert code == 2
+    assert f"--out {run} is a file, not a folder" in capsys.readouterr().err
+    assert run.read_text() == "keep me"
 
 
 def test_resume_refuses_a_different_model(shards, tmp_path, capsys):

@@ -81,6 +81,16 @@ def _weights(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from tfdeepfake.cli.output_paths import check_output_dir, check_output_files
+    from tfdeepfake.inference import expand_inputs
+
+    try:  # before any model loads: a bad output path must not cost the batch
+        check_output_files({"--csv": args.csv, "--json": args.json, "--jsonl": args.jsonl},
+                           inputs=expand_inputs(args.paths))
+        check_output_dir(args.report, "--report")
+    except ValueError as err:
+        print(f"tfdeepfake detect: {err}", file=sys.stderr)
+        return 2
     if args.runner:
         from tfdeepfake.pipelines.cli import run_detect
 

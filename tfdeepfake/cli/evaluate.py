@@ -58,10 +58,17 @@ def _line(name: str, m: dict) -> str:
 def _run(args: argparse.Namespace) -> int:
     import os
 
+    from tfdeepfake.cli.output_paths import check_output_dir
     from tfdeepfake.evaluation.evaluator import check_settings, evaluate
 
     if not os.path.isdir(args.run):
-        print(f"error: --run {args.run}: no such folder (pass the --out of `tfdeepfake train`)")
+        print(f"error: --run {args.run}: no such folder (pass the --out of `tfdeepfake train`)",
+              file=sys.stderr)
+        return 2
+    try:
+        check_output_dir(args.out)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     import tensorflow as tf
 

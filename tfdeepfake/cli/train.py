@@ -158,10 +158,12 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     """Resolve the config, train, print the summary as JSON; exit code 2 on bad input."""
     try:
+        from tfdeepfake.cli.output_paths import check_output_dir
         from tfdeepfake.safeio import FolderBusyError
         from tfdeepfake.training import resolve_config, train
 
         config = resolve_config(args.model, args.config, overrides_from_args(args))
+        check_output_dir(config.out)
         summary = train(config)
     except (ValueError, FileNotFoundError, FolderBusyError) as err:
         print(f"tfdeepfake train: error: {err}", file=sys.stderr)

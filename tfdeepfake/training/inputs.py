@@ -20,6 +20,7 @@ batches of ``input_context.get_per_replica_batch_size(global_batch)`` elements, 
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -30,14 +31,36 @@ import tensorflow as tf
 DatasetFn = Callable[[tf.distribute.InputContext, int], tf.data.Dataset]
 
 
-def _first_records(files: list[str]) -> list[dict[str, Any]]:
-    """Label and frame count of the first track of each shard (for folders without a manifest)."""
+def _first_track(path: str) -> dict[str, tf.Tensor] | None:
+    """The first track of shard ``path`` (``None`` for an empty shard); a first record that
+    cannot be read or parsed raises ``CorruptShardError`` naming the shard and the fix."""
+    from tfrecords_tools.reader import CorruptShardError
     from tfrecords_tools.schema import parse_track
+
+    try:
+        for serialized in tf.data.TFRecordDataset(path).take(1):
+            return parse_track(serialized)
+    except tf.errors.OpError as err:  # TensorFlow's op names around its words left out
+        reason = re.sub(r"\{\{.*?\}\}|\[Op:.*", "", err.message, flags=re.S).strip()
+        raise CorruptShardError(path, 0, 0, reason) from None
+    return None
+
+
+def _first_records(files: list[str], skip_corrupt: bool) -> list[dict[str, Any]]:
+    """Label and frame count of the first track of each shard (for folders without a
+    manifest); with ``skip_corrupt`` an unreadable shard is warned about and left out."""
+    from tfrecords_tools.reader import CorruptShardError
 
     out = []
     for path in files:
-        for serialized in tf.data.TFRecordDataset(path).take(1):
-            track = parse_track(serialized)
+        try:
+            track = _first_track(path)
+        except CorruptShardError as err:
+            if not skip_corrupt:
+                raise
+            warnings.warn(f"skipping: {err}", UserWarning, stacklevel=2)
+            continue
+        if track is not None:
             out.append(
                 {
                     "label": int(track["label"]),
@@ -48,13 +71,16 @@ def _first_records(files: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def shard_summary(data: str) -> tuple[list[str], list[dict[str, Any]], bool]:
+def shard_summary(
+    data: str, skip_corrupt: bool = False
+) -> tuple[list[str], list[dict[str, Any]], bool]:
     """The shard paths of ``data``, one dict per track (``label``, ``frames``, ``shard``), and
     whether that list is complete.
 
     Tracks come from the folder's ``manifest.jsonl`` when it lists every shard (complete),
-    else from the first record of each shard (not complete). Raises ``FileNotFoundError``
-    naming ``data`` when it holds no shards.
+    else from the first record of each shard (not complete; a shard whose first record is
+    corrupt raises ``CorruptShardError``, or is left out with ``skip_corrupt``). Raises
+    ``FileNotFoundError`` naming ``data`` when it holds no shards.
     """
     from tfrecords_tools.reader import list_shards
     from tfrecords_tools.writer import read_manifest
@@ -67,11 +93,17 @@ def shard_summary(data: str) -> tuple[list[str], list[dict[str, Any]], bool]:
         if entries and {Path(f).name for f in files} <= listed:
             tracks = [{**t, "shard": e["shard"]} for e in entries for t in e.get("tracks", [])]
             return files, tracks, True
-    return files, _first_records(files), False
+    return files, _first_records(files, skip_corrupt), False
 
 
 def check_data(
-    data: str, preset: Any, *, flag: str = "--data", training: bool = True, fakes: str = "shards"
+    data: str,
+    preset: Any,
+    *,
+    flag: str = "--data",
+    training: bool = True,
+    fakes: str = "shards",
+    skip_corrupt: bool = False,
 ) -> dict:
     """Check shards fit the model before any training starts; a dict of counts.
 
@@ -82,7 +114,10 @@ def check_data(
     when a sequence model's clips are longer
     than every track (frame data for a clip model).
     """
-    files, tracks, complete = shard_summary(data)
+    files, tracks, complete = shard_summary(data, skip_corrupt)
+    if not tracks:
+        raise ValueError(f"{flag} {data}: no readable track in {len(files)} shard(s). "
+                         "Run `tfrecords-tools validate` on it, or re-extract the videos.")
     by_shard: dict[str, list[int]] = {}
     for t in tracks:
         by_shard.setdefault(t["shard"], []).append(int(t["label"]))
@@ -105,7 +140,8 @@ def check_data(
             f"{flag} {data}: holds {n_real} real and {n_fake} fake tracks; training needs both "
             "classes. Add shards of the missing class."
         )
-    crops = _check_crops(files[0], preset, flag, data)
+    readable = {t["shard"] for t in tracks}
+    crops = _check_crops(next(f for f in files if Path(f).name in readable), preset, flag, data)
     if getattr(preset, "sequence", False):
         longest = max((int(t.get("frames", 0)) for t in tracks), default=0)
         if longest < preset.frames:
@@ -122,10 +158,10 @@ def _check_crops(path: str, preset: Any, flag: str, data: str) -> dict:
     """The crops must hold at least the model's face margin; a face window smaller than the
     model's input (faces upsampled in training, unlike ``detect``'s) is warned about."""
     from tfdeepfake.faces.crop import stored_crop_size
-    from tfrecords_tools.schema import parse_track, recrop_fraction
+    from tfrecords_tools.schema import recrop_fraction
 
-    for serialized in tf.data.TFRecordDataset(path).take(1):
-        track = parse_track(serialized)
+    track = _first_track(path)
+    if track is not None:
         margin, side = float(track["crop_margin"]), int(track["crop_size"])
         try:
             window = side * recrop_fraction(margin, preset.face_margin)

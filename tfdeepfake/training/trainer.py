@@ -108,14 +108,16 @@ class Trainer:
         self.data_summary: dict[str, Any] = {}
         if train_data is None:
             self.data_summary["train"] = check_data(
-                config.data.train, self.preset, fakes=config.data.fakes
+                config.data.train, self.preset, fakes=config.data.fakes,
+                skip_corrupt=config.data.skip_corrupt,
             )
             train_data = make_dataset_fn(
                 config, self.preset, training=True, on_device=self.augment_on == "device"
             )
         if val_data is None and config.data.val:
             self.data_summary["val"] = check_data(
-                config.data.val, self.preset, flag="--val-data", training=False
+                config.data.val, self.preset, flag="--val-data", training=False,
+                skip_corrupt=config.data.skip_corrupt,
             )
             val_data = make_dataset_fn(config, self.preset, training=False)
         self.train_data, self.val_data = train_data, val_data
