@@ -57,4 +57,5 @@ def test_remote_labels_need_a_remote_input_folder(tmp_path, capsys):
                  str(tmp_path / "out"), "--runner", "direct"])
     assert code == 2
     assert "labels on another filesystem go with an input folder there too" in \
-        capsys.readouterr().out
+        capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

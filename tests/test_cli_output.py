@@ -63,3 +63,34 @@ def test_detect_backend_flag_selects_keras_backend_before_it_loads():
     bad = _run("detect", "missing.mp4", "--backend", "torch")
     assert bad.returncode == 2 and "invalid choice: 'torch'" in bad.stderr
 
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """`tfdeepfake models | head`: the reader left, so the command stops with 141 (128 +
+    SIGPIPE) and no traceback."""
+    command = "import sys; from tfdeepfake.cli import main; sys.exit(main(['models']))"
+    proc = subprocess.Popen([sys.executable, "-c", command],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # before the command writes a line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141, err
+    assert "Traceback" not in err and "internal error" not in err and "Exception" not in err
+
+
+def test_damaged_video_lines_from_opencv_and_ffmpeg_are_off(tmp_path):
+    """A truncated MP4 makes FFmpeg print 'moov atom not found' and OpenCV a cap.cpp warning;
+    quiet by default keeps both out (the result row names the failure)."""
+    script = ("import sys; from tfdeepfake.cli import configure_output; configure_output("
+              "False, tensorflow=False); import cv2; cv2.VideoCapture(sys.argv[1], "
+              "cv2.CAP_FFMPEG)")
+    broken = tmp_path / "truncated.mp4"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCV")}
+    loud = subprocess.run([sys.executable, "-c", "import cv2, sys; cv2.VideoCapture(sys.argv[1],"
+                           " cv2.CAP_FFMPEG)", str(broken)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert "moov atom not found" in loud.stderr  # the file does make them talk
+    quiet = subprocess.run([sys.executable, "-c", script, str(broken)], capture_output=True,
+                           text=True, env=env, timeout=120)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""

@@ -1,6 +1,7 @@
 """Labels: DFDC, FaceForensics++, Celeb-DF (1 = real there!), CSV; failures, not drops."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -88,10 +89,17 @@ def test_csv_with_and_without_header(tmp_path):
 
 
 def test_no_labels_means_unknown_label(tmp_path):
-    _touch(tmp_path, "x.mp4", "sub/y.avi", "readme.txt")
-    videos, failures = load_labels(tmp_path)
+    _touch(tmp_path, "x.mp4", "sub/y.avi", "readme.txt", ".hidden/z.txt", "out/manifest.jsonl")
+    videos, failures = load_labels(tmp_path, exclude=tmp_path / "out")
     assert sorted((v.video_id, v.label) for v in videos) == [("sub/y", -1), ("x", -1)]
-    assert failures == []
+    assert [(Path(f.path).name, f.reason) for f in failures] == [("readme.txt", "unsupported")]
+    assert detect_format(tmp_path / "x.mp4", None) == "none"  # one video, no labels
+    videos, failures = load_labels(tmp_path / "x.mp4")
+    assert [(v.video_id, v.label) for v in videos] == [("x", -1)] and failures == []
+    with pytest.raises(ValueError, match="readme.txt is not a video"):
+        load_labels(tmp_path / "readme.txt")
+    with pytest.raises(ValueError, match="No videos in .*sub-folders: extract reads videos"):
+        load_labels(tmp_path / ".hidden")
 
 
 def test_bad_paths_and_formats(tmp_path):
@@ -105,3 +113,6 @@ def test_bad_paths_and_formats(tmp_path):
     (tmp_path / "metadata.json").write_text("{not json")
     videos, failures = load_labels(tmp_path, tmp_path / "metadata.json")
     assert videos == [] and [f.reason for f in failures] == ["bad_labels"]
+    (tmp_path / "metadata.json").write_text("{}")
+    with pytest.raises(ValueError, match="metadata.json list no videos"):
+        load_labels(tmp_path, tmp_path / "metadata.json")

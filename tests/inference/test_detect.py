@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tfdeepfake.cli import main
+from tfdeepfake.faces import REASONS
 from tfdeepfake.inference import Detector, MissingWeightsError
 from tfdeepfake.inference.outputs import csv_columns
 
@@ -84,6 +85,9 @@ def test_cli_batch_with_bad_inputs_csv_json_and_report(
     assert by_path[str(empty)]["verdict"] == "ERROR" and "empty" in by_path[str(empty)]["error"]
     assert by_path[str(text)]["verdict"] == "ERROR"
     assert by_path[str(missing)]["error"].startswith("missing")
+    # each failure says what to do; a verdict has no advice
+    assert by_path[str(missing)]["advice"] == REASONS["missing"]
+    assert by_path[str(empty)]["advice"] == REASONS["empty"] and by_path[video]["advice"] == ""
 
     doc = json.load(open(out_json))
     assert doc["schema_version"] == 1 and doc["threshold"] == 0.5
@@ -91,6 +95,9 @@ def test_cli_batch_with_bad_inputs_csv_json_and_report(
     assert [m["name"] for m in doc["models"]] == list(tiny_models)
     assert doc["summary"]["inputs"] == 5
     scored = next(r for r in doc["results"] if r["path"] == video)
+    assert scored["advice"] is None
+    assert next(r for r in doc["results"] if r["path"] == str(missing))["advice"] == (
+        REASONS["missing"])
     for key in ("verdict", "label", "score", "confidence", "model_scores", "tracks", "media",
                 "frames_used", "faces", "seconds", "error", "report"):
         assert key in scored

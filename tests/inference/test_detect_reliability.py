@@ -93,3 +93,22 @@ def test_detect_csv_cells_are_not_formulas(tiny_runs, tmp_path, monkeypatch):
     main(["detect", "--csv", "r.csv", "--quiet", *ONE_MODEL, tiny_runs, "--", *names])
     rows = list(csv.DictReader(open("r.csv", encoding="utf-8")))
     assert [r["path"] for r in rows] == ["'" + n for n in names]
+
+
+def test_the_terminal_table_says_what_to_do_about_each_failure():
+    from tfdeepfake.faces import REASONS
+    from tfdeepfake.inference.outputs import format_table
+    from tfdeepfake.inference.results import VideoResult
+
+    results = [
+        VideoResult("a/gone.mp4", verdict="ERROR", error="missing: no such file"),
+        VideoResult("b/empty_dir", verdict="ERROR",
+                    error="empty_folder: a folder with no video or image in it"),
+        VideoResult("c/odd.mp4", verdict="ERROR", error="error: KeyError: 'x'"),
+    ]
+    lines = format_table(results, ["m"]).splitlines()
+    at = lines.index("  gone.mp4: missing: no such file")
+    assert lines[at + 1] == f"    what to do: {REASONS['missing']}"
+    assert f"    what to do: {REASONS['empty_folder']}" in lines
+    assert f"    what to do: {REASONS['error']}" in lines  # unexpected: report it
+

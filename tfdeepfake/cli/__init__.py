@@ -23,6 +23,7 @@ import warnings
 
 EXIT_CRASH = 3
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a program killed by the signal exits
 
 # Sub-command modules, in the order `tfdeepfake --help` lists them.
 COMMANDS = (
@@ -95,6 +96,7 @@ def configure_output(verbose: bool, tensorflow: bool = True) -> None:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    _quiet_opencv()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     with _stderr_captured() as caught:
         try:  # TensorFlow loads with Keras on its backend; on others, below, unless told not to
@@ -109,6 +111,17 @@ def configure_output(verbose: bool, tensorflow: bool = True) -> None:
     import absl.logging
 
     absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+def _quiet_opencv() -> None:
+    """OpenCV's and FFmpeg's own lines about a damaged file ('moov atom not found') off:
+    the result row says what failed. FFmpeg's level is read when OpenCV first opens a video
+    (child processes inherit it); OpenCV's is set here too, since cv2 is already loaded."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    if "cv2" in sys.modules:
+        cv2 = sys.modules["cv2"]
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 @contextlib.contextmanager
@@ -151,6 +164,9 @@ def run_guarded(prog: str, func, args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `tfdeepfake models | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return EXIT_BROKEN_PIPE
     except Exception:
         traceback.print_exc(file=sys.stderr)
         print(f"{prog}: internal error (exit {EXIT_CRASH}); please report it with the "

@@ -105,8 +105,15 @@ def crop_size_of(args: argparse.Namespace) -> int:
     return args.crop_size
 
 
+def exit_code(summary) -> int:
+    """1 when failures.csv lists any input (the batch ran to its end), else 0."""
+    return 1 if summary.failures else 0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the extraction; exit code 0 when at least one video was extracted or skipped."""
+    """Run the extraction: exit code 0, 1 when an input failed, 2 for a usage error (bad
+    flags, an input without videos, an unusable or busy --out)."""
+    from tfdeepfake.cli.output_paths import check_output_dir
     from tfdeepfake.faces.dataset import ExtractOptions, extract_dataset
     from tfdeepfake.safeio import FolderBusyError
 
@@ -125,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
             max_pixels=args.max_pixels,
             time_limit=args.time_limit,
         )
+        check_output_dir(args.out)  # before any work: a typo must not cost the batch
     except ValueError as err:
         print(f"tfdeepfake extract: error: {err}", file=sys.stderr)
         return 2
@@ -153,4 +161,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"tfdeepfake extract: error: {err}", file=sys.stderr)
         return 2
     print(summary.format())
-    return 0 if summary.extracted + summary.skipped > 0 or summary.videos == 0 else 1
+    return exit_code(summary)

@@ -3,8 +3,9 @@
 ``extract_dataset`` never stops on a bad video: each one that cannot be (fully) used gets a
 row in ``OUT/failures.csv`` (path, reason, message) and the batch carries on. Videos in the
 input folder that the labels do not list (e.g. the other splits) are left out and listed in
-``OUT/unlabelled.txt``. Re-running it
-on the same ``OUT`` resumes: videos already in the shard manifest are skipped.
+``OUT/unlabelled.txt``; without labels, each file that is not a video gets an ``unsupported``
+row, and an input without videos raises ``ValueError`` before anything is written.
+Re-running it on the same ``OUT`` resumes: videos already in the shard manifest are skipped.
 
 Concurrency on few cores: with ``workers=1`` a background thread decodes the next video
 while the current one is in MTCNN (TensorFlow already spreads one batch over the cores);
@@ -196,7 +197,8 @@ def extract_dataset(
     options = options or ExtractOptions()
     out_dir = Path(out_dir)
     started = time.perf_counter()
-    videos, failures = load_labels(input_path, labels, dataset=dataset, split=split, fmt=fmt)
+    videos, failures = load_labels(input_path, labels, dataset=dataset, split=split, fmt=fmt,
+                                   exclude=out_dir)
     from tfrecords_tools.writer import ShardedWriter  # TensorFlow: once the inputs are known
 
     summary = ExtractSummary(out_dir=str(out_dir), videos=len(videos))
@@ -510,7 +512,7 @@ def _previous_failures(out_dir: Path, retried: set[str]) -> list[Failure]:
         for r in rows
         if r.get("path") not in retried
         and r.get("reason") != "unlabelled"
-        and r.get("reason") not in ("unknown_label", "duplicate", "bad_labels")
+        and r.get("reason") not in ("unknown_label", "duplicate", "bad_labels", "unsupported")
     ]
 
 

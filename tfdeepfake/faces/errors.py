@@ -11,8 +11,11 @@ REASONS: dict[str, str] = {
     "missing": "check the path (relative paths are resolved against the input folder)",
     "empty": "the file has zero bytes; re-download or re-copy it",
     "not_video": "the file is not a video container OpenCV/FFmpeg can open; remove it",
+    "empty_folder": "the folder holds no video or image file (by extension); check the path "
+    "and the files' extensions",
     "audio_only": "the file has an audio track but no video track; remove it",
-    "corrupt": "the container is damaged or truncated; re-download the file or remux it",
+    "corrupt": "the file is damaged or truncated; re-download it (a video can also be "
+    "remuxed: ffmpeg -i IN -c copy OUT.mp4)",
     "too_few_frames": "the video has fewer decodable frames than needed; lower --frames",
     "too_large": "the frames are larger than --max-pixels allows; raise it or downscale the video",
     "timeout": "decoding, face detection and scoring took longer than --time-limit seconds "
@@ -20,15 +23,26 @@ REASONS: dict[str, str] = {
     "worker_died": "the face-finding process died on this input (out of memory? a crash in "
     "the decoder?); retry it alone, or lower --max-pixels",
     "quarantined": "workers died on this video repeatedly; it is skipped (delete its row to retry)",
-    "no_face": "no face was found; lower the detector's min score or drop the video",
+    "no_face": "check that a face is visible in the video, sample more frames with --frames, "
+    "or (extract) lower --min-score",
     "unknown_label": "the label is not REAL/FAKE/0/1; fix the labels file",
     "missing_original": "the fake names an original that is not in the labels or on disk",
     "original_failed": "the fake's original could not be read; the SSIM masks are left out",
     "unlabelled": "the video is in the input folder but not in the labels; add it there",
     "duplicate": "the same video id is listed twice; keep one entry",
     "bad_labels": "the labels file could not be parsed; fix its format",
+    "unsupported": "not a video (by its extension); extract reads videos only, detect also "
+    "reads images",
     "error": "an unexpected error; please report it with the message",
 }
+
+
+def advice(error: str | None) -> str:
+    """What to do about a result's ``"reason: detail"`` error ("" when there is none)."""
+    if not error:
+        return ""
+    reason = error.partition(": ")[0]
+    return REASONS.get(reason, REASONS["error"])
 
 
 class ExtractionError(RuntimeError):

@@ -12,7 +12,9 @@ Formats (``load_labels`` picks one from the labels path, or from the input folde
   from ``Celeb-real/idA_NNNN.mp4``.
 - ``csv``: ``path,label[,original]`` with an optional header (then also ``split``,
   ``video_id`` columns); label REAL/FAKE or 0/1 (1 = fake).
-- none: every video under the input folder, label -1 (unknown: inference-only shards).
+- none: every video under the input folder (or the one video given), label -1 (unknown:
+  inference-only shards); each other file gets an ``unsupported`` failure (hidden files
+  aside), and an input without any video is a ``ValueError``.
 
 A line that cannot be used becomes a ``Failure`` (reason ``unknown_label``,
 ``duplicate``, ``unlabelled``, ``bad_labels``), never a silent drop.
@@ -28,10 +30,14 @@ import re
 from pathlib import Path
 
 from tfdeepfake.faces.errors import Failure
-from tfdeepfake.safeio import walk_files
+from tfdeepfake.safeio import display_name, walk_files
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
+                  ".ts", ".mts", ".m2ts", ".3gp", ".ogv")
 FORMATS = ("dfdc", "ffpp", "celebdf", "csv", "none")
+_READS = (  # why a file is not extracted
+    f"extract reads videos ({', '.join(VIDEO_SUFFIXES)}); use `tfdeepfake detect` for images"
+)
 _LABELS = {"fake": 1, "1": 1, "real": 0, "0": 0}
 
 
@@ -59,7 +65,10 @@ class LabelledVideo:
 
 
 def detect_format(input_path: str | os.PathLike, labels: str | os.PathLike | None) -> str:
-    """Which label format applies (see the module docstring)."""
+    """Which label format applies (see the module docstring); one video without labels
+    is ``none``."""
+    if labels is None and Path(input_path).is_file():
+        return "none"
     source = Path(labels) if labels is not None else Path(input_path)
     if source.is_dir():
         if (source / "original_sequences").is_dir() or (source / "manipulated_sequences").is_dir():
@@ -86,6 +95,7 @@ def load_labels(
     dataset: str | None = None,
     split: str | None = None,
     fmt: str | None = None,
+    exclude: str | os.PathLike | None = None,
 ) -> tuple[list[LabelledVideo], list[Failure]]:
     """Read the labels of a video collection.
 
@@ -96,9 +106,15 @@ def load_labels(
         dataset: name stored with every track (default: the format's name).
         split: split stored with every track (overrides a split the labels give).
         fmt: force a format instead of detecting it.
+        exclude: a folder whose files are not inputs (the output folder): format ``none``
+            gives them no ``unsupported`` row.
 
     Returns:
         The videos to extract and the failures found while reading the labels.
+
+    Raises:
+        ValueError: when there is no video to extract (format ``none``: no video in the
+            input; another format: the labels list none).
     """
     input_path = Path(input_path)
     if not input_path.exists():
@@ -112,8 +128,11 @@ def load_labels(
         name = "metadata.json" if fmt == "dfdc" else "List_of_testing_videos.txt"
         labels = input_path / name
     roots = _roots(input_path, labels)
-    reader = {"dfdc": _dfdc, "ffpp": _ffpp, "celebdf": _celebdf, "csv": _csv, "none": _none}[fmt]
-    videos, failures = reader(Path(labels) if labels else input_path, roots)
+    if fmt == "none":
+        videos, failures = _none(input_path, roots, exclude)
+    else:
+        reader = {"dfdc": _dfdc, "ffpp": _ffpp, "celebdf": _celebdf, "csv": _csv}[fmt]
+        videos, failures = reader(Path(labels) if labels else input_path, roots)
     for video in videos:
         video.dataset = dataset or video.dataset
         video.split = split if split is not None else video.split
@@ -122,6 +141,9 @@ def load_labels(
     if fmt != "none" and input_path.is_dir():
         reported = {Path(f.path).resolve() for f in failures}
         failures += _unlabelled(input_path, videos, Path(labels) if labels else None, reported)
+    if not videos and all(f.reason == "unlabelled" for f in failures):
+        raise ValueError(f"The labels {labels or input_path} list no videos ({len(failures)} "
+                         f"video(s) under {input_path} are not in them).")
     return videos, failures
 
 
@@ -297,9 +319,36 @@ def _csv(labels: Path, roots: list[Path]) -> tuple[list[LabelledVideo], list[Fai
     return videos, failures
 
 
-def _none(root: Path, roots: list[Path]) -> tuple[list[LabelledVideo], list[Failure]]:
-    paths = [root] if root.is_file() else _list_videos(root)
-    return [LabelledVideo(p, -1, _video_id(p, roots), "") for p in paths], []
+def _none(
+    root: Path, roots: list[Path], exclude: str | os.PathLike | None
+) -> tuple[list[LabelledVideo], list[Failure]]:
+    """Every video under ``root`` (or ``root``), label -1; each other file, an
+    ``unsupported`` row (hidden files and those under ``exclude`` aside)."""
+    files = [Path(p) for p in walk_files(root)] if root.is_dir() else [root]
+    videos = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES]
+    skip = os.path.realpath(exclude) if exclude is not None else None
+    others = [
+        p for p in files
+        if p.suffix.lower() not in VIDEO_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(roots[0]).parts)
+        and not (skip and os.path.realpath(p).startswith(skip + os.sep))
+    ]
+    if not videos:
+        raise ValueError(_no_videos(root, others))
+    return [LabelledVideo(p, -1, _video_id(p, roots), "") for p in videos], [
+        Failure(str(p), "unsupported", f"{display_name(p)}: not a video; {_READS}")
+        for p in others
+    ]
+
+
+def _no_videos(root: Path, others: list[Path]) -> str:
+    """Why ``root`` gives nothing to extract."""
+    if root.is_file():
+        return f"{display_name(root)} is not a video: {_READS}."
+    message = f"No videos in {display_name(root)} or its sub-folders: {_READS}."
+    if others:
+        message += f" It holds {len(others)} other file(s), e.g. {display_name(others[0])}."
+    return message
 
 
 def _list_videos(folder: Path) -> list[Path]:

@@ -276,7 +276,7 @@ def _check_file(path: Path) -> None:
     if not path.exists():
         raise ExtractionError("missing", path, "no such file")
     if path.is_dir():
-        raise ExtractionError("not_video", path, "is a folder, not a video file")
+        raise ExtractionError("empty_folder", path, "a folder with no video or image in it")
     if path.stat().st_size == 0:
         raise ExtractionError("empty", path, "the file is empty (0 bytes)")
 

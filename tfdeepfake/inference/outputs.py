@@ -9,6 +9,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from tfdeepfake.faces.errors import advice
 from tfdeepfake.inference.results import VideoResult
 from tfdeepfake.safeio import atomic_write, csv_row, display_name, readable_text
 
@@ -88,7 +89,7 @@ def csv_columns(model_names: Sequence[str]) -> list[str]:
     return [
         "path", "verdict", "label", "ensemble_score", "confidence",
         *[f"{m}_score" for m in model_names],
-        "faces", "frames_used", "seconds", "error",
+        "faces", "frames_used", "seconds", "error", "advice",
     ]
 
 
@@ -106,7 +107,7 @@ def write_csv(results: Sequence[VideoResult], model_names: Sequence[str], path: 
                 "path": display_name(r.path), "verdict": r.verdict, "label": r.label,
                 "ensemble_score": _fmt(r.score), "confidence": _fmt(r.confidence),
                 "faces": r.faces, "frames_used": r.frames_used, "seconds": f"{r.seconds:.3f}",
-                "error": r.error or "",
+                "error": r.error or "", "advice": advice(r.error),
             }
             row.update({f"{m}_score": _fmt(r.model_scores.get(m)) for m in model_names})
             writer.writerow(csv_row(row))
@@ -127,6 +128,7 @@ def shown_dict(result: VideoResult) -> dict[str, Any]:
     out = result.to_dict()
     out["path"] = display_name(result.path)
     out["error"] = None if result.error is None else readable_text(result.error)
+    out["advice"] = advice(result.error) or None
     return out
 
 
@@ -156,7 +158,8 @@ def format_table(results: Sequence[VideoResult], model_names: Sequence[str]) -> 
     lines.insert(1, "  ".join("-" * w for w in widths))
     for r in results:
         if r.error:
-            lines.append(f"  {display_name(os.path.basename(r.path))}: {readable_text(r.error)}")
+            lines.append(f"  {display_name(os.path.basename(r.path))}: {readable_text(r.error)}"
+                         f"\n    what to do: {advice(r.error)}")
     return "\n".join(lines)
 
 

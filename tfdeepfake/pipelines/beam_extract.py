@@ -201,6 +201,17 @@ def beam_extract_dataset(
         elif labels is not None and is_remote(str(labels)):
             raise ValueError(f"--labels {labels}: labels on another filesystem go with an "
                              "input folder there too (or copy the labels file here).")
+        # before --out is made: an input without videos leaves nothing behind
+        videos, label_failures = load_labels(source, source_labels, dataset=dataset,
+                                             split=split, fmt=fmt,
+                                             exclude=None if is_remote(out) else out)
+        if source != input_path:  # the mirror's paths -> the remote names
+            videos = [dataclasses.replace(
+                v, path=_remote(v.path, source, input_path),
+                original=v.original and _remote(v.original, source, input_path))
+                for v in videos]
+            label_failures = [dataclasses.replace(f, path=_remote(f.path, source, input_path))
+                              for f in label_failures]
         if is_remote(out):
             stack.enter_context(remote_folder.remote_lock(out))  # one run per output folder
             stage = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tfdeepfake-")))
@@ -209,15 +220,6 @@ def beam_extract_dataset(
             stage = Path(out)
             stage.mkdir(parents=True, exist_ok=True)
             stack.enter_context(folder_lock(stage, "extraction"))  # one run per output folder
-        videos, label_failures = load_labels(source, source_labels, dataset=dataset,
-                                             split=split, fmt=fmt)
-        if source != input_path:  # the mirror's paths -> the remote names
-            videos = [dataclasses.replace(
-                v, path=_remote(v.path, source, input_path),
-                original=v.original and _remote(v.original, source, input_path))
-                for v in videos]
-            label_failures = [dataclasses.replace(f, path=_remote(f.path, source, input_path))
-                              for f in label_failures]
         summary = _extract(videos, label_failures, stage, out, options, runner, workers,
                            beam_options, max_shard_bytes)
         summary.seconds = time.perf_counter() - started

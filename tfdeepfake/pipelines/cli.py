@@ -38,7 +38,7 @@ def run_extract(args: argparse.Namespace, options) -> int:
     from tfdeepfake.safeio import FolderBusyError
 
     if message := _beam_missing():
-        print(f"error: {message}")
+        print(f"tfdeepfake extract: error: {message}", file=sys.stderr)
         return 2
     try:
         summary = beam_extract_dataset(
@@ -46,17 +46,14 @@ def run_extract(args: argparse.Namespace, options) -> int:
             workers=args.workers, beam_options=args.beam_option, dataset=args.dataset,
             split=args.split, fmt=args.fmt, max_shard_bytes=int(args.shard_mb * 2**20),
         )
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}")
-        return 2
-    except FolderBusyError as err:
-        print(f"error: {err}")
+    except (FileNotFoundError, ValueError, FolderBusyError) as err:
+        print(f"tfdeepfake extract: error: {err}", file=sys.stderr)
         return 2
     except WorkerLostError as err:
-        print(f"error: {err}")
+        print(f"tfdeepfake extract: error: {err}", file=sys.stderr)
         return 1
     print(summary.format())
-    return 0 if summary.extracted + summary.skipped > 0 or summary.videos == 0 else 1
+    return 1 if summary.failures else 0
 
 
 def run_detect(args: argparse.Namespace, weights_of) -> int:

@@ -46,14 +46,13 @@ def suspicion_order(results: Sequence[Mapping]) -> list[Mapping]:
 
 def plain_error(error: str | None) -> str:
     """``"reason: detail"`` of a result in words people act on (the reason's advice)."""
-    from tfdeepfake.faces.errors import REASONS
+    from tfdeepfake.faces.errors import REASONS, advice
 
     if not error:
         return ""
     reason, _, detail = error.partition(": ")
-    if reason in REASONS and reason != "error":
-        return f"{detail.rstrip('.')}. What to do: {REASONS[reason]}."
-    return f"{detail or error}. What to do: {REASONS['error']}."
+    shown = detail if reason in REASONS and reason != "error" else detail or error
+    return f"{shown.rstrip('.')}. What to do: {advice(error)}."
 
 
 def frame_chart(result: Mapping, width: int = 320, height: int = 120) -> dict:
