@@ -59,3 +59,18 @@ def test_remote_labels_need_a_remote_input_folder(tmp_path, capsys):
     assert "labels on another filesystem go with an input folder there too" in \
         capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_beam_import_notice_about_bigquery_is_left_out():
+    """Importing Beam logs 'apitools not found, and bigquery client libraries are not
+    available' on the root logger; no tfdeepfake pipeline uses BigQuery."""
+    import subprocess
+    import sys
+
+    plain = subprocess.run([sys.executable, "-c", "import apache_beam"], capture_output=True,
+                           text=True, timeout=300)
+    assert "apitools not found" in plain.stderr  # the notice this test guards against
+    ours = subprocess.run([sys.executable, "-c", "from tfdeepfake.pipelines.cli import "
+                           "_beam_missing; assert _beam_missing() is None"],
+                          capture_output=True, text=True, timeout=300)
+    assert ours.returncode == 0 and ours.stderr == "", ours.stderr

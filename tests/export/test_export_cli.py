@@ -55,3 +55,29 @@ def test_keras_format_with_weights_file(tmp_path, capsys):
     reloaded = keras.saving.load_model(path, compile=False)
     x = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
     np.testing.assert_allclose(reloaded(x)["logit"], model(x, training=False)["logit"], atol=1e-5)
+
+
+def test_native_notices_are_dropped_and_other_native_lines_kept(capfd):
+    import os
+
+    from tfdeepfake.cli import native_lines_dropped
+
+    with native_lines_dropped("INFO: Created TensorFlow Lite XNNPACK delegate"):
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"E0000 a real native error\n")
+    err = capfd.readouterr().err
+    assert "XNNPACK" not in err and "E0000 a real native error\n" in err
+
+
+def test_tflite_export_prints_only_its_own_lines(tmp_path):
+    """LiteRT's interpreter announces its XNNPACK delegate on stderr in every process that
+    runs a model; the export command keeps that notice out of its output."""
+    import subprocess
+    import sys
+
+    cli = "import sys; from tfdeepfake.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", cli, "export", "--model", "autoatt_b4_tiny", "--format", "tflite",
+         "--out", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert "Parity report:" in done.stdout, done.stderr
+    assert "XNNPACK" not in done.stderr and "fully_quantize" not in done.stderr

@@ -94,6 +94,8 @@ def test_cli_batch_with_bad_inputs_csv_json_and_report(
     assert doc["backend"] == "tensorflow"  # what scored, recorded with the results
     assert [m["name"] for m in doc["models"]] == list(tiny_models)
     assert doc["summary"]["inputs"] == 5
+    assert set(doc["summary"]) == {"inputs", "REAL", "FAKE", "NO_FACE", "ERROR"}
+    assert doc["summary"]["ERROR"] == 3 and doc["summary"]["NO_FACE"] == 1
     scored = next(r for r in doc["results"] if r["path"] == video)
     assert scored["advice"] is None
     assert next(r for r in doc["results"] if r["path"] == str(missing))["advice"] == (

@@ -39,6 +39,13 @@ def test_listing_names_sizes_sources_and_licences(capsys, tmp_path, monkeypatch)
     assert len(re.findall(r"- dfdc_winner_b7_\d+_\d+:", dfdc_block)) == 7  # all seven seeds
 
 
+def test_an_unknown_bundle_is_a_usage_error(served, capsys):
+    assert main(["pretrained", "nosuch"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "tfdeepfake pretrained: Unknown pretrained bundle 'nosuch'. Known bundles: dfdc-lite")
+    assert served.requests == []
+
+
 def test_plain_detect_without_the_default_cached_prints_the_command(served, capsys):
     assert main(["detect", "clip.mp4"]) == 2
     err = capsys.readouterr().err

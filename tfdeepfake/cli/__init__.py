@@ -140,6 +140,20 @@ def _stderr_captured():
             os.close(saved)
 
 
+@contextlib.contextmanager
+def native_lines_dropped(*prefixes: str):
+    """Drop the lines C++ libraries write to stderr that start with one of ``prefixes``
+    (LiteRT's 'INFO: Created TensorFlow Lite XNNPACK delegate'); every other line the block
+    writes to stderr is printed when it ends."""
+    with _stderr_captured() as caught:
+        try:
+            yield
+        finally:
+            kept = [line for line in caught().splitlines(keepends=True)
+                    if not line.startswith(prefixes)]
+            sys.stderr.write("".join(kept))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tfdeepfake` console script."""
     args = build_parser().parse_args(argv)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tfdeepfake.cli import native_lines_dropped
 from tfdeepfake.export.caps import MAX_ENCODED_BYTES, MAX_IMAGES, MAX_SIDE, ServingCaps
 
 DEFAULT_OUT = {"saved_model": "saved_models", "tflite": "exports/tflite", "keras": "exports/keras"}
+# What LiteRT's converter and interpreter print on every run (dropped unless --verbose).
+LITERT_NOTICES = ("INFO: Created TensorFlow Lite XNNPACK delegate", "fully_quantize: ")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -119,7 +122,10 @@ def run(args: argparse.Namespace) -> int:
                   f"per side, {caps.max_encoded_bytes} bytes per encoded image")
             print(f"Inspect it: saved_model_cli show --dir {path} --all")
             return 0
-        return _export_tflite(args, model, preset, source, out)
+        if args.verbose:
+            return _export_tflite(args, model, preset, source, out)
+        with native_lines_dropped(*LITERT_NOTICES):
+            return _export_tflite(args, model, preset, source, out)
     except (ValueError, FileNotFoundError) as err:
         return _fail(str(err))
     except RuntimeError as err:  # e.g. tflite.ConversionError: an op LiteRT cannot run

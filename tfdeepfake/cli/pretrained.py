@@ -41,11 +41,16 @@ def run(args: argparse.Namespace) -> int:
     from tfdeepfake.weights.checkpoint import CheckpointError
     from tfdeepfake.weights.download import ChecksumError
     from tfdeepfake.weights.mapping import MappingError
-    from tfdeepfake.weights.pretrained import prepare_bundle
+    from tfdeepfake.weights.pretrained import get_bundle, prepare_bundle
 
     if args.name is None:
         print(_listing())
         return 0
+    try:
+        get_bundle(args.name)
+    except ValueError as err:  # a usage error, before any download
+        print(f"tfdeepfake pretrained: {err}", file=sys.stderr)
+        return 2
     try:
         folders = prepare_bundle(args.name)
     except (OSError, ValueError, ChecksumError, CheckpointError, MappingError, ImportError) as err:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tfdeepfake.faces.errors import advice
-from tfdeepfake.inference.results import VideoResult
+from tfdeepfake.inference.results import VERDICTS, VideoResult
 from tfdeepfake.safeio import atomic_write, csv_row, display_name, readable_text
 
 JSON_SCHEMA_VERSION = 1
@@ -138,10 +138,10 @@ def write_json(results: Sequence[VideoResult], run_info: dict[str, Any], path: s
 
 
 def summarize(results: Sequence[VideoResult]) -> dict[str, int]:
-    """Counts of inputs by verdict."""
-    counts = {"inputs": len(results)}
+    """Counts of inputs by verdict, every verdict listed (0 when none has it)."""
+    counts = {"inputs": len(results), **dict.fromkeys(VERDICTS, 0)}
     for r in results:
-        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+        counts[r.verdict] += 1
     return counts
 
 

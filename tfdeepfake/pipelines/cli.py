@@ -4,6 +4,7 @@ commands do when ``--runner`` is given (the rest of each command is unchanged)."
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from tfdeepfake.pipelines.runners import RUNNERS
@@ -19,16 +20,34 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--beam-option", action="append", default=[], metavar="KEY=VALUE",
         help="a Beam pipeline option, repeatable (e.g. project=P, region=R, "
-             "temp_location=gs://B/tmp, setup_file=./setup.py, flink_master=HOST:PORT)",
+             "temp_location=gs://B/tmp, setup_file=./pyproject.toml, flink_master=HOST:PORT)",
     )
 
 
 def _beam_missing() -> str | None:
+    """Import Apache Beam (its root-logger notice that the BigQuery client is absent, which
+    no tfdeepfake pipeline uses, left out); a message when it is not installed."""
+    root = logging.getLogger()
+    notice = _DropMessage("apitools not found")
+    root.addFilter(notice)
     try:
         import apache_beam  # noqa: F401
     except ImportError:
         return "--runner needs Apache Beam: pip install 'tfdeepfake[beam]'"
+    finally:
+        root.removeFilter(notice)
     return None
+
+
+class _DropMessage(logging.Filter):
+    """Drops the log records whose message contains ``text``."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
 
 
 def run_extract(args: argparse.Namespace, options) -> int:
