@@ -80,7 +80,7 @@ def test_evaluate_command_bad_input(shards, run_dir, tmp_path, capsys):
         )
         == 2
     )
-    assert "no such folder" in capsys.readouterr().out
+    assert "no such folder" in capsys.readouterr().err
     empty = tmp_path / "empty"
     empty.mkdir()
     assert (
