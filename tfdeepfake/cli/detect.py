@@ -84,9 +84,10 @@ def run(args: argparse.Namespace) -> int:
     from tfdeepfake.cli.output_paths import check_output_dir, check_output_files
     from tfdeepfake.inference import expand_inputs
 
+    paths = expand_inputs(args.paths)
     try:  # before any model loads: a bad output path must not cost the batch
         check_output_files({"--csv": args.csv, "--json": args.json, "--jsonl": args.jsonl},
-                           inputs=expand_inputs(args.paths))
+                           inputs=paths)
         check_output_dir(args.report, "--report")
     except ValueError as err:
         print(f"tfdeepfake detect: {err}", file=sys.stderr)
@@ -113,16 +114,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"WARNING: {', '.join(untrained)} run on random weights (--allow-untrained): "
               "every verdict is labelled UNTRAINED and means nothing.", file=sys.stderr)
     with detector:  # ends its face-finding child processes, if any
-        return _detect(args, detector)
+        return _detect(args, detector, paths)
 
 
-def _detect(args: argparse.Namespace, detector) -> int:
-    from tfdeepfake.inference import expand_inputs
+def _detect(args: argparse.Namespace, detector, paths: list[str]) -> int:
     from tfdeepfake.inference.outputs import ResultJournal, format_table, write_csv, write_json
     from tfdeepfake.inference.report import write_index
     from tfdeepfake.safeio import FolderBusyError
 
-    paths = expand_inputs(args.paths)
     info = detector.run_info()
     journal = ResultJournal.beside(args.csv or args.json) if args.csv or args.json else None
     try:
