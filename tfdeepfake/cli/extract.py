@@ -105,11 +105,6 @@ def crop_size_of(args: argparse.Namespace) -> int:
     return args.crop_size
 
 
-def exit_code(summary) -> int:
-    """1 when failures.csv lists any input (the batch ran to its end), else 0."""
-    return 1 if summary.failures else 0
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the extraction: exit code 0, 1 when an input failed, 2 for a usage error (bad
     flags, an input without videos, an unusable or busy --out)."""
@@ -161,4 +156,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"tfdeepfake extract: error: {err}", file=sys.stderr)
         return 2
     print(summary.format())
-    return exit_code(summary)
+    return summary.exit_code

@@ -125,6 +125,12 @@ class ExtractSummary:
     def failures_by_reason(self) -> dict[str, int]:
         return dict(collections.Counter(f.reason for f in self.failures))
 
+    @property
+    def exit_code(self) -> int:
+        """``tfdeepfake extract``'s exit status: 1 when failures.csv lists any input (the
+        batch ran to its end), else 0."""
+        return 1 if self.failures else 0
+
     def format(self) -> str:
         """The summary as printed by ``tfdeepfake extract``."""
         rate = self.extracted / self.seconds if self.seconds > 0 else 0.0

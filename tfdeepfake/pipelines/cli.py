@@ -52,7 +52,6 @@ class _DropMessage(logging.Filter):
 
 def run_extract(args: argparse.Namespace, options) -> int:
     """``tfdeepfake extract --runner ...``."""
-    from tfdeepfake.cli.extract import exit_code
     from tfdeepfake.pipelines.beam_extract import beam_extract_dataset
     from tfdeepfake.pipelines.worker_watch import WorkerLostError
     from tfdeepfake.safeio import FolderBusyError
@@ -73,7 +72,7 @@ def run_extract(args: argparse.Namespace, options) -> int:
         print(f"tfdeepfake extract: error: {err}", file=sys.stderr)
         return 1
     print(summary.format())
-    return exit_code(summary)
+    return summary.exit_code
 
 
 def run_detect(args: argparse.Namespace, weights_of) -> int:
