@@ -1,7 +1,8 @@
 """`tfrecords-tools inspect|validate|stats|sample DIR`: look at and check track shards.
 
-Exit codes: 0 fine, 1 validate found problems, 2 bad arguments or no shards, 3 a crash
-(traceback on stderr).
+Exit codes: 0 fine, 1 validate found problems or inspect/stats/sample met damaged records
+(they count or sample the rest and name each one on stderr), 2 bad arguments or no shards,
+3 a crash (traceback on stderr).
 """
 
 from __future__ import annotations
@@ -12,15 +13,33 @@ import os
 import sys
 
 
+def _report_damage(command: str, data: str, damage: list) -> int:
+    """Name each damaged record on stderr with the fix; the exit code (1 if any, else 0)."""
+    for item in damage:
+        print(f"tfrecords-tools {command}: damaged: {item}", file=sys.stderr)
+    if not damage:
+        return 0
+    lost = sum(d.lost for d in damage)
+    print(
+        f"tfrecords-tools {command}: {lost} damaged record(s); the figures above leave "
+        f"them out. Run `tfrecords-tools validate {data}` to list every problem, then delete "
+        "or re-extract those shards.",
+        file=sys.stderr,
+    )
+    return 1
+
+
 def _inspect(args) -> int:
     from tfrecords_tools.reader import list_shards
     from tfrecords_tools.stats import shard_info
     from tfrecords_tools.writer import read_manifest
 
     files = list_shards(args.data)
+    damage = []
     print(f"{'shard':40s} {'MiB':>8s} {'tracks':>7s} {'frames':>7s} {'videos':>7s}  labels")
     for path in files:
         info = shard_info(path)
+        damage += info.damage
         labels = ", ".join(f"{k} {v}" for k, v in sorted(info.labels.items()))
         print(
             f"{os.path.basename(path):40s} {info.bytes / 2**20:8.2f} {info.records:7d} "
@@ -30,16 +49,17 @@ def _inspect(args) -> int:
         entries = read_manifest(args.data)
         videos = sum(len(e.get("videos", [])) for e in entries)
         print(f"manifest: {len(entries)} completed shard(s), {videos} video(s) done")
-    return 0
+    return _report_damage("inspect", args.data, damage)
 
 
 def _stats(args) -> int:
-    from tfrecords_tools.stats import collect_stats
+    from tfrecords_tools.stats import Damage, collect_stats
 
     stats = collect_stats(args.data)
+    damage = [Damage(**d) for d in stats["damaged"]]
     if args.json:
         print(json.dumps(stats, indent=2))
-        return 0
+        return _report_damage("stats", args.data, damage)
     print(
         f"shards {stats['shards']}  size {stats['bytes'] / 2**20:.2f} MiB  "
         f"videos {stats['videos']}  tracks {stats['tracks']}  frames {stats['frames']}  "
@@ -52,7 +72,7 @@ def _stats(args) -> int:
                 f"  {value:16s} videos {c['videos']:7d}  tracks {c['tracks']:7d}  "
                 f"frames {c['frames']:8d}"
             )
-    return 0
+    return _report_damage("stats", args.data, damage)
 
 
 def _validate(args) -> int:
@@ -75,12 +95,21 @@ def _validate(args) -> int:
 
 
 def _sample(args) -> int:
+    from tfrecords_tools.reader import ReadStats
     from tfrecords_tools.sample import dump_samples
 
-    written = dump_samples(args.data, args.out, n=args.n, seed=args.seed)
+    skipped = ReadStats()
+    written = dump_samples(args.data, args.out, n=args.n, seed=args.seed, skipped=skipped)
     masks = sum(1 for p in os.listdir(args.out) if p.endswith("_mask.png"))
     print(f"wrote {len(written)} crop(s) to {args.out} ({masks} mask file(s) in the folder)")
-    return 0
+    if not skipped.skipped:
+        return 0
+    print(
+        f"tfrecords-tools sample: {skipped.skipped} damaged record(s) passed over (warnings "
+        f"above name them). Run `tfrecords-tools validate {args.data}` to list every problem.",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -75,3 +75,36 @@ def test_sample_dumps_pngs_with_masks(shard_dir, tmp_path, capsys):
 def test_missing_folder_exits_2_with_message(tmp_path, capsys):
     assert main(["stats", str(tmp_path / "none")]) == 2
     assert "No TFRecord shards" in capsys.readouterr().err
+
+
+def test_damaged_shards_are_counted_around_named_and_exit_1(shard_dir, tmp_path, capsys):
+    first, second = sorted(shard_dir.glob("*.tfrecord"))
+    offset, length = reader.scan_shard(second)[1]
+    data = bytearray(second.read_bytes())
+    data[offset + 12 + length // 2] ^= 0xFF  # bad CRC in record 1 of 3: records 1-2 lost
+    second.write_bytes(bytes(data))
+    with tf.io.TFRecordWriter(str(shard_dir / "odd.tfrecord")) as w:
+        w.write(b"not a protobuf")  # good CRC, not a track: passed over alone
+        w.write(encode_track(synthetic_track("after", LABEL_REAL)))
+
+    assert main(["stats", "--json", str(shard_dir)]) == 1
+    captured = capsys.readouterr()
+    stats = json.loads(captured.out)
+    assert stats["tracks"] == 3 + 1 + 1  # first shard, record 0 of the second, "after"
+    assert [(d["path"].rsplit("/", 1)[-1], d["record"], d["lost"]) for d in stats["damaged"]] == [
+        ("odd.tfrecord", 0, 1),
+        ("tracks-00001.tfrecord", 1, 2),
+    ]
+    assert f"tracks-00001.tfrecord: record 1 (byte offset {offset}): bad checksum" in captured.err
+    assert "3 damaged record(s)" in captured.err and "tfrecords-tools validate" in captured.err
+
+    assert main(["inspect", str(shard_dir)]) == 1
+    captured = capsys.readouterr()
+    assert "tracks-00000.tfrecord" in captured.out and "odd.tfrecord" in captured.out
+    assert "not a track SequenceExample" in captured.err
+
+    out = tmp_path / "png"
+    assert main(["sample", str(shard_dir), "--out", str(out), "-n", "4"]) == 1
+    captured = capsys.readouterr()
+    assert "wrote 4 crop(s)" in captured.out and "damaged record(s) passed over" in captured.err
+    assert "Traceback" not in captured.err
