@@ -80,6 +80,19 @@ def test_the_same_file_twice_is_refused_before_any_import(tmp_path, capsys, monk
     assert not (tmp_path / "e").exists()
 
 
+def test_two_copies_of_one_checkpoint_are_refused_before_any_import(tmp_path, capsys):
+    for name in ("seed0.pth", "copy_of_seed0.pth"):
+        (tmp_path / name).write_bytes(b"same bytes: refused before any import")
+    (tmp_path / "seed1.pth").write_bytes(b"other bytes")
+    code, out, err = _import(capsys, "dfdc-winner-b7", tmp_path / "seed0.pth",
+                             tmp_path / "seed1.pth", tmp_path / "copy_of_seed0.pth",
+                             "--out", tmp_path / "e")
+    assert code == 2 and out == ""
+    assert (f"{tmp_path / 'seed0.pth'} and {tmp_path / 'copy_of_seed0.pth'} hold the same "
+            "bytes") in err and "seed1.pth" not in err
+    assert not (tmp_path / "e").exists()
+
+
 def test_a_folder_given_as_checkpoint_is_named_a_folder(tmp_path, capsys):
     (tmp_path / "downloads").mkdir()
     (tmp_path / "downloads" / "model.safetensors").write_bytes(b"x")

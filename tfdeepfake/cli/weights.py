@@ -2,7 +2,7 @@
 
 Exit codes: 0 done, 1 some checkpoint (or download) failed and the others were imported,
 2 a usage or set-up error found before any import (unknown source or preset, a missing file,
-a folder, a file given twice, no PyTorch). Errors go to stderr.
+a folder, a file given twice or two copies of one file, no PyTorch). Errors go to stderr.
 """
 
 from __future__ import annotations
@@ -142,7 +142,28 @@ def _usage_errors(source: str, files: list[str], preset: str | None, out: str) -
         first = seen[key]
         same = f"{path} is given twice" if first == path else f"{first} and {path} are one file"
         errors.append(f"{same}; give each checkpoint once (each is one model of the ensemble).")
+    if len(seen) > 1:
+        errors += _copies(list(seen.values()))
     return list(dict.fromkeys(errors))
+
+
+def _copies(files: list[str]) -> list[str]:
+    """Messages for distinct files with the same bytes: an ensemble of two copies of one
+    model would count that model twice in the mean."""
+    from tfdeepfake.safeio import sha256_of
+
+    first_with: dict[str, str] = {}
+    errors = []
+    for path in files:
+        digest = sha256_of(path)
+        if digest in first_with:
+            errors.append(
+                f"{first_with[digest]} and {path} hold the same bytes (sha256 {digest[:12]}...), "
+                "so the ensemble would count one model twice; give one of them."
+            )
+        else:
+            first_with[digest] = path
+    return errors
 
 
 def _run_imports(source: str, files: list[str], out: str, args: argparse.Namespace) -> int:

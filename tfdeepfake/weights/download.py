@@ -14,14 +14,13 @@ is read from its environment variable (``HOSTS``) at download time; ``file://`` 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import http.client
 import os
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from tfdeepfake.safeio import fsync_dir, fsync_file, write_text_atomic
+from tfdeepfake.safeio import fsync_dir, fsync_file, sha256_of, write_text_atomic
 from tfdeepfake.weights.sources import GEND_REPO, ICPR_REPO, WINNER_REPO, get_source
 
 
@@ -180,14 +179,6 @@ def cache_dir(cache: str | os.PathLike | None = None) -> Path:
     return Path(root) / "weights" if root else Path.home() / ".cache" / "tfdeepfake" / "weights"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def urllib_fetch(url: str, dest: Path) -> None:
     """Stream ``url`` to ``dest`` with a progress bar (any URL urllib opens, file:// too).
 
@@ -220,7 +211,7 @@ def _expected_digest(item: Download, recorded: Path) -> str | None:
 
 def _verified_cached(item: Download, target: Path, recorded: Path) -> Path:
     expected = _expected_digest(item, recorded)
-    digest = _sha256(target)
+    digest = sha256_of(target)
     if expected is None:  # put there by hand: trusted once, then held to it
         write_text_atomic(recorded, digest + "\n")
     elif digest != expected:
@@ -255,7 +246,7 @@ def fetch(
     url = item.url
     try:
         fetcher(url, partial)
-        digest = _sha256(partial)
+        digest = sha256_of(partial)
     except OSError as err:
         partial.unlink(missing_ok=True)
         raise DownloadError(

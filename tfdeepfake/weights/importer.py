@@ -10,11 +10,11 @@ The folder is a run folder (``tfdeepfake.runs``) without a training config::
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from typing import Any
 
 from tfdeepfake import runs
+from tfdeepfake.safeio import sha256_of
 from tfdeepfake.weights.checkpoint import CheckpointError, read_state_dict
 from tfdeepfake.weights.download import where_published
 from tfdeepfake.weights.mapping import ImportSummary, assign_strict
@@ -34,15 +34,6 @@ class ImportResult:
     @property
     def weights_path(self) -> str:
         return os.path.join(self.out_dir, runs.BEST_WEIGHTS)
-
-
-def sha256_of(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def build_for_source(source_name: str, preset: str | None = None, **overrides: Any):
