@@ -116,3 +116,28 @@ def test_bad_paths_and_formats(tmp_path):
     (tmp_path / "metadata.json").write_text("{}")
     with pytest.raises(ValueError, match="metadata.json list no videos"):
         load_labels(tmp_path, tmp_path / "metadata.json")
+
+
+def test_files_sharing_a_name_without_suffix_keep_their_suffix_in_the_id(tmp_path):
+    _touch(tmp_path, "clip.mp4", "clip.ts", "other.mp4", "notes.txt")
+    videos, failures = load_labels(tmp_path, None, fmt="none")
+    assert sorted(v.video_id for v in videos) == ["clip.mp4", "clip.ts", "other"]
+    assert [(Path(f.path).name, f.reason) for f in failures] == [("notes.txt", "unsupported")]
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("clip.ts,1,clip.mp4\nclip.mp4,0\nother.mp4,0\n")
+    videos, failures = load_labels(tmp_path, labels)
+    assert [(v.video_id, v.label, v.original_id) for v in videos] == [
+        ("clip.ts", 1, "clip.mp4"),
+        ("clip.mp4", 0, ""),
+        ("other", 0, ""),
+    ]
+
+
+def test_a_video_under_another_name_is_found_by_its_content(tmp_path):
+    mp4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+    (tmp_path / "clip.dat").write_bytes(mp4)
+    (tmp_path / "readme.dat").write_bytes(b"plain text, not a video")
+    videos, failures = load_labels(tmp_path, None, fmt="none")
+    assert [v.path.name for v in videos] == ["clip.dat"]
+    assert [Path(f.path).name for f in failures] == ["readme.dat"]

@@ -198,3 +198,70 @@ def test_streams_give_the_same_scores_as_one_by_one(detector, tiny_runs, sample_
         )
     with pytest.raises(ValueError, match="streams"):
         Detector(weights=tiny_runs, streams=0)
+
+
+def test_folder_inputs_are_found_by_content_and_the_rest_named(tmp_path, sample_media, capsys):
+    from tfdeepfake.inference import expand_inputs
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(sample_media["single_face.mp4"], folder / "clip.bin")  # a video, odd name
+    shutil.copy(sample_media["single_face.jpg"], folder / "photo.jpe")
+    (folder / "still.gif").write_bytes(b"GIF89a" + b"\x00" * 32)
+    (folder / "notes.txt").write_text("not media")
+    (folder / ".hidden.txt").write_text("not listed")
+    left_out = []
+    found = expand_inputs([str(folder)], left_out)
+    assert sorted(os.path.basename(p) for p in found) == ["clip.bin", "photo.jpe", "still.gif"]
+    assert [os.path.basename(p) for p in left_out] == ["notes.txt"]
+
+    code = main(["detect", str(folder), "--allow-untrained", "--models", "autoatt_b4_tiny",
+                 "--frames", "2", "--quiet", "--json", str(tmp_path / "r.json")])
+    err = capsys.readouterr().err
+    assert "left out 1 file(s)" in err and "notes.txt" in err
+    results = {os.path.basename(r["path"]): r for r in json.load(open(tmp_path / "r.json"))[
+        "results"]}
+    assert set(results) == {"clip.bin", "photo.jpe", "still.gif"} and code == 1
+    assert results["clip.bin"]["kind"] == "video" and results["photo.jpe"]["kind"] == "image"
+
+
+def test_predict_takes_one_path_or_a_folder(tmp_path, sample_media):
+    detector = Detector(models="autoatt_b4_tiny", allow_untrained=True, frames=2)
+    one = detector.predict(str(sample_media["single_face.jpg"]))
+    assert len(one) == 1 and one[0].kind == "image"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(sample_media["single_face.jpg"], folder / "a.jpg")
+    (folder / "b.txt").write_text("not media")
+    with pytest.warns(UserWarning, match="left out 1 file"):
+        results = detector.predict([str(folder)])
+    assert [os.path.basename(r.path) for r in results] == ["a.jpg"]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"batch_size": 0}, {"batch_size": -3}, {"frames": 0}, {"max_frames": 0},
+    {"max_pixels": -5}, {"max_side": 0}, {"frames": "4"},
+])
+def test_bad_counts_are_refused_before_any_model_loads(kwargs):
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=f"{name} must be a whole number >= 1"):
+        Detector(models=["no_such_model"], **kwargs)  # the name would fail later
+
+
+@pytest.mark.parametrize("flag,value", [("--batch-size", "0"), ("--frames", "0")])
+def test_cli_bad_counts_exit_2(flag, value, sample_media, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["detect", str(sample_media["single_face.jpg"]), flag, value])
+    assert stop.value.code == 2
+    assert f"argument {flag}: must be a whole number >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag,value,name", [
+    ("--max-frames", "0", "max_frames"), ("--max-pixels", "-5", "max_pixels"),
+])
+def test_cli_bad_limits_exit_2_before_any_input(flag, value, name, sample_media, capsys):
+    code = main(["detect", str(sample_media["single_face.jpg"]), flag, value,
+                 "--allow-untrained", "--models", "autoatt_b4_tiny"])
+    printed = capsys.readouterr()
+    assert code == 2 and f"{name} must be a whole number >= 1" in printed.err
+    assert "ERROR" not in printed.out

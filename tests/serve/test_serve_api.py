@@ -308,3 +308,18 @@ def test_limits_are_flags_with_defaults_that_reach_the_detector(tiny_runs):
     assert (detector.max_frames, detector.max_pixels, detector.time_limit) == (8, 1000, 5.0)
     with pytest.raises(ValueError, match="time_limit"):
         config_from_args(build_parser().parse_args(["serve", "--time-limit", "0"]))
+
+
+def test_uploads_follow_detects_rule_for_streams_gifs_and_audio(tmp_path):
+    from tfdeepfake.serve.uploads import UploadError, sniff
+
+    stream = bytearray(4 * 192)
+    for start in range(4, len(stream), 192):
+        stream[start] = 0x47  # AVCHD .mts: camcorder video
+    (tmp_path / "cam.mts").write_bytes(bytes(stream))
+    (tmp_path / "a.gif").write_bytes(b"GIF89a" + b"\x00" * 32)
+    (tmp_path / "song.mp3").write_bytes(b"ID3\x04" + b"\x00" * 64)
+    assert sniff(tmp_path / "cam.mts") == ("video", ".ts")
+    assert sniff(tmp_path / "a.gif") == ("video", ".gif")
+    with pytest.raises(UploadError, match="its content is audio \\(mp3\\) with no picture"):
+        sniff(tmp_path / "song.mp3")

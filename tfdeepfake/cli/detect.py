@@ -16,7 +16,7 @@ import argparse
 import contextlib
 import sys
 
-from tfdeepfake.cli.extract import add_limit_flags
+from tfdeepfake.cli.extract import add_limit_flags, positive_int
 from tfdeepfake.pipelines.cli import add_runner_arguments
 
 
@@ -36,14 +36,15 @@ def register(subparsers) -> None:
                    help="a published-weights bundle (`tfdeepfake pretrained` lists them), "
                    "downloaded, verified and imported on first use; without --weights, "
                    "--pretrained and --models, the default bundle runs once it is cached")
-    p.add_argument("--frames", type=int, help="frames sampled per video (default: the presets')")
+    p.add_argument("--frames", type=positive_int,
+                   help="frames sampled per video (default: the presets')")
     p.add_argument("--threshold", type=float, default=0.5,
                    help="ensemble fake probability at or above which a video is FAKE")
     p.add_argument("--csv", metavar="FILE", help="write one row per input")
     p.add_argument("--json", metavar="FILE", help="write everything, per-frame scores included")
     p.add_argument("--report", metavar="DIR",
                    help="write score plots, heatmap videos and an index.html here")
-    p.add_argument("--batch-size", type=int, default=8,
+    p.add_argument("--batch-size", type=positive_int, default=8,
                    help="faces per forward pass (two run at once: see --streams)")
     p.add_argument("--workers", type=int, default=None,
                    help="N > 1: find faces in the next N-1 inputs while the models score "
@@ -84,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
     from tfdeepfake.cli.output_paths import check_output_dir, check_output_files
     from tfdeepfake.inference import expand_inputs
 
-    paths = expand_inputs(args.paths)
+    left_out: list[str] = []
+    paths = expand_inputs(args.paths, left_out)
+    if left_out:
+        from tfdeepfake.inference.detector import left_out_message
+        print(f"tfdeepfake detect: {left_out_message(left_out)}", file=sys.stderr)
     try:  # before any model loads: a bad output path must not cost the batch
         check_output_files({"--csv": args.csv, "--json": args.json, "--jsonl": args.jsonl},
                            inputs=paths)

@@ -72,6 +72,17 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (argparse names the flag in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
 def add_limit_flags(parser: argparse.ArgumentParser) -> None:
     """``--max-frames``, ``--max-pixels``, ``--time-limit`` (extract, detect and serve)."""
     from tfdeepfake.faces.deadline import TIME_LIMIT

@@ -30,13 +30,13 @@ import re
 from pathlib import Path
 
 from tfdeepfake.faces.errors import Failure
+from tfdeepfake.faces.media import VIDEO_SUFFIXES, is_media
 from tfdeepfake.safeio import display_name, walk_files
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv",
-                  ".ts", ".mts", ".m2ts", ".3gp", ".ogv")
 FORMATS = ("dfdc", "ffpp", "celebdf", "csv", "none")
 _READS = (  # why a file is not extracted
-    f"extract reads videos ({', '.join(VIDEO_SUFFIXES)}); use `tfdeepfake detect` for images"
+    f"extract reads videos ({', '.join(VIDEO_SUFFIXES)}, or any of those formats under "
+    "another name); use `tfdeepfake detect` for images"
 )
 _LABELS = {"fake": 1, "1": 1, "real": 0, "0": 0}
 
@@ -48,7 +48,8 @@ class LabelledVideo:
     Attributes:
         path: the video file.
         label: 1 = fake, 0 = real, -1 = unknown.
-        video_id: stable unique id (path below the root, without suffix).
+        video_id: stable unique id (path below the root, without suffix unless another
+            file has the same id without it).
         dataset: ``dfdc``, ``ffpp``, ``celebdf``, ``csv`` or what the user named.
         split: ``train``, ``val``, ``test`` or "".
         original: the original video a fake was made from (None if not known).
@@ -325,11 +326,12 @@ def _none(
     """Every video under ``root`` (or ``root``), label -1; each other file, an
     ``unsupported`` row (hidden files and those under ``exclude`` aside)."""
     files = [Path(p) for p in walk_files(root)] if root.is_dir() else [root]
-    videos = [p for p in files if p.suffix.lower() in VIDEO_SUFFIXES]
+    videos = [p for p in files if is_media(p, ("video",))]
     skip = os.path.realpath(exclude) if exclude is not None else None
+    chosen = set(videos)
     others = [
         p for p in files
-        if p.suffix.lower() not in VIDEO_SUFFIXES
+        if p not in chosen
         and not any(part.startswith(".") for part in p.relative_to(roots[0]).parts)
         and not (skip and os.path.realpath(p).startswith(skip + os.sep))
     ]
@@ -355,7 +357,7 @@ def _list_videos(folder: Path) -> list[Path]:
     """Videos below ``folder``: symlinked folders followed, each real folder once."""
     if not folder.is_dir():
         return []
-    return [Path(p) for p in walk_files(folder) if Path(p).suffix.lower() in VIDEO_SUFFIXES]
+    return [Path(p) for p in walk_files(folder) if is_media(p, ("video",))]
 
 
 def _unknown_label(path: Path, value, labels: Path, hint: str = "") -> Failure:
@@ -366,16 +368,31 @@ def _unknown_label(path: Path, value, labels: Path, hint: str = "") -> Failure:
 
 
 def _dedupe(videos: list[LabelledVideo]) -> tuple[list[LabelledVideo], list[Failure]]:
+    """One entry per file. Distinct files whose ids clash (``clip.mp4`` and ``clip.ts``: ids
+    are names without suffix) keep their suffix in the id, ``clip.ts``, and so do the
+    ``original_id`` fields naming them; a file listed twice gets a ``duplicate`` row."""
+    files_of: dict[str, set[Path]] = {}
+    for video in videos:
+        files_of.setdefault(video.video_id, set()).add(video.path.resolve())
+    clashing = {video_id for video_id, files in files_of.items() if len(files) > 1}
+    renamed = {
+        video.path.resolve(): video.video_id + video.path.suffix
+        for video in videos
+        if video.video_id in clashing
+    }
     seen: dict[str, LabelledVideo] = {}
     failures = []
     for video in videos:
+        video.video_id = renamed.get(video.path.resolve(), video.video_id)
+        if video.original is not None and video.original.resolve() in renamed:
+            video.original_id = renamed[video.original.resolve()]
         if video.video_id in seen:
+            first = seen[video.video_id]
             failures.append(
                 Failure(
                     str(video.path),
                     "duplicate",
-                    f"{video.path}: video id "
-                    f"{video.video_id!r} is listed more than once; the first "
+                    f"{video.path}: listed more than once (as {first.path} too); the first "
                     "entry is used",
                 )
             )

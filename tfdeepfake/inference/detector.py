@@ -17,6 +17,7 @@ import numpy as np
 from tfdeepfake.faces.crop import STORED_MARGIN, crop_size_for
 from tfdeepfake.faces.deadline import TIME_LIMIT, Deadline
 from tfdeepfake.faces.errors import ExtractionError
+from tfdeepfake.faces.media import IMAGE_SUFFIXES, is_media, media_kind
 from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS
 from tfdeepfake.inference.models import LoadedModel, load_models
 from tfdeepfake.inference.report import report_folder, write_input_report
@@ -24,7 +25,7 @@ from tfdeepfake.inference.results import ERROR, NO_FACE, TrackResult, VideoResul
 from tfdeepfake.scoring.aggregation import VideoScore, aggregate_tracks, ensemble, logit
 from tfdeepfake.version import __version__
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+__all__ = ["IMAGE_SUFFIXES", "Detector", "expand_inputs", "left_out_message"]
 
 
 class Detector:
@@ -88,6 +89,17 @@ class Detector:
     ):
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold}.")
+        for name, value, optional in (
+            ("frames", frames, True), ("batch_size", batch_size, False),
+            ("max_side", max_side, True), ("max_frames", max_frames, False),
+            ("max_pixels", max_pixels, True),
+        ):
+            _check_count(name, value, optional)
+        if isinstance(models, (str, os.PathLike)):
+            models = [os.fspath(models)]
+        if weights is not None and not isinstance(weights, (str, os.PathLike, Sequence)):
+            raise TypeError(f"weights must be a folder path or a list of them, got "
+                            f"{type(weights).__name__} {weights!r}.")
         import keras
 
         self._out_of_process = _faces_out_of_process(
@@ -104,9 +116,7 @@ class Detector:
             self.models = list(loaded) if loaded else load_models(
                 models, weights, allow_untrained, runtime
             )
-            self.frames = int(frames or max(m.preset.frames for m in self.models))
-            if self.frames < 1:
-                raise ValueError(f"frames must be >= 1, got {frames}.")
+            self.frames = frames or max(m.preset.frames for m in self.models)
             Deadline("", time_limit)  # raises on a time limit <= 0
         except BaseException:
             self.close()
@@ -175,7 +185,7 @@ class Detector:
 
     def predict(
         self,
-        paths: Iterable[str],
+        paths: Iterable[str] | str,
         progress: bool = False,
         report_dir: str | None = None,
         workers: int | None = None,
@@ -183,6 +193,9 @@ class Detector:
         on_result: Callable[[VideoResult], None] | None = None,
     ) -> list[VideoResult]:
         """Score every input; a failing input gets an ERROR/NO_FACE result, never an exception.
+
+        ``paths``: files, folders and globs (expanded by ``expand_inputs``; files in a
+        folder that are neither video nor image are named in a warning), or one of them.
 
         With ``report_dir``, each scored input also gets a score plot and heatmap videos
         there (see ``tfdeepfake.inference.report``); the caller writes the index page.
@@ -193,7 +206,10 @@ class Detector:
         ``done``: results of an earlier, interrupted run by path (reused, not scored again);
         ``on_result`` is called with each new result as soon as it is finished.
         """
-        paths = list(paths)
+        left_out: list[str] = []
+        paths = expand_inputs(paths, left_out)
+        if left_out:
+            warnings.warn(left_out_message(left_out), UserWarning, stacklevel=2)
         if workers is None:
             workers = 2 if self._out_of_process else 1
         if workers < 1:
@@ -478,29 +494,59 @@ def _faces_out_of_process(face_finder, face_processes: bool | None, backend: str
     return face_processes
 
 
+def _check_count(name: str, value, optional: bool) -> None:
+    """``value`` must be an int >= 1 (or None when ``optional``): a ValueError names it."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        default = " (None: the default)" if optional else ""
+        raise ValueError(f"{name} must be a whole number >= 1{default}, got {value!r}.")
+
+
 def _kind(path) -> str:
-    return "image" if str(path).lower().endswith(IMAGE_SUFFIXES) else "video"
+    """``"image"`` or ``"video"``, from the file's content (its name when that says nothing)."""
+    return media_kind(path)
 
 
-def expand_inputs(paths: Sequence[str]) -> list[str]:
+def expand_inputs(paths: Sequence[str] | str, left_out: list[str] | None = None) -> list[str]:
     """Files, folders (their videos and images, sorted) and globs -> a list of input paths.
 
-    Folders and ``**`` globs follow symlinked folders, each real folder once (see
-    ``tfdeepfake.safeio.walk_files``): a link loop cannot explode the list. A path that
-    matches nothing is kept as given, so it gets an ERROR row ("missing") instead of
-    vanishing.
+    In a folder, a file is an input when its name or its content says video or image (a
+    video named ``.dat`` too); the other files (hidden ones aside) are appended to
+    ``left_out`` when a list is given, so a caller can say which. Folders and ``**`` globs
+    follow symlinked folders, each real folder once (see ``tfdeepfake.safeio.walk_files``):
+    a link loop cannot explode the list. A path that matches nothing is kept as given, so it
+    gets an ERROR row ("missing") instead of vanishing.
     """
-    from tfdeepfake.faces.labels import VIDEO_SUFFIXES
     from tfdeepfake.safeio import glob_files, walk_files
 
-    suffixes = (*VIDEO_SUFFIXES, *IMAGE_SUFFIXES)
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
     out = []
-    for p in paths:
+    for p in map(os.fspath, paths):
         if os.path.isdir(p):
-            found = [f for f in walk_files(p) if Path(f).suffix.lower() in suffixes]
+            files = walk_files(p)
+            found = [f for f in files if is_media(f)]
+            if left_out is not None:
+                chosen = set(found)
+                left_out += [f for f in files if f not in chosen and not _hidden(f, p)]
             out.extend(found or [p])
         elif any(c in p for c in "*?[") and not os.path.exists(p):
             out.extend(glob_files(p) or [p])
         else:
             out.append(p)
     return out
+
+
+def left_out_message(left_out: list[str]) -> str:
+    """What to tell a user about folder files that are not inputs."""
+    from tfdeepfake.safeio import display_name
+
+    shown = ", ".join(display_name(p) for p in left_out[:5])
+    more = f" and {len(left_out) - 5} more" if len(left_out) > 5 else ""
+    return (f"left out {len(left_out)} file(s) in the input folders that are neither video nor "
+            f"image: {shown}{more}. Pass a file by name to have it tried anyway.")
+
+
+def _hidden(path: str, root: str) -> bool:
+    return any(part.startswith(".") for part in Path(os.path.relpath(path, root)).parts)

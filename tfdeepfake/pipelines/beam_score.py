@@ -48,8 +48,7 @@ def expand_paths(paths: Sequence[str]) -> list[str]:
 def _match_remote(path: str) -> list[str]:
     from apache_beam.io.filesystems import FileSystems
 
-    from tfdeepfake.faces.labels import VIDEO_SUFFIXES
-    from tfdeepfake.inference.detector import IMAGE_SUFFIXES
+    from tfdeepfake.faces.media import IMAGE_SUFFIXES, VIDEO_SUFFIXES
 
     pattern = path if any(c in path for c in "*?[") else path.rstrip("/") + "/**"
     found = sorted(

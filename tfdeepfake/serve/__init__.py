@@ -7,7 +7,7 @@
 - ``files``: the fixed layout of a job's folder.
 - ``client``: ``submit(url, path)`` for Python callers.
 
-Needs the ``[serve]`` extra (FastAPI, uvicorn, SQLAlchemy, python-multipart, filetype).
+Needs the ``[serve]`` extra (FastAPI, uvicorn, SQLAlchemy, python-multipart).
 """
 
 from tfdeepfake.serve.app import create_app

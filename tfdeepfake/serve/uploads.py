@@ -7,16 +7,14 @@ import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-import filetype
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from tfdeepfake.inference.detector import IMAGE_SUFFIXES
+from tfdeepfake.faces.media import sniff as sniff_media
 
 # Multipart framing (boundaries, part headers) allowed on top of the file in Content-Length.
 MULTIPART_SLACK = 64 * 1024
 FILE_FIELD = "file"
-SNIFF_BYTES = 8192
 INCOMPLETE = "the upload ended before its closing boundary; send the whole file again"
 
 
@@ -140,19 +138,22 @@ async def receive_file(
 
 
 def sniff(path: Path) -> tuple[str, str]:
-    """``(kind, suffix)`` of a received file from its first bytes: ``("video", ".mp4")``.
+    """``(kind, suffix)`` of a received file from its first bytes: ``("video", ".mp4")``
+    (``tfdeepfake.faces.media.sniff``, the rule ``detect`` follows too).
 
     Raises ``UploadError(415)`` for anything that is neither a video nor an image
     Detector reads, naming what it looks like.
     """
     if os.path.getsize(path) == 0:
         raise UploadError(415, "the file is empty")
-    with open(path, "rb") as handle:
-        guess = filetype.guess(handle.read(SNIFF_BYTES))
-    if guess is not None and guess.mime.startswith("video/"):
-        return "video", f".{guess.extension}"
-    if guess is not None and f".{guess.extension}" in IMAGE_SUFFIXES:
-        return "image", f".{guess.extension}"
-    looks = f"its content is {guess.mime}" if guess else "its content is not a known media format"
-    wanted = "a video (mp4, mov, avi, mkv, webm...) or an image (jpg, png, bmp, webp, tiff)"
+    kind, suffix = sniff_media(path)
+    if kind in ("video", "image"):
+        return kind, suffix
+    looks = {
+        "audio": f"its content is audio ({suffix.lstrip('.')}) with no picture",
+        "other": f"its content is {suffix.lstrip('.')}" if suffix else
+        "its content is not a known media format",
+    }[kind]
+    wanted = ("a video (mp4, mov, avi, mkv, webm, ts...) or an image (jpg, png, bmp, webp, "
+              "tiff, avif)")
     raise UploadError(415, f"not a video or image ({looks}); upload {wanted}")
