@@ -99,6 +99,10 @@ def test_saved_config_round_trips(tmp_path):
         ({"bn_refresh_batches": 8, "strategy": "mirrored"}, "bn_refresh_batches works with "
          "strategy=default and backend=tensorflow only"),
         ({"bn_refresh_batches": 8, "backend": "jax"}, "bn_refresh_batches works with"),
+        ({"data": {"batch_size": 3.5}}, "batch_size must be a whole number; got 3.5"),
+        ({"val_every": -3}, "val_every must be 0 or positive; got -3"),
+        ({"data": {"train": "d", "val_steps": -1}}, "data.val_steps must be 0 or positive"),
+        ({"log_every": 0}, "log_every must be at least 1"),
     ],
 )
 def test_bad_settings_name_the_setting(values, message):

@@ -305,9 +305,13 @@ class TrainConfig:
             ("steps", self.steps),
             ("data.batch_size", self.data.batch_size),
             ("checkpoint.every_steps", self.checkpoint.every_steps),
+            ("log_every", self.log_every),
         ):
             if value < 1:
                 raise ValueError(f"{field} must be at least 1; got {value}.")
+        for field, value in (("val_every", self.val_every), ("data.val_steps", self.data.val_steps)):
+            if value < 0:
+                raise ValueError(f"{field} must be 0 or positive; got {value}.")
         if self.bn_refresh_batches < 0:
             raise ValueError(
                 f"bn_refresh_batches must be 0 (off) or positive; got {self.bn_refresh_batches}."
@@ -484,13 +488,21 @@ def _build(cls: type, values: dict[str, Any], source: str) -> Any:
         elif isinstance(default, bool):
             kwargs[name] = _as_bool(value, f"{source}: {name}")
         elif isinstance(default, (int, float)) and not isinstance(value, bool):
-            try:
-                kwargs[name] = type(default)(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{source}: {name} must be a number; got {value!r}.") from None
+            kwargs[name] = _as_number(type(default), value, f"{source}: {name}")
         else:
             kwargs[name] = value
     return cls(**kwargs)
+
+
+def _as_number(kind: type, value: Any, where: str) -> int | float:
+    """``value`` as ``kind``; a whole-number setting refuses a fraction (3.5 is not 3)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} must be a number; got {value!r}.") from None
+    if kind is int and not number.is_integer():
+        raise ValueError(f"{where} must be a whole number; got {value!r}.")
+    return kind(number)
 
 
 def _as_bool(value: Any, where: str) -> bool:
