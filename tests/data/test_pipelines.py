@@ -133,6 +133,8 @@ def test_clip_dataset(shards):
     assert clips.shape == (4, 8, 32, 32, 3) and labels.shape == (4, 1)
     with pytest.raises(ValueError, match="shorter than the 20 frames"):
         clip_dataset(shards, LSTM, batch_size=2, training=True, clip_len=20)
+    with pytest.raises(ValueError, match="clip_len and stride must be positive, got 0"):
+        clip_dataset(shards, LSTM, batch_size=2, training=True, clip_len=0)
     with pytest.raises(ValueError, match="use clip_dataset"):
         frame_dataset(shards, LSTM, batch_size=2, training=True)
 

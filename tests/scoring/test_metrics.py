@@ -118,6 +118,8 @@ def test_bad_inputs_give_clear_errors():
         metrics.roc_auc([0, 1], [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="non-finite"):
         metrics.roc_auc([0, 1], [0.1, np.nan])
+    with pytest.raises(ValueError, match="threshold must be strictly between 0 and 1, got 2"):
+        metrics.compute_metrics([0, 1], [0.1, 0.9], threshold=2)
 
 
 def test_metrics_by_group():

@@ -71,6 +71,10 @@ def test_video_job_gives_detect_schema_result(client, sample_media, data_dir):
     assert result["label"] in card.text
 
     listed = client.get("/api/v1/jobs").json()["jobs"]
+    for query in ("limit=-1", "limit=5000", "offset=-2"):
+        refused = client.get(f"/api/v1/jobs?{query}")
+        assert refused.status_code == 422, query
+        assert query.split("=")[0] in refused.text
     assert job["id"] in [j["id"] for j in listed]
     assert client.delete(f"/api/v1/jobs/{job['id']}").status_code == 204
     assert client.get(f"/api/v1/jobs/{job['id']}").status_code == 404

@@ -395,7 +395,7 @@ def clip_dataset(
             "clip_dataset yields no SSIM masks: sequence models have no attention "
             "output; set the mask loss weight to 0."
         )
-    clip_len = int(clip_len or preset.frames)
+    clip_len = preset.frames if clip_len is None else int(clip_len)
     if clip_len <= 0 or stride <= 0:
         raise ValueError(f"clip_len and stride must be positive, got {clip_len}, {stride}.")
     need = ((clip_len - 1) * stride + 1 if contiguous else clip_len) if training else 1

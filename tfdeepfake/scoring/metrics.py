@@ -183,6 +183,8 @@ def compute_metrics(labels, probabilities, threshold: float = 0.5) -> dict[str, 
     ``log_loss``, ``at_threshold`` (see ``threshold_metrics``), ``best_threshold`` (the
     same at the Youden-optimal threshold, or None) and ``undefined`` (metric -> reason).
     """
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold}.")
     y = _labels(labels)
     p = _probabilities(probabilities, y.size)
     n_fake = int(y.sum())

@@ -8,7 +8,7 @@ import json
 import secrets
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -191,9 +191,10 @@ def create_app(config: ServeConfig | None = None, *, detector=None, **settings) 
         return view(store.get(job_id))
 
     @api.get("/jobs")
-    def list_jobs(limit: int = 100, offset: int = 0) -> dict:
-        """Jobs, newest first (without results; fetch one job for its result)."""
-        jobs = store.list(limit=max(1, min(limit, 1000)), offset=max(0, offset))
+    def list_jobs(limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> dict:
+        """Jobs, newest first (without results; fetch one job for its result); a limit
+        outside 1..1000 or a negative offset gets 422 naming the parameter."""
+        jobs = store.list(limit=limit, offset=offset)
         return {"jobs": [view(job) for job in jobs]}
 
     @api.get("/jobs/{job_id}")

@@ -309,7 +309,9 @@ class TrainConfig:
         ):
             if value < 1:
                 raise ValueError(f"{field} must be at least 1; got {value}.")
-        for field, value in (("val_every", self.val_every), ("data.val_steps", self.data.val_steps)):
+        for field, value in (
+            ("val_every", self.val_every), ("data.val_steps", self.data.val_steps)
+        ):
             if value < 0:
                 raise ValueError(f"{field} must be 0 or positive; got {value}.")
         if self.bn_refresh_batches < 0:
