@@ -327,3 +327,17 @@ def test_uploads_follow_detects_rule_for_streams_gifs_and_audio(tmp_path):
     assert sniff(tmp_path / "a.gif") == ("video", ".gif")
     with pytest.raises(UploadError, match="its content is audio \\(mp3\\) with no picture"):
         sniff(tmp_path / "song.mp3")
+
+
+def test_submit_to_a_server_that_is_not_there_raises_job_error(tmp_path):
+    import socket
+
+    from tfdeepfake.serve import JobError
+    from tfdeepfake.serve.client import submit
+
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "clip.mp4").write_bytes(b"x")
+    with pytest.raises(JobError, match=f"cannot reach the server at http://127.0.0.1:{port}"):
+        submit(f"http://127.0.0.1:{port}", tmp_path / "clip.mp4")

@@ -7,7 +7,8 @@ import time
 
 
 class JobError(RuntimeError):
-    """The server refused the upload (the message is the server's, with the HTTP status)."""
+    """The server refused the upload or could not be reached (the message says which: the
+    server's own reason with the HTTP status, or the connection error)."""
 
 
 def submit(url: str, path: str | os.PathLike, *, token: str | None = None, wait: bool = True,
@@ -24,20 +25,35 @@ def submit(url: str, path: str | os.PathLike, *, token: str | None = None, wait:
     import httpx
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=60.0) as client, \
-            open(path, "rb") as handle:
-        response = client.post("/api/v1/jobs",
-                               files={"file": (os.path.basename(os.fspath(path)), handle)})
-        if response.status_code != 201:
-            raise JobError(f"{os.fspath(path)}: HTTP {response.status_code}: "
-                           f"{response.json().get('detail', response.text)}")
-        job = response.json()
-        deadline = time.monotonic() + timeout
-        while wait and job["status"] not in ("done", "failed"):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job['id']} still {job['status']} after {timeout} s")
-            time.sleep(poll)
-            response = client.get(f"/api/v1/jobs/{job['id']}")
-            response.raise_for_status()
+    try:
+        with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=60.0) as client, \
+                open(path, "rb") as handle:
+            response = client.post("/api/v1/jobs",
+                                   files={"file": (os.path.basename(os.fspath(path)), handle)})
+            if response.status_code != 201:
+                raise JobError(f"{os.fspath(path)}: {_refusal(response)}")
             job = response.json()
-        return job
+            deadline = time.monotonic() + timeout
+            while wait and job["status"] not in ("done", "failed"):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"job {job['id']} still {job['status']} after {timeout} s")
+                time.sleep(poll)
+                response = client.get(f"/api/v1/jobs/{job['id']}")
+                if response.status_code != 200:
+                    raise JobError(f"job {job['id']}: {_refusal(response)}")
+                job = response.json()
+            return job
+    except httpx.TransportError as err:
+        raise JobError(
+            f"cannot reach the server at {url} ({type(err).__name__}: {err}); start it with "
+            "`tfdeepfake serve` or check the address and port"
+        ) from None
+
+
+def _refusal(response) -> str:
+    """``HTTP <status>: <the server's reason>`` (its text when the body is not JSON)."""
+    try:
+        detail = response.json().get("detail", response.text)
+    except ValueError:
+        detail = response.text[:200]
+    return f"HTTP {response.status_code}: {detail}"
