@@ -112,3 +112,15 @@ def test_the_terminal_table_says_what_to_do_about_each_failure():
     assert f"    what to do: {REASONS['empty_folder']}" in lines
     assert f"    what to do: {REASONS['error']}" in lines  # unexpected: report it
 
+
+
+def test_the_terminal_table_tells_inputs_with_one_file_name_apart():
+    from tfdeepfake.inference.outputs import format_table
+    from tfdeepfake.inference.results import VideoResult
+
+    results = [VideoResult("dup/a/clip.mp4", verdict="ERROR", error="missing: no such file"),
+               VideoResult("dup/b/clip.mp4", verdict="ERROR", error="missing: no such file"),
+               VideoResult("dup/other.mp4", verdict="ERROR", error="missing: no such file")]
+    rows = format_table(results, ["m"]).splitlines()[2:5]
+    assert [row.split()[0] for row in rows] == ["dup/a/clip.mp4", "dup/b/clip.mp4", "other.mp4"]
+    assert "  dup/b/clip.mp4: missing: no such file" in format_table(results, ["m"])

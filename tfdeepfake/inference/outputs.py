@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import csv
 import fcntl
 import json
@@ -146,21 +147,28 @@ def summarize(results: Sequence[VideoResult]) -> dict[str, int]:
 
 
 def format_table(results: Sequence[VideoResult], model_names: Sequence[str]) -> str:
-    """A fixed-width table for the terminal, one line per input."""
+    """A fixed-width table for the terminal, one line per input (named by its file name, or
+    by its whole path when another input has the same file name)."""
     header = ["input", "verdict", "score", *model_names, "faces", "secs"]
+    names = _shown_names([r.path for r in results])
     rows = []
-    for r in results:
-        name = display_name(os.path.basename(r.path.rstrip("/")) or r.path)
+    for r, name in zip(results, names):
         scores = [_short(r.model_scores.get(m)) for m in model_names]
         rows.append([name, r.label, _short(r.score), *scores, str(r.faces), f"{r.seconds:.1f}"])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)) for line in [header, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    for r in results:
+    for r, name in zip(results, names):
         if r.error:
-            lines.append(f"  {display_name(os.path.basename(r.path))}: {readable_text(r.error)}"
-                         f"\n    what to do: {advice(r.error)}")
+            lines.append(f"  {name}: {readable_text(r.error)}\n    what to do: {advice(r.error)}")
     return "\n".join(lines)
+
+
+def _shown_names(paths: Sequence[str]) -> list[str]:
+    """Each path's file name, or the whole path where file names repeat; escaped."""
+    bases = [os.path.basename(p.rstrip("/")) or p for p in paths]
+    repeated = {b for b, n in collections.Counter(bases).items() if n > 1}
+    return [display_name(p if b in repeated else b) for p, b in zip(paths, bases)]
 
 
 def _short(value: float | None) -> str:
