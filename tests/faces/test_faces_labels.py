@@ -141,3 +141,12 @@ def test_a_video_under_another_name_is_found_by_its_content(tmp_path):
     videos, failures = load_labels(tmp_path, None, fmt="none")
     assert [v.path.name for v in videos] == ["clip.dat"]
     assert [Path(f.path).name for f in failures] == ["readme.dat"]
+
+
+def test_extract_dataset_takes_options_as_a_dict_or_says_what_it_takes(tmp_path):
+    from tfdeepfake.faces.dataset import extract_dataset
+
+    with pytest.raises(TypeError, match="nope"):
+        extract_dataset(tmp_path, tmp_path / "out", options={"nope": 1})
+    with pytest.raises(TypeError, match="options must be an ExtractOptions or a dict"):
+        extract_dataset(tmp_path, tmp_path / "out", options="frames=8")

@@ -121,3 +121,16 @@ def test_missing_inputs_and_bad_files_say_what_to_pass(tmp_path):
     bad.write_text("- just\n- a list\n")
     with pytest.raises(ValueError, match="mapping of settings"):
         resolve_config("autoatt_b4_tiny", str(bad))
+
+
+def test_train_and_resolve_config_say_what_they_take():
+    from tfdeepfake.training import train
+
+    with pytest.raises(ValueError, match="train\\(config\\): unknown setting.*stpes"):
+        train({"model": {"name": "autoatt_b4_tiny"}, "stpes": 3})
+    with pytest.raises(ValueError, match="No training data given"):
+        train({"model": {"name": "autoatt_b4_tiny"}, "out": "o"})
+    with pytest.raises(TypeError, match="config must be a TrainConfig or a dict, got int"):
+        train(5)
+    with pytest.raises(TypeError, match="overrides must be a nested dict"):
+        resolve_config("autoatt_b4_tiny", overrides=[1])

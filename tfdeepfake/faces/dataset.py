@@ -169,7 +169,7 @@ def extract_dataset(
     input_path: str | os.PathLike,
     out_dir: str | os.PathLike,
     labels: str | os.PathLike | None = None,
-    options: ExtractOptions | None = None,
+    options: ExtractOptions | dict | None = None,
     workers: int = 1,
     dataset: str | None = None,
     split: str | None = None,
@@ -184,7 +184,8 @@ def extract_dataset(
         input_path: a folder of videos (or one video).
         out_dir: where shards, ``manifest.jsonl``, ``failures.csv`` and ``summary.json`` go.
         labels: labels file or FaceForensics++ folder (see ``load_labels``).
-        options: frame sampling, crop and mask settings.
+        options: frame sampling, crop and mask settings (an ``ExtractOptions`` or a dict of
+            its fields).
         workers: 1 = this process (+ a decoding thread); N > 1 = N worker processes.
         dataset, split, fmt: passed to ``load_labels``.
         finder: face finder for ``workers=1`` (default: an ``MTCNNFaceFinder`` built from
@@ -200,6 +201,11 @@ def extract_dataset(
         summary = extract_dataset("videos/", "shards/", labels="videos/metadata.json")
         print(summary.format())
     """
+    if isinstance(options, dict):
+        options = ExtractOptions(**options)
+    if not isinstance(options or ExtractOptions(), ExtractOptions):
+        raise TypeError(f"options must be an ExtractOptions or a dict of its fields, got "
+                        f"{type(options).__name__}.")
     options = options or ExtractOptions()
     out_dir = Path(out_dir)
     started = time.perf_counter()

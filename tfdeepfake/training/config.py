@@ -458,6 +458,9 @@ def resolve_config(
     """
     from tfdeepfake.models import get_preset
 
+    if overrides is not None and not isinstance(overrides, dict):
+        raise TypeError(f"overrides must be a nested dict such as {{'steps': 100}}, got "
+                        f"{type(overrides).__name__} {overrides!r}.")
     file_values = load_config_file(config_file) if config_file else {}
     name = (
         (overrides or {}).get("model", {}).get("name")
