@@ -76,3 +76,8 @@ def test_ensemble_verdict():
         agg.ensemble({"a": None})
     with pytest.raises(ValueError, match="threshold"):
         agg.ensemble({"a": 0.3}, threshold=1.5)
+
+
+def test_ensemble_wants_scores_by_model_name():
+    with pytest.raises(TypeError, match="must map each model name to its video probability"):
+        agg.ensemble([0.7, 0.8])

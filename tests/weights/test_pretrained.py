@@ -86,3 +86,8 @@ def test_load_model_names(served):
         load_model("no-such-model")
     with pytest.raises(FileNotFoundError, match="download=True"):
         load_model("ffpp", download=False)
+
+
+def test_load_model_of_nothing_says_what_it_takes():
+    with pytest.raises(TypeError, match="a run folder or a pretrained name"):
+        load_model(None)

@@ -186,6 +186,10 @@ def ensemble(
     """
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be strictly between 0 and 1, got {threshold}.")
+    if not isinstance(member_probabilities, Mapping):
+        raise TypeError(f"member_probabilities must map each model name to its video "
+                        f"probability ({{'autoatt_b4': 0.7}}), got "
+                        f"{type(member_probabilities).__name__}.")
     scores: dict[str, float] = {}
     missing = []
     for name, p in member_probabilities.items():

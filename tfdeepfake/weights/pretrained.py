@@ -131,6 +131,9 @@ def load_model(name_or_folder: str | os.PathLike, download: bool = True) -> Any:
     """
     from tfdeepfake.runs import load_run
 
+    if not isinstance(name_or_folder, (str, os.PathLike)):
+        raise TypeError(f"load_model takes a run folder or a pretrained name (see "
+                        f"`tfdeepfake pretrained`), got {type(name_or_folder).__name__}.")
     folder = os.fspath(name_or_folder)
     if not os.path.isdir(folder):
         if folder in BUNDLES:
