@@ -39,13 +39,14 @@ def register(subparsers) -> None:
     p.add_argument("--frames", type=positive_int,
                    help="frames sampled per video (default: the presets')")
     p.add_argument("--threshold", type=float, default=0.5,
-                   help="ensemble fake probability at or above which a video is FAKE")
+                   help="ensemble fake probability at or above which a video is FAKE "
+                   "(default 0.5)")
     p.add_argument("--csv", metavar="FILE", help="write one row per input")
     p.add_argument("--json", metavar="FILE", help="write everything, per-frame scores included")
     p.add_argument("--report", metavar="DIR",
                    help="write score plots, heatmap videos and an index.html here")
     p.add_argument("--batch-size", type=positive_int, default=8,
-                   help="faces per forward pass (two run at once: see --streams)")
+                   help="faces per forward pass, two run at once: see --streams (default 8)")
     p.add_argument("--workers", type=int, default=None,
                    help="N > 1: find faces in the next N-1 inputs while the models score "
                    "(default 1; 2 when Keras runs on JAX: faces are then found by MTCNN in "
