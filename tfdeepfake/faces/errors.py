@@ -11,20 +11,26 @@ REASONS: dict[str, str] = {
     "missing": "check the path (relative paths are resolved against the input folder)",
     "empty": "the file has zero bytes; re-download or re-copy it",
     "not_video": "the file is not a video container OpenCV/FFmpeg can open; remove it",
-    "empty_folder": "the folder holds no video or image file (by extension); check the path "
-    "and the files' extensions",
-    "audio_only": "the file has an audio track but no video track; remove it",
+    "empty_folder": "the folder holds no video or image file (by name or content); check "
+    "the path",
+    "folder": "pass one file: `tfdeepfake detect DIR` and `Detector.predict` expand a folder "
+    "into its videos and images",
+    "audio_only": "the file has an audio track but no video track (a picture that is only "
+    "cover art does not count); remove it",
     "corrupt": "the file is damaged or truncated; re-download it (a video can also be "
     "remuxed: ffmpeg -i IN -c copy OUT.mp4)",
-    "too_few_frames": "the video has fewer decodable frames than needed; lower --frames",
+    "too_few_frames": "the video has fewer decodable frames than needed (at least 2); a "
+    "one-frame video or an image is a still: score it with `tfdeepfake detect`",
     "too_large": "the frames are larger than --max-pixels allows; raise it or downscale the video",
     "timeout": "decoding, face detection and scoring took longer than --time-limit seconds "
     "together; raise it, lower --frames or cut the video",
     "worker_died": "the face-finding process died on this input (out of memory? a crash in "
     "the decoder?); retry it alone, or lower --max-pixels",
     "quarantined": "workers died on this video repeatedly; it is skipped (delete its row to retry)",
-    "no_face": "check that a face is visible in the video, sample more frames with --frames, "
-    "or (extract) lower --min-score",
+    "no_face": "check that a face is visible and not too small: faces are searched for on "
+    "the frame shrunk to a long side of 640 px and need about 20 px there, so crop in "
+    "closer; for a video, sample more frames with --frames (extract: or raise "
+    "--detect-side, lower --min-score)",
     "unknown_label": "the label is not REAL/FAKE/0/1; fix the labels file",
     "missing_original": "the fake names an original that is not in the labels or on disk",
     "original_failed": "the fake's original could not be read; the SSIM masks are left out",

@@ -160,9 +160,10 @@ def faces_from_video(
         detections += finder.detect(video.frames[start : start + FIND_CHUNK])
     tracks = track_faces(detections, iou=iou)
     if not tracks:
-        raise ExtractionError(
-            "no_face", video.path, f"no face found in {len(video.indices)} sampled frames"
-        )
+        sampled = len(video.indices)
+        where = "the image" if sampled == 1 and video.fps == 0 else (
+            f"{sampled} sampled frame" + ("s" if sampled != 1 else ""))
+        raise ExtractionError("no_face", video.path, f"no face found in {where}")
     out = []
     for track_id, track in enumerate(tracks):
         crops, points = [], []

@@ -12,22 +12,26 @@ import contextlib
 import dataclasses
 import os
 import re
+import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from tfdeepfake.faces.deadline import Deadline
 from tfdeepfake.faces.errors import ExtractionError
-from tfdeepfake.safeio import needs_escape
+from tfdeepfake.faces.media import is_media, media_kind
+from tfdeepfake.safeio import needs_escape, walk_files
 
 SAMPLINGS = ("even", "stride", "first")
 # Limits (documented in docs/reliability.md; flags --max-frames, --max-pixels, --time-limit).
 MAX_FRAMES = 4096  # frames sampled from one video at most (frames=None means up to this)
 MAX_PIXELS = 8192 * 8192  # frame width x height at most, checked before any frame decodes
 _TIME_CHECK_EVERY = 32  # frames grabbed between looks at the clock
+_PROBE_SECONDS = 60  # the FFmpeg stream listing of a one-frame video (cover art?) at most
 
 
 @dataclasses.dataclass
@@ -37,10 +41,12 @@ class VideoFrames:
     Attributes:
         frames: (T, H, W, 3) uint8 RGB, already rotated upright.
         indices: (T,) index of each frame in the decoded stream.
-        fps: frames per second from the container (0.0 if unknown).
+        fps: frames per second from the container (0.0 if unknown, and for a still image).
         frame_count: frames actually decodable.
         claimed_frame_count: what the container claimed (-1 if nothing).
-        rotation: degrees of the container's rotation metadata (applied to ``frames``).
+        rotation: clockwise degrees ``frames`` were turned to stand upright: a video's
+            rotation metadata, an image's EXIF Orientation (whose mirroring, if any, is
+            applied too but is not counted in degrees).
         frame_size: (height, width) of the source frames after rotation.
         scale: ``frames`` size / source size (< 1 only when ``max_side`` shrank them).
         path: the video path as given.
@@ -78,12 +84,9 @@ def plan_indices(
     """
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}.")
-    if frames is not None and frames < 1:
-        raise ValueError(f"frames must be >= 1 or None, got {frames}.")
-    if stride < 1:
-        raise ValueError(f"stride must be >= 1, got {stride}.")
-    if max_frames < 1:
-        raise ValueError(f"max_frames must be >= 1, got {max_frames}.")
+    _check_count("frames", frames, optional=True)
+    _check_count("stride", stride)
+    _check_count("max_frames", max_frames)
     if total <= 0:
         return []
     frames = max_frames if frames is None else min(frames, max_frames)
@@ -94,6 +97,15 @@ def plan_indices(
     if sampling == "first":
         return list(range(frames))
     return sorted({int(round(x)) for x in np.linspace(0, total - 1, frames)})
+
+
+def _check_count(name: str, value, optional: bool = False) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is an int >= 1 (or None)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        none = " or None" if optional else ""
+        raise ValueError(f"{name} must be >= 1{none} (an int), got {value!r}.")
 
 
 def read_video(
@@ -126,8 +138,12 @@ def read_video(
             detection, scoring); replaces ``time_limit``.
 
     Raises:
-        ExtractionError: reason ``missing``, ``empty``, ``not_video``, ``audio_only``,
-        ``corrupt``, ``too_few_frames``, ``too_large`` or ``timeout``.
+        ExtractionError: reason ``missing``, ``empty``, ``folder``, ``empty_folder``,
+        ``not_video``, ``audio_only`` (also: a sound file whose only picture is its cover
+        art), ``corrupt``, ``too_few_frames``, ``too_large`` or ``timeout``.
+
+    An image is turned upright by its EXIF Orientation; a still one is read as one frame
+    with ``fps`` 0.0 (an animated one keeps its frame rate).
 
     Example::
 
@@ -135,6 +151,7 @@ def read_video(
         video.frames.shape  # (16, 360, 640, 3)
     """
     plan_indices(1, frames, sampling, stride, max_frames)  # validate before any I/O
+    _check_count("min_frames", min_frames)
     path = Path(path)
     limits = _Limits(path, max_pixels, deadline or Deadline(path, time_limit))
     header, got, total, size = _first_pass(
@@ -156,7 +173,7 @@ def read_video(
         capture = _open(path)
         try:
             more, _, more_size = _pass(
-                capture, set(missing), max_side, limits, stop_after=max(missing)
+                capture, set(missing), max_side, limits, header.orientation, max(missing)
             )
         finally:
             capture.release()
@@ -196,46 +213,66 @@ def read_frames_at(
     return _video_frames(path, header, got, kept, total, size)
 
 
+class _Header(NamedTuple):
+    """What the container says: frame rate, claimed frame count, rotation (clockwise
+    degrees) and the EXIF Orientation (1 to 8) that ``_pass`` applies to each frame."""
+
+    fps: float
+    claimed: int
+    rotation: int
+    orientation: int
+
+
 def _first_pass(
     path: Path,
     wanted: Callable[[int], list[int]],
     max_side: int | None,
     limits: _Limits,
-) -> tuple[tuple[float, int, int], dict[int, np.ndarray], int, tuple[int, int] | None]:
+) -> tuple[_Header, dict[int, np.ndarray], int, tuple[int, int] | None]:
     """Check the file and its header, then decode the frames ``wanted(claimed frame count)``
-    names in one pass: ``((fps, claimed count, rotation), frames by index, decodable frame
-    count, (height, width))``."""
+    names in one pass: ``(header, frames by index, decodable frame count, (height,
+    width))``. A one-frame image gets fps 0.0; a one-frame video that is a sound file's
+    cover art raises ``audio_only``."""
     _check_file(path)
+    image = media_kind(path) == "image"
     capture = _open(path)
     try:
         limits.check_header(capture)
         fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
         claimed = _claimed_count(capture)
         rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
-        got, total, size = _pass(capture, set(wanted(claimed)), max_side, limits)
+        orientation = _exif_orientation(path) if image and rotation == 0 else 1
+        rotation = (rotation + _EXIF_TURNS[orientation][0]) % 360
+        got, total, size = _pass(capture, set(wanted(claimed)), max_side, limits, orientation)
     finally:
         capture.release()
-    return (fps, claimed, rotation), got, total, size
+    if total == 1 and image:
+        fps = 0.0  # a still: FFmpeg's 25 fps for images is no frame rate
+    elif total == 1 and _is_cover_art(path):
+        raise ExtractionError(
+            "audio_only", path, "an audio file whose only picture is its cover art"
+        )
+    return _Header(fps, claimed, rotation, orientation), got, total, size
 
 
 def _video_frames(
     path: Path,
-    header: tuple[float, int, int],
+    header: _Header,
     got: dict[int, np.ndarray],
     indices: list[int],
     total: int,
     size: tuple[int, int],
 ) -> VideoFrames:
     """The decoded frames at ``indices`` with what the header and the pass found."""
-    fps, claimed, rotation = header
+    fps = header.fps
     stack = np.stack([got[i] for i in indices])
     return VideoFrames(
         frames=stack,
         indices=np.asarray(indices, np.int64),
         fps=fps if np.isfinite(fps) and fps > 0 else 0.0,
         frame_count=total,
-        claimed_frame_count=claimed,
-        rotation=rotation,
+        claimed_frame_count=header.claimed,
+        rotation=header.rotation,
         frame_size=(size[0], size[1]),
         scale=stack.shape[1] / size[0],
         path=str(path),
@@ -276,6 +313,8 @@ def _check_file(path: Path) -> None:
     if not path.exists():
         raise ExtractionError("missing", path, "no such file")
     if path.is_dir():
+        if any(is_media(f) for f in walk_files(path)):
+            raise ExtractionError("folder", path, "is a folder of videos or images, not one file")
         raise ExtractionError("empty_folder", path, "a folder with no video or image in it")
     if path.stat().st_size == 0:
         raise ExtractionError("empty", path, "the file is empty (0 bytes)")
@@ -315,12 +354,13 @@ def _pass(
     wanted: set,
     max_side: int | None,
     limits: _Limits,
+    orientation: int = 1,
     stop_after: int | None = None,
 ) -> tuple[dict[int, np.ndarray], int, tuple[int, int] | None]:
-    """Grab every frame, retrieve the wanted ones.
+    """Grab every frame, retrieve the wanted ones (turned by the EXIF ``orientation``).
 
     Returns the retrieved RGB frames by index, the number of frames grabbed and the source
-    (height, width) of the retrieved frames (None if none was retrieved).
+    (height, width) of the retrieved frames, upright (None if none was retrieved).
     """
     got: dict[int, np.ndarray] = {}
     size = None
@@ -330,6 +370,7 @@ def _pass(
             ok, bgr = capture.retrieve()
             if ok and bgr is not None and bgr.size:
                 limits.check_size(*bgr.shape[:2])
+                bgr = _orient(bgr, orientation)
                 size = bgr.shape[:2]
                 got[index] = _to_rgb(bgr, max_side)
         index += 1
@@ -338,6 +379,78 @@ def _pass(
         if stop_after is not None and index > stop_after:
             break
     return got, index, size
+
+
+# EXIF Orientation -> (clockwise degrees, transpose, flip rows, flip columns): the turn that
+# makes the stored pixels upright (2, 4, 5 and 7 mirror too; the degrees leave that out).
+_EXIF_TURNS = {
+    1: (0, False, False, False),
+    2: (0, False, False, True),
+    3: (180, False, True, True),
+    4: (0, False, True, False),
+    5: (270, True, False, False),
+    6: (90, True, False, True),
+    7: (90, True, True, True),
+    8: (270, True, True, False),
+}
+
+
+def _exif_orientation(path: Path) -> int:
+    """An image's EXIF Orientation (1 = as stored), read by Pillow from the header only."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            value = image.getexif().get(0x0112, 1)
+    except Exception:  # a format or a header Pillow cannot read: no tag to apply
+        return 1
+    return value if value in _EXIF_TURNS else 1
+
+
+def _orient(frame: np.ndarray, orientation: int) -> np.ndarray:
+    """``frame`` turned (and mirrored) as its EXIF ``orientation`` says, to stand upright."""
+    _, transpose, flip_rows, flip_columns = _EXIF_TURNS[orientation]
+    if transpose:
+        frame = frame.transpose(1, 0, 2)
+    if flip_rows:
+        frame = frame[::-1]
+    if flip_columns:
+        frame = frame[:, ::-1]
+    return np.ascontiguousarray(frame)
+
+
+def _is_cover_art(path: Path) -> bool:
+    """Whether a file that decodes to one picture is a sound file's cover art: its bytes say
+    audio (ID3, an MP4 with a sound track only), or FFmpeg lists a sound stream and, as
+    video, only attached pictures or one-picture image-codec tracks (a Matroska remux)."""
+    if _sniff(path) == "audio":
+        return True
+    streams = [s for s in _ffmpeg_streams(path) if ": Audio: " in s or ": Video: " in s]
+    videos = [s for s in streams if ": Video: " in s]
+    return 0 < len(videos) < len(streams) and all(
+        "(attached pic)" in s or _STILL_CODEC.search(s) for s in videos
+    )
+
+
+_STILL_CODEC = re.compile(r": Video: (mjpeg|png|bmp|gif|webp|tiff|jpeg2000|jpegls)\b")
+
+
+def _ffmpeg_streams(path: Path) -> list[str]:
+    """The ``Stream #...`` lines of ``ffmpeg -i`` (imageio-ffmpeg's binary); none if it
+    cannot run."""
+    import imageio_ffmpeg
+
+    try:
+        listing = subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin",
+             "-i", b"file:" + os.fsencode(os.path.abspath(path))],
+            capture_output=True,
+            timeout=_PROBE_SECONDS,
+        )
+    except (RuntimeError, OSError, subprocess.TimeoutExpired):  # no binary for this platform
+        return []
+    lines = listing.stderr.decode("utf-8", "replace").splitlines()
+    return [line.strip() for line in lines if line.lstrip().startswith("Stream #")]
 
 
 def _to_rgb(bgr: np.ndarray, max_side: int | None) -> np.ndarray:
