@@ -55,6 +55,9 @@ SOURCES = {
 TEST_RECORDING = "single_face"
 # Training batches whose BatchNorm statistics are averaged before each validation.
 BN_REFRESH_BATCHES = 16
+# Written into --out first: a later run replaces only a folder that holds it (or is empty).
+MARKER = "quickstart.json"
+WRITTEN_BY = "tfdeepfake quickstart"
 
 
 @dataclasses.dataclass
@@ -62,7 +65,8 @@ class QuickstartOptions:
     """Sizes of the demo (defaults take about 5-10 minutes on 2 CPU cores).
 
     Attributes:
-        out: folder for everything the quickstart writes (replaced on each run).
+        out: folder for everything the quickstart writes: new, empty, or an earlier
+            quickstart's output (which is replaced); any other folder is refused.
         steps: training steps per model.
         clip_frames: frames per real clip (fakes have the same).
         frames: frames sampled per video by extract and detect.
@@ -229,10 +233,89 @@ def run_quickstart(options: QuickstartOptions | None = None) -> dict:
     gives the same models, scores and table on the same machine.
     """
     options = options or QuickstartOptions()
-    if options.seed < 0:
-        raise ValueError(f"seed must be 0 or a positive integer; got {options.seed}.")
+    check_options(options)
     with op_determinism():
         return _run_stages(options)
+
+
+def check_options(options: QuickstartOptions) -> None:
+    """Refuse bad sizes, models other than the tiny presets and an ``out`` that is neither
+    new, empty nor an earlier quickstart's output: a ``ValueError`` naming the setting and
+    the fix, before anything is written."""
+    from tfdeepfake.models import get_preset
+
+    sizes = {"steps": options.steps, "clip_frames": options.clip_frames,
+             "frames": options.frames, "batch_size": options.batch_size}
+    if options.max_clips is not None:
+        sizes["max_clips"] = options.max_clips
+    for name, value in sizes.items():
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}.")
+    if not isinstance(options.seed, int) or options.seed < 0:
+        raise ValueError(f"seed must be a whole number >= 0, got {options.seed!r}.")
+    if not options.models:
+        raise ValueError(f"models is empty: give one or more of {', '.join(MODELS)}.")
+    for name in options.models:
+        if name not in MODELS:
+            raise ValueError(
+                f"models: {name!r} is not one of the quickstart's tiny presets "
+                f"({', '.join(MODELS)}). A full-size preset would train for hours on CPU; "
+                "train one on your own data with `tfdeepfake train`.")
+        if list(options.models).count(name) > 1:
+            raise ValueError(f"models: {name} is given twice; give each model once.")
+        preset = get_preset(name)
+        if preset.sequence and options.frames < preset.frames:
+            raise ValueError(
+                f"{name} takes clips of {preset.frames} frames: frames must be >= "
+                f"{preset.frames}, got {options.frames} (or leave {name} out of models).")
+    check_out(Path(options.out))
+
+
+def check_out(root: Path) -> None:
+    """``root`` is new, an empty folder or an earlier quickstart's output (``ValueError``)."""
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise ValueError(f"--out {root} is a file, not a folder. Give another --out (the "
+                         "file is left as it is).")
+    if any(root.iterdir()) and not _quickstart_output(root):
+        raise ValueError(
+            f"--out {root} is not empty and holds no earlier quickstart output (no {MARKER}); "
+            "the quickstart replaces its output folder, so it leaves this one alone. Give "
+            f"another --out (a new or empty folder), or move or delete {root} yourself.")
+
+
+def _quickstart_output(root: Path) -> bool:
+    """``root`` holds the marker, or a finished run's summary.json (runs from before the
+    marker)."""
+    marker, summary = _json_object(root / MARKER), _json_object(root / "summary.json")
+    return (marker.get("written_by") == WRITTEN_BY
+            or {"seed", "steps", "aucs", "threshold"} <= summary.keys())
+
+
+def _json_object(path: Path) -> dict:
+    """The JSON object in ``path``; {} when it is missing, unreadable or not an object."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _replace_output(root: Path, options: QuickstartOptions) -> None:
+    """Empty ``root`` (checked by ``check_out``) and write the marker into it."""
+    from tfdeepfake.safeio import write_text_atomic
+    from tfdeepfake.version import __version__
+
+    root.mkdir(parents=True, exist_ok=True)
+    for child in root.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    marker = {"written_by": WRITTEN_BY, "version": __version__,
+              "options": dataclasses.asdict(options)}
+    write_text_atomic(root / MARKER, json.dumps(marker, indent=2) + "\n")
 
 
 @contextlib.contextmanager
@@ -260,8 +343,7 @@ def _run_stages(options: QuickstartOptions) -> dict:
     from tfdeepfake.training.entry import train
 
     root = Path(options.out)
-    if root.exists():
-        shutil.rmtree(root)
+    _replace_output(root, options)
     videos = root / "videos"
     labels, shards = build_shards(options, root)
 

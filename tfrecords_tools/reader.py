@@ -131,7 +131,7 @@ def shard_files(files: list[str], input_context: tf.distribute.InputContext | No
         raise ValueError(
             f"{len(files)} shard(s) cannot feed {n} input pipelines (one per worker); write "
             "smaller shards (ShardedWriter max_shard_bytes / `tfdeepfake extract "
-            "--max-shard-bytes`) so there are at least as many shards as workers."
+            "--shard-mb`) so there are at least as many shards as workers."
         )
     return files[i::n]
 

@@ -33,6 +33,56 @@ def test_bad_arguments_exit_2_with_the_fix(argv, message, capsys, tmp_path):
     assert not any(tmp_path.iterdir()), "nothing is written on bad input"
 
 
+def _exit_code(argv) -> int:
+    """``tfdeepfake ARGV`` in this process, through the whole command line (exit code)."""
+    from tfdeepfake.cli import main
+
+    try:
+        return main(argv)
+    except SystemExit as exit:  # refused by the argument parser
+        return exit.code
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"),
+    [("keras", "../evil"), ("saved_model", "../../evil"), ("tflite", "sub/evil"),
+     ("keras", ".."), ("keras", "")],
+)
+def test_a_name_that_is_a_path_is_refused(fmt, name, tmp_path, capsys):
+    argv = ["export", "--model", "autoatt_b4_tiny", "--format", fmt, "--name", name,
+            "--out", str(tmp_path / "a" / "b")]
+    assert run_export_cli(argv) == 2
+    assert f"--name {name!r} is not a plain name" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir()), "nothing is written, under --out or beside it"
+
+
+def test_the_python_exporters_refuse_a_path_as_name(tmp_path):
+    from tfdeepfake.export.loading import export_keras
+
+    with pytest.raises(ValueError, match="is not a plain name"):
+        export_keras(create_model("autoatt_b4_tiny"), tmp_path / "out", "../evil")
+    assert not any(tmp_path.iterdir())
+
+
+def test_limit_below_1_exits_2(tmp_path, capsys):
+    argv = ["export", "--model", "autoatt_b4_tiny", "--format", "tflite", "--calibration",
+            str(tmp_path), "--limit", "0", "--out", str(tmp_path / "out")]
+    assert _exit_code(argv) == 2
+    assert "argument --limit: must be a whole number >= 1, got '0'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_int8_of_the_ensemble_is_refused_before_calibration_is_read(tmp_path, capsys):
+    """The calibration folder does not exist: the refusal comes before it is read."""
+    argv = ["export", "--model", "ensemble_tiny", "--format", "tflite", "--quantize", "int8",
+            "--calibration", str(tmp_path / "no_faces"), "--out", str(tmp_path / "out")]
+    assert _exit_code(argv) == 2
+    err = capsys.readouterr().err
+    assert "full-integer int8 for DeepfakeEnsemble is not available" in err
+    assert "export its members one by one" in err
+    assert not any(tmp_path.iterdir())
+
+
 def test_keras_format_with_weights_file(tmp_path, capsys):
     model = create_model("autoatt_b4_tiny")
     for v in model.trainable_variables[-2:]:  # make the weights differ from a fresh model

@@ -50,10 +50,20 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         importlib.import_module(f"tfdeepfake.cli.{name}").register(subparsers)
     for sub in subparsers.choices.values():
-        sub.add_argument("--verbose", action="store_true",
-                         help="show TensorFlow's, absl's and Keras' own log lines and warnings, "
-                              "and tfdeepfake's debug messages")
+        _add_verbose(sub, default=False)
     return parser
+
+
+def _add_verbose(parser: argparse.ArgumentParser, default) -> None:
+    """``--verbose`` on ``parser`` and on its actions (`weights sources --verbose`); an
+    action's leaves the flag unset when not given, so `weights --verbose sources` keeps it."""
+    parser.add_argument("--verbose", action="store_true", default=default,
+                        help="show TensorFlow's, absl's and Keras' own log lines and warnings, "
+                             "and tfdeepfake's debug messages")
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _add_verbose(sub, default=argparse.SUPPRESS)
 
 
 class _StderrHandler(logging.StreamHandler):

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from tfdeepfake.cli import native_lines_dropped
+from tfdeepfake.cli.extract import positive_int
 from tfdeepfake.export.caps import MAX_ENCODED_BYTES, MAX_IMAGES, MAX_SIDE, ServingCaps
 
 DEFAULT_OUT = {"saved_model": "saved_models", "tflite": "exports/tflite", "keras": "exports/keras"}
@@ -51,7 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="labelled faces (shards, or images under real/ and fake/) for the AUC "
         "part of the parity report",
     )
-    p.add_argument("--name", help="exported model name (default: the preset name)")
+    p.add_argument("--name", help="exported model name, a plain file name written under --out "
+                   "(default: the preset name)")
     p.add_argument(
         "--out",
         metavar="DIR",
@@ -59,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--limit",
-        type=int,
+        type=positive_int,
         default=256,
         help="most faces read from --calibration / --labelled (default 256)",
     )
@@ -107,8 +109,10 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or DEFAULT_OUT[args.format]
     try:
         caps = _caps(args)
-        from tfdeepfake.export.loading import export_keras, load_for_export
+        from tfdeepfake.export.loading import export_keras, load_for_export, plain_name
 
+        if args.name is not None:
+            plain_name(args.name)
         model, preset, source = load_for_export(args.model, args.weights)
         if args.format == "keras":
             print(f"Wrote {export_keras(model, out, args.name)}")
@@ -143,8 +147,10 @@ def _export_tflite(args, model, preset, source: str, out: str) -> int:
         recalibrate_batchnorm,
         write_report,
     )
-    from tfdeepfake.export.tflite import export_tflite, tflite_input_shape
+    from tfdeepfake.export.tflite import check_quantization, export_tflite, tflite_input_shape
 
+    for quantize in args.quantize:  # before any face is read
+        check_quantization(model, preset, quantize)
     calibration = load_faces(args.calibration, preset, args.limit) if args.calibration else None
     labelled = load_faces(args.labelled, preset, args.limit) if args.labelled else None
     for faces in (calibration, labelled):

@@ -8,6 +8,7 @@ when the server died is run again (or, after --max-attempts starts, failed with 
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 
 from tfdeepfake.cli.extract import add_limit_flags
@@ -18,8 +19,10 @@ def register(subparsers) -> None:
         "serve", help="web page + REST API: upload videos, get verdicts, per-frame scores",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (0.0.0.0 exposes it to the network)")
-    p.add_argument("--port", type=int, default=8000)
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the "
+                   "network)")
+    p.add_argument("--port", type=port_number, default=8000,
+                   help="TCP port to listen on (default 8000; 0: a free one the system picks)")
     weights = p.add_mutually_exclusive_group()
     weights.add_argument("--weights", metavar="DIR",
                          help="a run folder (tfdeepfake train / weights import) or a folder "
@@ -30,12 +33,14 @@ def register(subparsers) -> None:
     p.add_argument("--models", nargs="+", metavar="NAME", help="presets to run")
     p.add_argument("--frames", type=int, help="frames sampled per video (default: the presets')")
     p.add_argument("--threshold", type=float, default=0.5,
-                   help="ensemble fake probability at or above which a video is FAKE")
+                   help="ensemble fake probability at or above which a video is FAKE "
+                   "(default 0.5)")
     p.add_argument("--workers", type=int, default=1, help="jobs scored at once (default 1)")
     p.add_argument("--queue-size", type=int, default=100,
                    help="jobs waiting at most; more uploads get HTTP 503 (default 100)")
     p.add_argument("--data-dir", default="tfdeepfake-serve", metavar="DIR",
-                   help="uploads, results and the SQLite job database")
+                   help="uploads, results and the SQLite job database (default "
+                   "tfdeepfake-serve)")
     p.add_argument("--db", metavar="URL",
                    help="SQLAlchemy database URL (default: sqlite in --data-dir)")
     p.add_argument("--max-upload-mb", type=float, default=500.0,
@@ -51,6 +56,32 @@ def register(subparsers) -> None:
     p.add_argument("--no-report", action="store_true",
                    help="skip the per-frame chart and heatmap videos (faster)")
     p.set_defaults(func=run)
+
+
+def port_number(text: str) -> int:
+    """argparse type: a TCP port, 0-65535 (argparse names the flag in its error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {text!r}")
+    return value
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, as uvicorn binds it; an ``OSError`` that names the
+    address and the fix when it is taken or cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as err:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port} ({err.strerror or err}). Give another "
+                      "--port (or stop the program using it), or another --host.") from None
+    return sock
 
 
 def config_from_args(args: argparse.Namespace):
@@ -74,11 +105,20 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = config_from_args(args)
-        app = create_app(config)
-    except (MissingWeightsError, OSError, ValueError, RuntimeError, ImportError) as err:
+        sock = listen(args.host, args.port)  # before the models load: a taken port is said now
+    except (OSError, ValueError) as err:
         print(f"tfdeepfake serve: {err}", file=sys.stderr)
         return 2
-    print(f"tfdeepfake serve: http://{args.host}:{args.port}/ (API docs: /api/docs); "
-          f"data in {config.data_dir}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    with sock:
+        try:
+            app = create_app(config)
+        except (MissingWeightsError, OSError, ValueError, RuntimeError, ImportError) as err:
+            print(f"tfdeepfake serve: {err}", file=sys.stderr)
+            return 2
+        port = sock.getsockname()[1]
+        print(f"tfdeepfake serve: http://{args.host}:{port}/ (API docs: /api/docs); "
+              f"data in {config.data_dir}", flush=True)
+        server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=port,
+                                               log_level="warning"))
+        server.run(sockets=[sock])
     return 0

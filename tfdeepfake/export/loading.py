@@ -72,12 +72,23 @@ def load_for_export(
     return model, preset, str(path)
 
 
+def plain_name(name: str) -> str:
+    """``name`` when it is one plain file or folder name (exports are written under their
+    out folder); a ``ValueError`` with the fix when it is a path, ``.`` or ``..``."""
+    if name in ("", ".", "..") or any(c in name for c in "/\\\0"):
+        raise ValueError(
+            f"--name {name!r} is not a plain name: give one name, without '/' or '\\' and "
+            "not '.' or '..' (the export is written under --out; pick its folder with --out)."
+        )
+    return name
+
+
 def export_keras(
     model: keras.Model, out_dir: str | os.PathLike = "exports/keras", name: str | None = None
 ) -> Path:
     """Save ``model`` as ``<out_dir>/<name>.keras`` (loads on any Keras 3 backend)."""
     preset = require_detector(model, "export_keras").preset
-    name = name or (preset.name if preset is not None else model.name)
+    name = plain_name(name or (preset.name if preset is not None else model.name))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.keras"

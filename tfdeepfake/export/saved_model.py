@@ -20,6 +20,7 @@ import keras
 import tensorflow as tf
 
 from tfdeepfake.export.caps import ServingCaps
+from tfdeepfake.export.loading import plain_name
 from tfdeepfake.export.signatures import build_functions, signature_description
 from tfdeepfake.models.base import require_detector
 from tfdeepfake.models.presets import Preset
@@ -123,7 +124,7 @@ def export_saved_model(
             "The model has no preset: build it with tfdeepfake.create_model(name) or pass "
             "preset=get_preset(name)."
         )
-    name = name or preset.name
+    name = plain_name(name or preset.name)
     model_dir = Path(out_dir) / name
     model_dir.mkdir(parents=True, exist_ok=True)
     archive = build_archive(model, preset, caps)

@@ -34,6 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfdeepfake.export.loading import plain_name
 from tfdeepfake.export.saved_model import require_tensorflow_backend
 from tfdeepfake.export.signatures import input_kind, model_input, model_outputs, output_names
 from tfdeepfake.models.base import DeepfakeModel, require_detector
@@ -126,15 +127,12 @@ def static_copy(model: DeepfakeModel, preset: Preset) -> keras.Model | None:
     return model.static_export_copy(tflite_input_shape(model, preset)[1])
 
 
-def check_request(
-    model: DeepfakeModel,
-    preset: Preset,
-    quantize: str,
-    calibration: np.ndarray | None,
-    static: keras.Model | None = None,
+def check_quantization(
+    model: DeepfakeModel, preset: Preset, quantize: str, static: keras.Model | None = None
 ) -> None:
-    """Refuse a quantization that cannot work before any conversion starts. ``static``: the
-    model's static-shape copy when the caller already has it (int8 of clips needs one)."""
+    """Refuse a quantization the model cannot have, before any calibration face is read.
+    ``static``: the model's static-shape copy when the caller already has it (int8 of clips
+    needs one)."""
     require_tensorflow_backend()
     if quantize not in QUANTIZATIONS:
         raise ValueError(f"quantize must be one of {QUANTIZATIONS}; got {quantize!r}.")
@@ -146,6 +144,20 @@ def check_request(
             "export its members one by one (`--model resnet_lstm`, `--model autoatt_b4`, ...) "
             "or use --quantize dynamic or fp16 for the whole model."
         )
+
+
+def check_request(
+    model: DeepfakeModel,
+    preset: Preset,
+    quantize: str,
+    calibration: np.ndarray | None,
+    static: keras.Model | None = None,
+) -> None:
+    """Refuse a quantization that cannot work before any conversion starts: the checks of
+    ``check_quantization``, then the calibration faces int8 needs."""
+    check_quantization(model, preset, quantize, static)
+    if quantize != "int8":
+        return
     if calibration is None or len(calibration) == 0:
         raise ValueError(
             "int8 quantization needs calibration faces: pass --calibration DIR (TFRecord "
@@ -292,7 +304,7 @@ def export_tflite(
     preset = preset or require_detector(model, "export_tflite").preset
     if preset is None:
         raise ValueError("The model has no preset: pass preset=get_preset(name).")
-    name = name or preset.name
+    name = plain_name(name or preset.name)
     quantizations = [quantize] if isinstance(quantize, str) else list(quantize)
     converted = convert(model, preset, quantizations, calibration)
     out = Path(out_dir)
