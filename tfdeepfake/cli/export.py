@@ -147,12 +147,15 @@ def _export_tflite(args, model, preset, source: str, out: str) -> int:
         recalibrate_batchnorm,
         write_report,
     )
+    from tfdeepfake.export.signatures import input_kind
     from tfdeepfake.export.tflite import check_quantization, export_tflite, tflite_input_shape
 
     for quantize in args.quantize:  # before any face is read
         check_quantization(model, preset, quantize)
-    calibration = load_faces(args.calibration, preset, args.limit) if args.calibration else None
-    labelled = load_faces(args.labelled, preset, args.limit) if args.labelled else None
+    clips = input_kind(model, preset) == "clip"  # the ensemble too: it scores clips
+    calibration = (load_faces(args.calibration, preset, args.limit, clips)
+                   if args.calibration else None)
+    labelled = load_faces(args.labelled, preset, args.limit, clips) if args.labelled else None
     for faces in (calibration, labelled):
         for line in faces.skipped if faces else ():
             print(f"WARNING skipped {line}", file=sys.stderr)

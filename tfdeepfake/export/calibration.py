@@ -50,8 +50,13 @@ def _resize(crops: np.ndarray, preset: Preset) -> np.ndarray:
     return tf.cast(tf.round(tf.clip_by_value(resized, 0, 255)), tf.uint8).numpy()
 
 
-def faces_from_shards(data: str | os.PathLike, preset: Preset, limit: int = 256) -> FaceSet:
-    """Up to ``limit`` faces (or clips for sequence presets) from TFRecord shards."""
+def faces_from_shards(
+    data: str | os.PathLike, preset: Preset, limit: int = 256, clips: bool | None = None
+) -> FaceSet:
+    """Up to ``limit`` faces, or ``preset.frames``-frame clips when ``clips`` (default: for
+    sequence presets; the CLI passes what the model takes, so the ensemble gets clips),
+    from TFRecord shards."""
+    clips = preset.sequence if clips is None else clips
     images, labels, skipped = [], [], []
     for track in track_dataset(data).as_numpy_iterator():
         crops = np.stack([tf.io.decode_jpeg(b, channels=3).numpy() for b in track["image"]])
@@ -64,7 +69,7 @@ def faces_from_shards(data: str | os.PathLike, preset: Preset, limit: int = 256)
             crops = _resize(crops, preset)
         label = int(track["label"])
         name = f"{track['shard'].decode()}#{int(track['record_index'])}"
-        if preset.sequence:
+        if clips:
             if len(crops) < preset.frames:
                 skipped.append(f"{name}: {len(crops)} frames < {preset.frames} (clip length)")
                 continue
@@ -76,7 +81,7 @@ def faces_from_shards(data: str | os.PathLike, preset: Preset, limit: int = 256)
             labels.extend([label] * len(crops))
         if len(images) >= limit:
             break
-    return _finish(images[:limit], labels[:limit], str(data), skipped, preset)
+    return _finish(images[:limit], labels[:limit], str(data), skipped, preset, clips)
 
 
 def _label_of(path: Path, root: Path) -> int:
@@ -86,8 +91,13 @@ def _label_of(path: Path, root: Path) -> int:
     return LABEL_UNKNOWN
 
 
-def faces_from_images(folder: str | os.PathLike, preset: Preset, limit: int = 256) -> FaceSet:
-    """Up to ``limit`` face crops from image files under ``folder`` (labels from real/ fake/)."""
+def faces_from_images(
+    folder: str | os.PathLike, preset: Preset, limit: int = 256, clips: bool | None = None
+) -> FaceSet:
+    """Up to ``limit`` face crops from image files under ``folder`` (labels from real/
+    fake/), stacked into ``preset.frames``-frame clips when ``clips`` (as in
+    ``faces_from_shards``)."""
+    clips = preset.sequence if clips is None else clips
     root = Path(folder)
     files = [Path(p) for p in walk_files(root) if Path(p).suffix.lower() in IMAGE_SUFFIXES]
     images, labels, skipped = [], [], []
@@ -99,22 +109,24 @@ def faces_from_images(folder: str | os.PathLike, preset: Preset, limit: int = 25
             continue
         images.append(_resize(image.numpy()[None], preset)[0])
         labels.append(_label_of(path, root))
-    if preset.sequence:
+    if clips:
         t = preset.frames
-        clips = [np.stack(images[i : i + t]) for i in range(0, len(images) - t + 1, t)]
+        stacked = [np.stack(images[i : i + t]) for i in range(0, len(images) - t + 1, t)]
         clip_labels = [
             labels[i] if len(set(labels[i : i + t])) == 1 else LABEL_UNKNOWN
             for i in range(0, len(images) - t + 1, t)
         ]
         if len(images) % t:
             skipped.append(f"{len(images) % t} trailing image(s) that do not fill a {t}-frame clip")
-        images, labels = clips, clip_labels
-    return _finish(images[:limit], labels[:limit], str(folder), skipped, preset)
+        images, labels = stacked, clip_labels
+    return _finish(images[:limit], labels[:limit], str(folder), skipped, preset, clips)
 
 
-def _finish(images, labels, source: str, skipped: list[str], preset: Preset) -> FaceSet:
+def _finish(
+    images, labels, source: str, skipped: list[str], preset: Preset, clips: bool
+) -> FaceSet:
     if not images:
-        what = f"{preset.frames}-frame clips" if preset.sequence else "face crops"
+        what = f"{preset.frames}-frame clips" if clips else "face crops"
         raise ValueError(
             f"No {what} found in {source!r} ({len(skipped)} skipped: {skipped[:3]}). Pass a folder "
             f"of *{SHARD_SUFFIX} shards (`tfdeepfake extract`) or of face images "
@@ -123,8 +135,11 @@ def _finish(images, labels, source: str, skipped: list[str], preset: Preset) -> 
     return FaceSet(np.stack(images), np.asarray(labels, np.int64), source, skipped)
 
 
-def load_faces(source: str | os.PathLike, preset: Preset, limit: int = 256) -> FaceSet:
-    """Faces from ``source``: a shard folder/file/glob, or a folder of images.
+def load_faces(
+    source: str | os.PathLike, preset: Preset, limit: int = 256, clips: bool | None = None
+) -> FaceSet:
+    """Faces from ``source``: a shard folder/file/glob, or a folder of images; clips of
+    ``preset.frames`` faces when ``clips`` (default: for sequence presets).
 
     A folder whose shards sit in sub-folders (``train/``, ``val/``, ``test/`` as the
     quickstart writes them) is read whole.
@@ -136,11 +151,11 @@ def load_faces(source: str | os.PathLike, preset: Preset, limit: int = 256) -> F
             f"*{SHARD_SUFFIX} shards or of face images."
         )
     if path.is_file() or (path.is_dir() and any(path.glob(f"*{SHARD_SUFFIX}"))):
-        return faces_from_shards(source, preset, limit)
+        return faces_from_shards(source, preset, limit, clips)
     if path.is_dir():
         nested = [p for p in walk_files(path) if p.endswith(SHARD_SUFFIX)]
         if nested:
-            return faces_from_shards(nested, preset, limit)
-        return faces_from_images(source, preset, limit)
+            return faces_from_shards(nested, preset, limit, clips)
+        return faces_from_images(source, preset, limit, clips)
     list_shards(source)  # a glob: raises FileNotFoundError naming it when nothing matches
-    return faces_from_shards(source, preset, limit)
+    return faces_from_shards(source, preset, limit, clips)
