@@ -84,9 +84,9 @@ def plan_indices(
     """
     if sampling not in SAMPLINGS:
         raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}.")
-    _check_count("frames", frames, optional=True)
-    _check_count("stride", stride)
-    _check_count("max_frames", max_frames)
+    check_count("frames", frames, optional=True)
+    check_count("stride", stride)
+    check_count("max_frames", max_frames)
     if total <= 0:
         return []
     frames = max_frames if frames is None else min(frames, max_frames)
@@ -99,8 +99,9 @@ def plan_indices(
     return sorted({int(round(x)) for x in np.linspace(0, total - 1, frames)})
 
 
-def _check_count(name: str, value, optional: bool = False) -> None:
-    """Raise ``ValueError`` naming ``name`` unless ``value`` is an int >= 1 (or None)."""
+def check_count(name: str, value, optional: bool = False) -> None:
+    """Raise ``ValueError`` naming ``name`` unless ``value`` is an int >= 1 (or None when
+    ``optional``): the one check of frame and size counts (``read_video``, ``Detector``)."""
     if value is None and optional:
         return
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -151,7 +152,7 @@ def read_video(
         video.frames.shape  # (16, 360, 640, 3)
     """
     plan_indices(1, frames, sampling, stride, max_frames)  # validate before any I/O
-    _check_count("min_frames", min_frames)
+    check_count("min_frames", min_frames)
     path = Path(path)
     limits = _Limits(path, max_pixels, deadline or Deadline(path, time_limit))
     header, got, total, size = _first_pass(

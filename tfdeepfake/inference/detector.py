@@ -18,7 +18,7 @@ from tfdeepfake.faces.crop import STORED_MARGIN, crop_size_for
 from tfdeepfake.faces.deadline import TIME_LIMIT, Deadline
 from tfdeepfake.faces.errors import ExtractionError
 from tfdeepfake.faces.media import IMAGE_SUFFIXES, is_media, media_kind
-from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS
+from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS, check_count
 from tfdeepfake.inference.models import LoadedModel, load_models
 from tfdeepfake.inference.report import report_folder, write_input_report
 from tfdeepfake.inference.results import ERROR, NO_FACE, TrackResult, VideoResult
@@ -94,7 +94,7 @@ class Detector:
             ("max_side", max_side, True), ("max_frames", max_frames, False),
             ("max_pixels", max_pixels, True),
         ):
-            _check_count(name, value, optional)
+            check_count(name, value, optional)
         if isinstance(models, (str, os.PathLike)):
             models = [os.fspath(models)]
         if weights is not None and not isinstance(weights, (str, os.PathLike, Sequence)):
@@ -492,15 +492,6 @@ def _faces_out_of_process(face_finder, face_processes: bool | None, backend: str
             "them (pip install tfdeepfake installs both), or pass Detector(face_finder=...) "
             "a FaceFinder that does not use Keras.")
     return face_processes
-
-
-def _check_count(name: str, value, optional: bool) -> None:
-    """``value`` must be an int >= 1 (or None when ``optional``): a ValueError names it."""
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        default = " (None: the default)" if optional else ""
-        raise ValueError(f"{name} must be a whole number >= 1{default}, got {value!r}.")
 
 
 def _kind(path) -> str:
