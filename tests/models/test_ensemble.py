@@ -53,6 +53,16 @@ def test_from_members_wraps_built_models(ensemble, clips):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+def test_from_members_needs_a_dict_keyed_by_preset_name(ensemble):
+    member = ensemble.member_models["autoatt_b4_tiny"]
+    with pytest.raises(TypeError, match="dict of built models keyed by preset name"):
+        DeepfakeEnsemble.from_members([member])
+    with pytest.raises(ValueError, match=r"\['x'\] are not preset names.*'autoatt_b4_tiny'"):
+        DeepfakeEnsemble.from_members({"x": member})
+    with pytest.raises(TypeError, match="members must be preset names"):
+        DeepfakeEnsemble([member])
+
+
 def test_save_and_reload(ensemble, clips, tmp_path):
     reloaded = check_save_reload(ensemble, clips.astype("float32"), tmp_path, atol=1e-5)
     assert reloaded.members == MEMBERS

@@ -34,6 +34,21 @@ def test_unknown_config_key_fails_loudly():
         create_model("resnet_lstm_tiny", lstm_unitz=8)
 
 
+@pytest.mark.parametrize("name", ["autoatt_b4_tiny", "b7_ssim_tiny", "gend_clip_tiny"])
+def test_every_family_refuses_a_misspelled_keyword(name):
+    expected = r"unknown argument\(s\) \['inputsize'\]; it takes \[.*'input_size'"
+    with pytest.raises(TypeError, match=expected):
+        create_model(name, inputsize=64)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in list_models() if n.endswith("_tiny")))
+def test_input_size_that_is_no_whole_number_names_input_size(name):
+    for bad in ("big", 64.5):
+        expected = f"input_size must be a whole number of pixels.*got {bad!r}"
+        with pytest.raises(ValueError, match=expected):
+            create_model(name, input_size=bad)
+
+
 def test_every_family_answers_the_detector_protocol(tmp_path):
     """Export, explanation and evaluation ask the model (preset, feature map layer, float
     layers, static copy) instead of checking its class; a plain Keras model is refused with

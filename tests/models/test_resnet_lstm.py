@@ -1,5 +1,7 @@
 """ResNetLSTM (tiny config): forward for T=1 and T=3, training step, saving, bad input."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -89,6 +91,13 @@ def test_bad_constructor_arguments():
         ResNetLSTM(input_size=32, block_counts=(1, 1, 1))
     with pytest.raises(ValueError, match="no ImageNet weights for 'resnext50_32x4d'"):
         create_model("resnet_lstm_tiny", backbone_weights="imagenet")
+
+
+def test_missing_backbone_weights_file_is_named(tmp_path):
+    missing = str(tmp_path / "w.h5")
+    expected = re.escape(f"backbone_weights file '{missing}' does not exist")
+    with pytest.raises(FileNotFoundError, match=expected):
+        create_model("resnet50_lstm", backbone_weights=missing)
 
 
 def test_imagenet_weights_offline_error_names_file(monkeypatch):

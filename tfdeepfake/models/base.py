@@ -6,9 +6,10 @@ check of model keyword arguments, and ``sublayers`` (every layer inside a model)
 A detector is a functional-subclass Keras model (the graph is built in ``__init__``). Keras'
 own checks of a functional model's inputs name neither the fix nor the dtype (integer images
 are cast silently), and a wrong channel count surfaces deep inside a convolution.
-``ImageInputChecks`` checks every image input at call time (eager, ``fit``, ``predict``,
-``tf.function`` tracing) against an ``ImageSpec`` and raises a ``ValueError`` that names
-the input, the expected shape and dtype, and what to do.
+``ImageInputChecks`` checks every image input (eager calls, every trace, and the data given
+to ``fit``, ``evaluate``, ``predict`` and the ``*_on_batch`` methods: see ``CheckedInputs``)
+against an ``ImageSpec`` and raises a ``ValueError`` that names the input, the expected shape
+and dtype, and what to do.
 
 Example:
     >>> class MyDetector(ImageInputChecks, keras.Model):
@@ -101,9 +102,9 @@ def _shape_and_dtype(x: Any) -> tuple[tuple, str]:
 def validate_image_input(x: Any, spec: ImageSpec, model_name: str = "model") -> None:
     """Raise a ``ValueError`` naming the expected shape/dtype when ``x`` does not fit ``spec``.
 
-    Checks the rank (4), the channel count, the spatial size (when ``spec.size`` is set and
-    the dimension is known) and that the dtype is floating point. Unknown (None) dimensions
-    of symbolic tensors pass.
+    Checks the rank (4), a non-empty batch, the channel count, the spatial size (when
+    ``spec.size`` is set and the dimension is known) and that the dtype is floating point.
+    Unknown (None) dimensions of symbolic tensors pass.
     """
     shape, dtype = _shape_and_dtype(x)
     where = f"{model_name}: input {spec.name!r} must be {spec.expected}"
@@ -114,6 +115,10 @@ def validate_image_input(x: Any, spec: ImageSpec, model_name: str = "model") -> 
         elif len(shape) == 5:
             hint = " For clips of frames fold time into the batch: reshape to (N*T, H, W, C)."
         raise ValueError(f"{where}; got rank {len(shape)} with shape {shape}.{hint}")
+    if shape[0] == 0:
+        raise ValueError(
+            f"{where}; got an empty batch (shape {shape}). Skip the call when there is no face."
+        )
     channels = shape[-1]
     if channels is not None and channels != spec.channels:
         raise ValueError(
@@ -172,22 +177,72 @@ def validate_image_inputs(
     validate_image_input(inputs, specs[0], model_name)
 
 
-class ImageInputChecks(DeepfakeModel):
-    """The detector protocol plus the image input checks, for functional-subclass models:
-    validate image inputs before running the graph.
+class CheckedInputs(DeepfakeModel):
+    """The detector protocol plus input checks before Keras runs the model.
 
-    Put it before ``keras.Model`` in the bases and set ``self.image_specs`` (a tuple of
-    ``ImageSpec``, in the order of the model's inputs) after ``super().__init__``. The check
-    runs in ``__call__``, before Keras' own input-spec check, so eager calls, ``fit``,
-    ``predict`` and traced functions all get the same message.
+    ``check_inputs`` runs in ``__call__`` (eager calls and every trace, before Keras' own
+    input-spec check) and on the ``x`` given to ``fit``, ``evaluate``, ``predict`` and the
+    ``*_on_batch`` methods. The second is needed because Keras' TensorFlow trainer traces its
+    compiled step again for a new input shape with the differing dimensions relaxed to None,
+    which a trace-time check cannot see: a 48 px batch would run through a 64 px model.
+    Arrays, tensors, containers of them and a dataset's ``element_spec`` are checked there;
+    generators and ``PyDataset``s only per trace.
+
+    Put it before ``keras.Model`` in the bases and define ``check_inputs``.
+    """
+
+    def check_inputs(self, inputs: Any) -> None:
+        """Raise a ``ValueError`` naming the expected input and the fix when ``inputs`` does
+        not fit the model."""
+        raise NotImplementedError
+
+    def _check_data(self, x: Any) -> None:
+        if hasattr(x, "element_spec"):  # a tf.data.Dataset: check what its batches will be
+            x = keras.utils.unpack_x_y_sample_weight(x.element_spec)[0]
+        elif not (hasattr(x, "shape") or isinstance(x, (Mapping, list, tuple))):
+            return  # None, a generator or a PyDataset: checked when traced
+        self.check_inputs(x)
+
+    def __call__(self, *args, **kwargs):
+        self.check_inputs(args[0] if args else kwargs.get("inputs"))
+        return super().__call__(*args, **kwargs)
+
+    def fit(self, x=None, *args, **kwargs):
+        self._check_data(x)
+        return super().fit(x, *args, **kwargs)
+
+    def evaluate(self, x=None, *args, **kwargs):
+        self._check_data(x)
+        return super().evaluate(x, *args, **kwargs)
+
+    def predict(self, x, *args, **kwargs):
+        self._check_data(x)
+        return super().predict(x, *args, **kwargs)
+
+    def train_on_batch(self, x, *args, **kwargs):
+        self._check_data(x)
+        return super().train_on_batch(x, *args, **kwargs)
+
+    def test_on_batch(self, x, *args, **kwargs):
+        self._check_data(x)
+        return super().test_on_batch(x, *args, **kwargs)
+
+    def predict_on_batch(self, x):
+        self._check_data(x)
+        return super().predict_on_batch(x)
+
+
+class ImageInputChecks(CheckedInputs):
+    """``CheckedInputs`` for image models: each input must fit its ``ImageSpec``.
+
+    Set ``self.image_specs`` (a tuple of ``ImageSpec``, in the order of the model's inputs)
+    after ``super().__init__``.
     """
 
     image_specs: tuple[ImageSpec, ...] = ()
 
-    def __call__(self, *args, **kwargs):
-        inputs = args[0] if args else kwargs.get("inputs")
+    def check_inputs(self, inputs: Any) -> None:
         validate_image_inputs(inputs, self.image_specs, self.name)
-        return super().__call__(*args, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="tfdeepfake")

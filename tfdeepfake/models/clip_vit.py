@@ -21,7 +21,13 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from tfdeepfake.models.base import ImageInputChecks, ImageSpec, sublayers
+from tfdeepfake.models.base import (
+    ImageInputChecks,
+    ImageSpec,
+    check_model_kwargs,
+    sublayers,
+)
+from tfdeepfake.models.presets import check_input_size
 
 LAYER_NORM_EPS = 1e-5
 
@@ -183,10 +189,12 @@ class GenDDetector(ImageInputChecks, keras.Model):
         mlp_dim: int = 4096,
         **kwargs,
     ):
-        if int(input_size) % int(patch_size):
+        check_model_kwargs(type(self), kwargs)
+        input_size = check_input_size(input_size, minimum=int(patch_size))
+        if input_size % int(patch_size):
             raise ValueError(
                 f"input_size {input_size} must be a multiple of patch_size {patch_size}; build "
-                f"the model with input_size={int(input_size) // int(patch_size) * int(patch_size)}."
+                f"the model with input_size={input_size // int(patch_size) * int(patch_size)}."
             )
         if int(width) % int(heads):
             raise ValueError(f"width {width} must be divisible by heads {heads}.")

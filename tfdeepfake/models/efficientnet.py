@@ -32,6 +32,8 @@ from collections.abc import Callable
 import keras
 from keras import layers
 
+from tfdeepfake.models.presets import check_input_size
+
 PADDINGS = ("keras", "pytorch_0.6", "pytorch_0.7")
 # Former names still found in preset.json files written by earlier imports.
 PADDING_ALIASES = {"reference": "pytorch_0.7"}
@@ -87,16 +89,17 @@ def stage_block_names(depth_coefficient: float) -> list[list[str]]:
     ]
 
 
-def check_detector_args(input_size: int, dropout: float, backbone_weights: str | None) -> None:
-    """The argument checks both EfficientNet detectors make, each with a clear error."""
-    if int(input_size) < 16:
-        raise ValueError(f"input_size must be at least 16 pixels; got {input_size}.")
+def check_detector_args(input_size: int, dropout: float, backbone_weights: str | None) -> int:
+    """The argument checks both EfficientNet detectors make, each with a clear error; returns
+    ``input_size`` as an int."""
+    input_size = check_input_size(input_size, minimum=16)
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1); got {dropout}.")
     if backbone_weights not in (None, "imagenet"):
         raise ValueError(
             f"backbone_weights must be None or 'imagenet'; got {backbone_weights!r}."
         )
+    return input_size
 
 
 class EfficientNetLayerNames:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from tfdeepfake.models.base import ImageInputChecks, ImageSpec
+from tfdeepfake.models.base import ImageInputChecks, ImageSpec, check_model_kwargs
 from tfdeepfake.models.efficientnet import (
     ATTENTION_STAGE,
     EfficientNetLayerNames,
@@ -77,10 +77,11 @@ class EfficientNetAutoAtt(EfficientNetLayerNames, ImageInputChecks, keras.Model)
         backbone_weights: str | None = None,
         **kwargs,
     ):
+        check_model_kwargs(type(self), kwargs)
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}; got {head!r}.")
         padding = check_padding(padding)
-        check_detector_args(input_size, dropout, backbone_weights)
+        input_size = check_detector_args(input_size, dropout, backbone_weights)
         kwargs.setdefault("name", "efficientnet_autoatt" if attention else "efficientnet")
 
         images = keras.Input((input_size, input_size, 3), name="images")

@@ -21,7 +21,12 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from tfdeepfake.models.base import ImageInputChecks, ImageSpec, sublayers
+from tfdeepfake.models.base import (
+    ImageInputChecks,
+    ImageSpec,
+    check_model_kwargs,
+    sublayers,
+)
 from tfdeepfake.models.efficientnet import (
     ATTENTION_STAGE,
     EfficientNetLayerNames,
@@ -128,9 +133,10 @@ class EfficientNetSSIM(EfficientNetLayerNames, ImageInputChecks, keras.Model):
         backbone_weights: str | None = None,
         **kwargs,
     ):
+        check_model_kwargs(type(self), kwargs)
         if paired and not ssim_branch:
             raise ValueError("paired=True needs ssim_branch=True (the pair only feeds SSIM).")
-        check_detector_args(input_size, dropout, backbone_weights)
+        input_size = check_detector_args(input_size, dropout, backbone_weights)
         if len(mean) != 3 or len(std) != 3 or min(std) <= 0:
             raise ValueError(f"mean and std need 3 values, std > 0; got {mean}, {std}.")
         kwargs.setdefault("name", "efficientnet_ssim" if ssim_branch else "efficientnet_b7")

@@ -15,14 +15,14 @@ import keras
 from keras import layers, ops
 
 from tfdeepfake.models.base import (
-    DeepfakeModel,
+    CheckedInputs,
     FoldTime,
     UnfoldTime,
     check_model_kwargs,
     require_detector,
 )
 from tfdeepfake.models.preprocessing import FacePreprocessor
-from tfdeepfake.models.presets import get_preset
+from tfdeepfake.models.presets import check_input_size, get_preset, list_models
 
 _EPSILON = 1e-7
 
@@ -95,6 +95,10 @@ def validate_raw_clip_input(x: Any, size: int | None, model_name: str) -> None:
         if len(shape) == 4:
             hint = " For one video's faces add a batch axis: faces[None] gives (1, T, H, W, 3)."
         raise ValueError(f"{where}; got rank {len(shape)} with shape {shape}.{hint}")
+    if shape[0] == 0:
+        raise ValueError(
+            f"{where}; got an empty batch (shape {shape}). Skip the call when there is no clip."
+        )
     if shape[1] == 0:
         raise ValueError(f"{where}; got 0 frames (shape {shape}). Give at least one frame.")
     if shape[-1] is not None and shape[-1] != 3:
@@ -104,7 +108,7 @@ def validate_raw_clip_input(x: Any, size: int | None, model_name: str) -> None:
 
 
 @keras.saving.register_keras_serializable(package="tfdeepfake")
-class DeepfakeEnsemble(DeepfakeModel, keras.Model):
+class DeepfakeEnsemble(CheckedInputs, keras.Model):
     """Average of the members' video probabilities, from raw face clips.
 
     Input: ``"clips"`` (N, T, S, S, 3), RGB face crops with values in [0, 255] (uint8 or
@@ -147,7 +151,12 @@ class DeepfakeEnsemble(DeepfakeModel, keras.Model):
         check_model_kwargs(type(self), kwargs)
         if isinstance(members, str):
             raise ValueError(f"members must be a list of preset names; got the string {members!r}.")
-        names = [str(n) for n in members]
+        names = list(members)
+        if not all(isinstance(n, str) for n in names):
+            raise TypeError(
+                "members must be preset names, or a dict preset name -> built model "
+                f"(DeepfakeEnsemble.from_members); got {[type(n).__name__ for n in names]}."
+            )
         if not names:
             raise ValueError("members is empty; give at least one preset name.")
         if len(set(names)) != len(names):
@@ -155,6 +164,12 @@ class DeepfakeEnsemble(DeepfakeModel, keras.Model):
         if not 0.0 < float(threshold) < 1.0:
             raise ValueError(f"threshold must be a probability in (0, 1); got {threshold}.")
         if isinstance(members, Mapping):
+            unknown = [n for n in names if n not in list_models()]
+            if unknown:
+                raise ValueError(
+                    f"Ensemble members {unknown} are not preset names: key each model by the "
+                    f"preset it was built from, one of {list_models()}."
+                )
             models = [require_detector(m, f"ensemble member {n!r}") for n, m in members.items()]
         elif member_configs is not None:
             models = [keras.saving.deserialize_keras_object(c) for c in member_configs]
@@ -170,6 +185,8 @@ class DeepfakeEnsemble(DeepfakeModel, keras.Model):
         if member_preprocessing is None or isinstance(members, Mapping):
             member_preprocessing = [_member_preprocessing(n, m) for n, m in zip(names, models)]
 
+        if input_size is not None:
+            input_size = check_input_size(input_size)
         clips = keras.Input((None, input_size, input_size, 3), name="clips")
         frames = FoldTime(name="fold_time")(clips)
         neighbours = None
@@ -220,7 +237,7 @@ class DeepfakeEnsemble(DeepfakeModel, keras.Model):
         self.members = tuple(names)
         self._member_layers = tuple(model_names)
         self.threshold = float(threshold)
-        self.input_size = None if input_size is None else int(input_size)
+        self.input_size = input_size
         self.member_preprocessing = [dict(p) for p in member_preprocessing]
 
     @classmethod
@@ -234,6 +251,11 @@ class DeepfakeEnsemble(DeepfakeModel, keras.Model):
             ...     {"resnet_lstm": keras.saving.load_model("lstm.keras"),
             ...      "autoatt_b4": keras.saving.load_model("b4.keras")})
         """
+        if not isinstance(members, Mapping):
+            raise TypeError(
+                "from_members takes a dict of built models keyed by preset name, e.g. "
+                f"{{'autoatt_b4': model}}; got a {type(members).__name__}."
+            )
         return cls(members=dict(members), threshold=threshold, **kwargs)
 
     @property
@@ -249,9 +271,8 @@ class DeepfakeEnsemble(DeepfakeModel, keras.Model):
         """None: the ensemble has no full-integer copy (export its members one by one)."""
         return None
 
-    def __call__(self, inputs, *args, **kwargs):
+    def check_inputs(self, inputs: Any) -> None:
         validate_raw_clip_input(inputs, self.input_size, self.name)
-        return super().__call__(inputs, *args, **kwargs)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -81,10 +81,28 @@ class Preset:
         """A copy where keys of the contract replace fields and other keys update ``config``."""
         fields = {f.name for f in dataclasses.fields(self)} - {"name", "family", "config"}
         contract = {k: v for k, v in overrides.items() if k in fields}
+        if "input_size" in contract:
+            contract["input_size"] = check_input_size(contract["input_size"])
         config = {**self.config, **{k: v for k, v in overrides.items() if k not in fields}}
         if "input_size" in contract and "input_size" in self.config:
             config["input_size"] = contract["input_size"]
         return dataclasses.replace(self, config=config, **contract)
+
+
+def check_input_size(input_size: Any, minimum: int = 1) -> int:
+    """``input_size`` as an int, or a ``ValueError`` naming it when it is not a whole number
+    of pixels of at least ``minimum``."""
+    try:
+        size = int(input_size)
+        whole = size == float(input_size)
+    except (TypeError, ValueError):
+        whole = False
+    if not whole or size < minimum:
+        raise ValueError(
+            f"input_size must be a whole number of pixels, at least {minimum}; got "
+            f"{input_size!r}. Pass e.g. create_model(name, input_size=224)."
+        )
+    return size
 
 
 _PRESETS: dict[str, Preset] = {}

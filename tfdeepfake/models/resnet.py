@@ -15,6 +15,7 @@ No input normalisation happens here: the preset's ``FacePreprocessor`` does it o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import keras
@@ -212,19 +213,39 @@ def keras_resnet50_weights_path() -> str:
         ) from err
 
 
-def load_backbone_weights(model: keras.Model, variant: str, weights: str) -> int:
-    """Copy ImageNet backbone weights into ``model``'s layers by name; return layers copied.
-
-    ``weights`` is ``"imagenet"`` (Keras' ResNet50 weights, resnet50 only) or a path to a weights
-    file of ``keras.applications.ResNet50(include_top=False)``. Every backbone layer of
-    ``model`` must find its counterpart with the same shapes (full-size ResNet50 only).
-    """
+def check_backbone_weights(variant: str, weights: str | os.PathLike) -> None:
+    """Refuse backbone weights that cannot load, before a model is built: any for ResNeXt,
+    a path that is no file, or a value that is neither a path nor ``"imagenet"``."""
     if variant != "resnet50":
         raise ValueError(
             f"Keras has no ImageNet weights for {variant!r}. Convert the reference's PyTorch "
             "weights with `tfdeepfake weights import` and load them with model.load_weights(), "
             "or use backbone='resnet50' with backbone_weights='imagenet'."
         )
+    if weights == "imagenet":
+        return
+    accepted = (
+        "Pass 'imagenet', None (random initialisation) or the path of a weights file of "
+        "keras.applications.ResNet50(include_top=False)."
+    )
+    if not isinstance(weights, (str, os.PathLike)):
+        raise ValueError(
+            f"backbone_weights must be None, 'imagenet' or a path; got {weights!r}. " + accepted
+        )
+    if not os.path.isfile(weights):
+        raise FileNotFoundError(
+            f"backbone_weights file {str(weights)!r} does not exist. " + accepted
+        )
+
+
+def load_backbone_weights(model: keras.Model, variant: str, weights: str | os.PathLike) -> int:
+    """Copy ImageNet backbone weights into ``model``'s layers by name; return layers copied.
+
+    ``weights`` is ``"imagenet"`` (Keras' ResNet50 weights, resnet50 only) or a path to a weights
+    file of ``keras.applications.ResNet50(include_top=False)``. Every backbone layer of
+    ``model`` must find its counterpart with the same shapes (full-size ResNet50 only).
+    """
+    check_backbone_weights(variant, weights)
     path = keras_resnet50_weights_path() if weights == "imagenet" else weights
     source = keras.applications.ResNet50(include_top=False, weights=path)
     copied = 0

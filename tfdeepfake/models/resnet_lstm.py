@@ -15,12 +15,14 @@ from keras import layers, ops
 
 from tfdeepfake.models.base import (
     FLOAT_DTYPES,
-    DeepfakeModel,
+    CheckedInputs,
     FoldTime,
     UnfoldTime,
     check_model_kwargs,
 )
+from tfdeepfake.models.presets import check_input_size
 from tfdeepfake.models.resnet import (
+    check_backbone_weights,
     feature_map_layer_name,
     load_backbone_weights,
     resnet_features,
@@ -50,6 +52,10 @@ def validate_clip_input(
                 "per clip, or stack each video's T face crops as (N, T, H, W, 3)."
             )
         raise ValueError(f"{where}; got rank {len(shape)} with shape {shape}.{hint}")
+    if shape[0] == 0:
+        raise ValueError(
+            f"{where}; got an empty batch (shape {shape}). Skip the call when there is no clip."
+        )
     if shape[1] == 0:
         raise ValueError(f"{where}; got 0 frames (shape {shape}). Give at least one frame.")
     if frames is not None and shape[1] is not None and shape[1] != frames:
@@ -77,7 +83,7 @@ def validate_clip_input(
 
 
 @keras.saving.register_keras_serializable(package="tfdeepfake")
-class ResNetLSTM(DeepfakeModel, keras.Model):
+class ResNetLSTM(CheckedInputs, keras.Model):
     """ResNet50 / ResNeXt50_32x4d per frame, LSTM over time, temporal mean, dropout, logit.
 
     Input: normalised face clips (N, T, input_size, input_size, 3), any T >= 1.
@@ -123,7 +129,10 @@ class ResNetLSTM(DeepfakeModel, keras.Model):
         **kwargs: Any,
     ):
         check_model_kwargs(type(self), kwargs)
+        input_size = check_input_size(input_size)
         block_counts = validate_resnet_args(backbone, block_counts, base_width, 32, 4)
+        if backbone_weights is not None:
+            check_backbone_weights(backbone, backbone_weights)
         if int(lstm_units) < 1:
             raise ValueError(f"lstm_units must be a positive integer; got {lstm_units}.")
         if not 0.0 <= float(dropout) < 1.0:
@@ -161,10 +170,8 @@ class ResNetLSTM(DeepfakeModel, keras.Model):
         if backbone_weights is not None:
             load_backbone_weights(self, backbone, backbone_weights)
 
-    def __call__(self, inputs, *args, **kwargs):
-        # Checked before Keras' own input-spec check, whose message does not say the fix.
+    def check_inputs(self, inputs: Any) -> None:
         validate_clip_input(inputs, self.input_size, self.name, self.frames)
-        return super().__call__(inputs, *args, **kwargs)
 
     def static_export_copy(self, frames: int) -> ResNetLSTM:
         """This model with the clip length fixed to ``frames`` and the LSTM unrolled into
