@@ -90,3 +90,32 @@ def test_bad_inputs_raise_typed_errors(tmp_path):
     with pytest.raises(ExtractionError, match="folder") as info:
         read_video(tmp_path)
     assert info.value.reason == "folder"  # it holds videos: pass one of them
+
+
+def test_variable_frame_rate_keeps_the_real_time_of_each_frame(tmp_path):
+    """Phones record a variable frame rate: frame k is not at k / average fps."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from tfdeepfake.inference.report import constant_rate_order
+
+    source = write_video(tmp_path / "cfr.mp4", numbered_frames(20), fps=30.0)
+    vfr = tmp_path / "vfr.mp4"
+    subprocess.run(  # frames 0-9 a 30th of a second apart, then 4 times further apart
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(source), "-vf",
+         "setpts='if(lt(N,10),N,10+(N-10)*4)/30/TB'", "-fps_mode", "passthrough",
+         "-c:v", "libx264", str(vfr)], check=True)
+    video = read_video(vfr, frames=None)
+    assert video.frame_count == 20
+    expected = [i / 30 if i < 10 else (10 + (i - 10) * 4) / 30 for i in range(20)]
+    np.testing.assert_allclose(video.times, expected, atol=2e-3)
+    np.testing.assert_allclose(video.seconds([11]), [14 / 30], atol=2e-3)
+    assert video.seconds([11])[0] < 11 / video.fps - 0.2  # not index / average fps
+
+    order = constant_rate_order(video.times, 30.0, len(video.times))
+    assert len(order) == 47 and order[:11] == list(range(11))
+    assert order[10:14] == [10, 10, 10, 10]  # the slow frames are held, as on screen
+
+    cfr = read_video(source, frames=None)
+    assert constant_rate_order(cfr.times, 30.0, 20) == list(range(20))

@@ -50,6 +50,9 @@ class VideoFrames:
         frame_size: (height, width) of the source frames after rotation.
         scale: ``frames`` size / source size (< 1 only when ``max_side`` shrank them).
         path: the video path as given.
+        times: (T,) seconds of each frame from the stream's time stamps (a variable frame
+            rate, as phones record, is not ``index / fps``); None for a still image or a
+            stream without usable time stamps.
     """
 
     frames: np.ndarray
@@ -61,6 +64,15 @@ class VideoFrames:
     frame_size: tuple[int, int]
     scale: float
     path: str
+    times: np.ndarray | None = None
+
+    def seconds(self, indices) -> np.ndarray:
+        """Seconds of the frames at stream ``indices``: from the time stamps (interpolated
+        between the decoded frames) when there are any, else ``index / fps``."""
+        indices = np.asarray(indices, np.float64)
+        if self.times is not None and len(self.times) > 1:
+            return np.interp(indices, self.indices, self.times)
+        return indices / self.fps if self.fps > 0 else indices
 
     @property
     def duration(self) -> float:
@@ -174,7 +186,8 @@ def read_video(
         capture = _open(path)
         try:
             more, _, more_size = _pass(
-                capture, set(missing), max_side, limits, header.orientation, max(missing)
+                capture, set(missing), max_side, limits, header.orientation, max(missing),
+                header.stamps,
             )
         finally:
             capture.release()
@@ -216,12 +229,14 @@ def read_frames_at(
 
 class _Header(NamedTuple):
     """What the container says: frame rate, claimed frame count, rotation (clockwise
-    degrees) and the EXIF Orientation (1 to 8) that ``_pass`` applies to each frame."""
+    degrees), the EXIF Orientation (1 to 8) that ``_pass`` applies to each frame, and the
+    time stamp in seconds of each retrieved frame by index (filled by ``_pass``)."""
 
     fps: float
     claimed: int
     rotation: int
     orientation: int
+    stamps: dict
 
 
 def _first_pass(
@@ -244,7 +259,9 @@ def _first_pass(
         rotation = int(capture.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
         orientation = _exif_orientation(path) if image and rotation == 0 else 1
         rotation = (rotation + _EXIF_TURNS[orientation][0]) % 360
-        got, total, size = _pass(capture, set(wanted(claimed)), max_side, limits, orientation)
+        stamps: dict[int, float] = {}
+        got, total, size = _pass(capture, set(wanted(claimed)), max_side, limits, orientation,
+                                 stamps=stamps)
     finally:
         capture.release()
     if total == 1 and image:
@@ -253,7 +270,7 @@ def _first_pass(
         raise ExtractionError(
             "audio_only", path, "an audio file whose only picture is its cover art"
         )
-    return _Header(fps, claimed, rotation, orientation), got, total, size
+    return _Header(fps, claimed, rotation, orientation, stamps), got, total, size
 
 
 def _video_frames(
@@ -277,7 +294,21 @@ def _video_frames(
         frame_size=(size[0], size[1]),
         scale=stack.shape[1] / size[0],
         path=str(path),
+        times=_times(header, indices, total),
     )
+
+
+def _times(header: _Header, indices: list[int], total: int) -> np.ndarray | None:
+    """Seconds of the frames at ``indices``, when the stream's time stamps are usable (all
+    known and never going back); None for a still image."""
+    if total <= 1 or not all(i in header.stamps for i in indices):
+        return None
+    times = np.asarray([header.stamps[i] for i in indices], np.float64)
+    if not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0):
+        return None
+    if len(times) > 1 and times[-1] == times[0]:
+        return None  # every stamp the same: the stream gave none
+    return times - times[0] if indices[0] == 0 else times
 
 
 class _Limits:
@@ -357,8 +388,10 @@ def _pass(
     limits: _Limits,
     orientation: int = 1,
     stop_after: int | None = None,
+    stamps: dict[int, float] | None = None,
 ) -> tuple[dict[int, np.ndarray], int, tuple[int, int] | None]:
-    """Grab every frame, retrieve the wanted ones (turned by the EXIF ``orientation``).
+    """Grab every frame, retrieve the wanted ones (turned by the EXIF ``orientation``;
+    their time stamps in seconds go into ``stamps`` when given).
 
     Returns the retrieved RGB frames by index, the number of frames grabbed and the source
     (height, width) of the retrieved frames, upright (None if none was retrieved).
@@ -374,6 +407,8 @@ def _pass(
                 bgr = _orient(bgr, orientation)
                 size = bgr.shape[:2]
                 got[index] = _to_rgb(bgr, max_side)
+                if stamps is not None:
+                    stamps[index] = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
         index += 1
         if index % _TIME_CHECK_EVERY == 0:
             limits.check_time(index)

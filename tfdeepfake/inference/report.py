@@ -51,18 +51,19 @@ def write_input_report(
 
     folder.mkdir(parents=True, exist_ok=True)
     result.report["thumbnail"] = str(write_thumbnail(faces, result, folder / "face.jpg"))
-    seconds = max(float(faces.fps), 0.0) or 1.0
+    video, fps, order = whole_clip(faces, limits)
     lines = {}
     for track in result.tracks:
         for name, probs in track.frame_scores.items():
-            pairs = [(f / seconds, p) for f, p in zip(track.frame_indices, probs) if p is not None]
+            pairs = [(f, p) for f, p in zip(track.frame_indices, probs) if p is not None]
+            at = [f for f, _ in pairs]
             label = name if len(result.tracks) == 1 else f"{name} (face {track.track_id})"
-            lines[label] = ([t for t, _ in pairs], [p for _, p in pairs])
+            x = video.seconds(at).tolist() if faces.fps > 0 else at
+            lines[label] = (x, [p for _, p in pairs])
     title = f"{Path(result.path).name}: {result.label} (score {result.score:.3f})"
     result.report["plot"] = str(plot_frame_scores(
         lines, folder / "scores.png", threshold, title,
         xlabel="seconds" if faces.fps > 0 else "frame"))
-    video, fps = whole_clip(faces, limits)
     scale = video.scale  # frames may be shrunk on decode: boxes are in source pixels
     for loaded in models:
         if not loaded.explainable:  # a LiteRT runner: no gradients to explain
@@ -84,25 +85,41 @@ def write_input_report(
             for i, (box, h) in carried.items():
                 boxes[i].append(box)
                 maps[i].append(h)
-        path = write_heatmap_video(video.frames, list(boxes.values()), list(maps.values()),
-                                   fps, folder / f"{loaded.name}.mp4")
+        boxes, maps = list(boxes.values()), list(maps.values())
+        path = write_heatmap_video([video.frames[k] for k in order], [boxes[k] for k in order],
+                                   [maps[k] for k in order], fps, folder / f"{loaded.name}.mp4")
         result.report[f"heatmap_{loaded.name}"] = str(path)
 
 
 def whole_clip(faces, limits: dict | None = None):
-    """(frames, fps) of the input for its heatmap videos: every frame at the input's own
-    rate (every k-th past ``MAX_VIDEO_FRAMES``); an image or a stream without a frame rate
-    gives its sampled frames at 2 per second."""
+    """(frames, fps, order) of the input for its heatmap videos: every frame at the input's
+    own rate (every k-th past ``MAX_VIDEO_FRAMES``); an image or a stream without a frame
+    rate gives its sampled frames at 2 per second. ``order`` lists the frame to show at each
+    tick of that constant rate: a variable-frame-rate video repeats frames where its own
+    frames are further apart, so the heatmap video keeps the input's timing."""
     from tfdeepfake.faces.video import read_frames_at
 
     limits = dict(limits or {})
     limits["max_side"] = min(limits.get("max_side") or MAX_VIDEO_SIDE, MAX_VIDEO_SIDE)
     if faces.fps <= 0 or faces.frame_count <= 1:
         indices = [int(i) for i in faces.sampled_indices]
-        return read_frames_at(faces.path, indices, **limits), 2.0
+        video = read_frames_at(faces.path, indices, **limits)
+        return video, 2.0, list(range(len(video.indices)))
     step = math.ceil(faces.frame_count / MAX_VIDEO_FRAMES)
     video = read_frames_at(faces.path, list(range(0, faces.frame_count, step)), **limits)
-    return video, faces.fps / step
+    rate = faces.fps / step
+    return video, rate, constant_rate_order(video.times, rate, len(video.indices))
+
+
+def constant_rate_order(times, rate: float, count: int) -> list[int]:
+    """Which of ``count`` frames (time stamps ``times`` in seconds, or None: evenly spaced)
+    to show at each tick of ``rate`` per second: the one on screen then (the last frame
+    starting before the middle of the tick)."""
+    if times is None or count < 2:
+        return list(range(count))
+    ticks = np.arange(int(round((times[-1] - times[0]) * rate)) + 1) / rate + times[0]
+    chosen = np.searchsorted(times, ticks + 0.5 / rate, side="right") - 1
+    return np.clip(chosen, 0, count - 1).tolist()
 
 
 def write_thumbnail(faces, result: VideoResult, path: Path) -> Path:
