@@ -133,3 +133,14 @@ def test_export_cli_records_and_enforces_its_caps(tmp_path, capsys):
     assert serve(images=tf.zeros([3, 64, 64, 3], tf.uint8))["probability"].shape[0] == 3
     with pytest.raises(tf.errors.InvalidArgumentError, match="at most 3 images"):
         serve(images=tf.zeros([4, 8, 8, 3], tf.uint8))
+
+
+def test_export_saved_model_takes_caps_as_a_dict_or_says_what_it_takes(tmp_path):
+    from tfdeepfake import create_model
+    from tfdeepfake.export import export_saved_model
+
+    model = create_model("autoatt_b4_tiny")
+    with pytest.raises(TypeError, match="max_btch"):  # a misspelled cap is named
+        export_saved_model(model, tmp_path, caps={"max_btch": 2})
+    with pytest.raises(TypeError, match="caps must be a ServingCaps or a dict"):
+        export_saved_model(model, tmp_path, caps=2)

@@ -66,3 +66,20 @@ def test_every_family_answers_the_detector_protocol(tmp_path):
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
     with pytest.raises(TypeError, match=r"export_keras needs a tfdeepfake model \(tfdeepfake"):
         export_keras(plain, tmp_path)
+
+
+def test_functions_taking_a_preset_take_its_name_too(tmp_path):
+    from tfdeepfake.data import frame_dataset
+    from tfdeepfake.models import get_preset, preprocessor_for
+    from tfrecords_tools.synthetic import write_synthetic_shards
+
+    preset = get_preset("autoatt_b4_tiny")
+    assert get_preset(preset) is preset
+    by_name, by_preset = preprocessor_for("autoatt_b4_tiny"), preprocessor_for(preset)
+    assert {**by_name.get_config(), "name": ""} == {**by_preset.get_config(), "name": ""}
+    write_synthetic_shards(str(tmp_path / "s"), n_real=1, n_fake=1)
+    images, _ = next(iter(frame_dataset(str(tmp_path / "s"), "autoatt_b4_tiny", batch_size=2,
+                                        training=False)))
+    assert images.shape[1:] == (preset.input_size, preset.input_size, 3)
+    with pytest.raises(TypeError, match="Expected a preset name or a Preset, got int"):
+        get_preset(5)

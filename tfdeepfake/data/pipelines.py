@@ -289,7 +289,7 @@ def frame_dataset(
 
     Args:
         data: folder of shards, a shard, a glob, or a list of those.
-        preset: the model's ``Preset`` (input size, margin, mean/std).
+        preset: the model's ``Preset`` (input size, margin, mean/std), or its name.
         batch_size: global batch size (split per replica by ``input_context``).
         training: shuffle, balance, augment, repeat and drop the last partial batch.
         seed: seed of file order, shuffling, sampling and augmentation.
@@ -305,6 +305,9 @@ def frame_dataset(
         normalised: False gives uint8 images, un-normalised (pass ``augment=None``): the
             training step augments them on the accelerator (``DataConfig.augment_on``).
     """
+    from tfdeepfake.models import get_preset
+
+    preset = get_preset(preset)
     if preset.sequence:
         raise ValueError(
             f"Model {preset.name!r} takes clips of {preset.frames} frames: use "
@@ -390,6 +393,9 @@ def clip_dataset(
     one augmentation draw. Other arguments as ``frame_dataset``; ``with_masks`` is refused
     (sequence models have no attention output).
     """
+    from tfdeepfake.models import get_preset
+
+    preset = get_preset(preset)
     if with_masks:
         raise ValueError(
             "clip_dataset yields no SSIM masks: sequence models have no attention "

@@ -114,7 +114,12 @@ def evaluate(
     from tfdeepfake import data as pipelines
     from tfrecords_tools.reader import ReadStats
 
-    preset = preset if preset is not None else require_detector(model, "evaluate").preset
+    if preset is not None:
+        from tfdeepfake.models import get_preset
+
+        preset = get_preset(preset)
+    else:
+        preset = require_detector(model, "evaluate").preset
     if preset is None:
         raise ValueError(
             "evaluate() needs the model's preset: pass preset= (runs.load_run gives it)."

@@ -109,7 +109,8 @@ def export_saved_model(
         name: the served model's name (default: the preset name).
         preset: the preprocessing contract baked into the graph.
         extra_metadata: more keys for ``assets.extra/tfdeepfake.json`` (e.g. the weights).
-        caps: what one request may hold, checked in the graph (default ``ServingCaps()``:
+        caps: what one request may hold, checked in the graph (a ``ServingCaps`` or a dict
+            of its fields; default ``ServingCaps()``:
             256 images, 4096 px per side, 16 MiB per encoded image); recorded in the
             metadata as ``serving_caps``.
 
@@ -118,6 +119,11 @@ def export_saved_model(
         >>> path.name
         '1'
     """
+    if isinstance(caps, dict):
+        caps = ServingCaps(**caps)
+    if caps is not None and not isinstance(caps, ServingCaps):
+        raise TypeError(f"caps must be a ServingCaps or a dict of its fields, got "
+                        f"{type(caps).__name__}.")
     preset = preset or require_detector(model, "export_saved_model").preset
     if preset is None:
         raise ValueError(

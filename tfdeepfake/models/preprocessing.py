@@ -47,5 +47,9 @@ def normalise_pixels(x, mean, std, max_value: float = 255.0):
 
 
 def preprocessor_for(preset, resize: bool = False) -> FacePreprocessor:
-    """The preprocessing layer of a preset (optionally resizing to its input size)."""
+    """The preprocessing layer of a preset, or of a preset's name (optionally resizing to
+    its input size)."""
+    from tfdeepfake.models.presets import get_preset
+
+    preset = get_preset(preset)
     return FacePreprocessor(preset.mean, preset.std, preset.input_size if resize else None)

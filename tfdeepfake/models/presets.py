@@ -118,8 +118,14 @@ def register_preset(preset: Preset) -> Preset:
     return preset
 
 
-def get_preset(name: str) -> Preset:
-    """Look a preset up by name; the error lists the known names."""
+def get_preset(name: str | Preset) -> Preset:
+    """Look a preset up by name (a ``Preset`` is returned as it is, so functions taking a
+    preset take its name too); the error lists the known names."""
+    if isinstance(name, Preset):
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"Expected a preset name or a Preset, got {type(name).__name__} "
+                        f"{name!r}. Known models: {', '.join(sorted(_PRESETS))}.")
     try:
         return _PRESETS[name]
     except KeyError:
