@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import shutil
+import warnings
 
 import cv2
 import numpy as np
@@ -223,6 +224,17 @@ def test_folder_inputs_are_found_by_content_and_the_rest_named(tmp_path, sample_
         "results"]}
     assert set(results) == {"clip.bin", "photo.jpe", "still.gif"} and code == 1
     assert results["clip.bin"]["kind"] == "video" and results["photo.jpe"]["kind"] == "image"
+
+    only_text = tmp_path / "text"  # a folder with no media: its row, and one message
+    only_text.mkdir()
+    (only_text / "notes.txt").write_text("not media")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(["detect", str(only_text), "--allow-untrained", "--models",
+                     "autoatt_b4_tiny", "--quiet"]) == 1
+    told = capsys.readouterr().err.count("left out 1 file(s)")
+    told += sum("left out 1 file(s)" in str(w.message) for w in caught)
+    assert told == 1  # the folder is walked once, its other files named once
 
 
 def test_predict_takes_one_path_or_a_folder(tmp_path, sample_media):

@@ -138,7 +138,7 @@ def _detect(args: argparse.Namespace, detector, paths: list[str]) -> int:
                       file=sys.stderr)
             results = detector.predict(
                 paths, progress=not args.quiet, report_dir=args.report, workers=args.workers,
-                done=done, on_result=journal.append if journal else None,
+                done=done, on_result=journal.append if journal else None, expand=False,
             )
             if args.csv:
                 write_csv(results, detector.model_names, args.csv)

@@ -191,11 +191,14 @@ class Detector:
         workers: int | None = None,
         done: Mapping[str, VideoResult] | None = None,
         on_result: Callable[[VideoResult], None] | None = None,
+        expand: bool = True,
     ) -> list[VideoResult]:
         """Score every input; a failing input gets an ERROR/NO_FACE result, never an exception.
 
         ``paths``: files, folders and globs (expanded by ``expand_inputs``; files in a
         folder that are neither video nor image are named in a warning), or one of them.
+        ``expand=False``: ``paths`` is already ``expand_inputs``' list (as ``detect`` makes
+        it), scored as it is, so no folder is walked and no file named twice.
 
         With ``report_dir``, each scored input also gets a score plot and heatmap videos
         there (see ``tfdeepfake.inference.report``); the caller writes the index page.
@@ -206,10 +209,12 @@ class Detector:
         ``done``: results of an earlier, interrupted run by path (reused, not scored again);
         ``on_result`` is called with each new result as soon as it is finished.
         """
-        left_out: list[str] = []
-        paths = expand_inputs(paths, left_out)
-        if left_out:
-            warnings.warn(left_out_message(left_out), UserWarning, stacklevel=2)
+        if expand:
+            left_out: list[str] = []
+            paths = expand_inputs(paths, left_out)
+            if left_out:
+                warnings.warn(left_out_message(left_out), UserWarning, stacklevel=2)
+        paths = list(paths)
         if workers is None:
             workers = 2 if self._out_of_process else 1
         if workers < 1:
