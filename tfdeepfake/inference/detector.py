@@ -17,15 +17,13 @@ import numpy as np
 from tfdeepfake.faces.crop import STORED_MARGIN, crop_size_for
 from tfdeepfake.faces.deadline import TIME_LIMIT, Deadline
 from tfdeepfake.faces.errors import ExtractionError
-from tfdeepfake.faces.media import IMAGE_SUFFIXES, is_media, media_kind
+from tfdeepfake.faces.media import is_media, media_kind
 from tfdeepfake.faces.video import MAX_FRAMES, MAX_PIXELS, check_count
 from tfdeepfake.inference.models import LoadedModel, load_models
 from tfdeepfake.inference.report import report_folder, write_input_report
 from tfdeepfake.inference.results import ERROR, NO_FACE, TrackResult, VideoResult
 from tfdeepfake.scoring.aggregation import VideoScore, aggregate_tracks, ensemble, logit
 from tfdeepfake.version import __version__
-
-__all__ = ["IMAGE_SUFFIXES", "Detector", "expand_inputs", "left_out_message"]
 
 
 class Detector:
@@ -277,7 +275,7 @@ class Detector:
         """``(faces or the exception raised, seconds)``: errors travel to ``predict_video``."""
         start = time.perf_counter()
         try:
-            return self.extract(path, _kind(path)), time.perf_counter() - start
+            return self.extract(path, media_kind(path)), time.perf_counter() - start
         except Exception as err:  # re-raised in predict_video, where it becomes a result
             return err, time.perf_counter() - start
 
@@ -294,7 +292,7 @@ class Detector:
         a track, and ``("report", {})`` before the report is written.
         """
         start = time.perf_counter()
-        kind = _kind(path)
+        kind = media_kind(path)
         result = VideoResult(path=str(path), kind=kind, untrained=self.untrained)
         try:
             faces, seconds = extracted or self._extract_outcome(path)
@@ -497,11 +495,6 @@ def _faces_out_of_process(face_finder, face_processes: bool | None, backend: str
             "them (pip install tfdeepfake installs both), or pass Detector(face_finder=...) "
             "a FaceFinder that does not use Keras.")
     return face_processes
-
-
-def _kind(path) -> str:
-    """``"image"`` or ``"video"``, from the file's content (its name when that says nothing)."""
-    return media_kind(path)
 
 
 def expand_inputs(paths: Sequence[str] | str, left_out: list[str] | None = None) -> list[str]:
