@@ -95,7 +95,7 @@ def scan_shard(path: str | os.PathLike, strict: bool = True) -> list[tuple[int, 
             if size - offset >= _HEADER:
                 handle.seek(offset)
                 (length,) = struct.unpack("<Q", handle.read(8))
-                end = offset + _HEADER + length + _FOOTER
+                end = record_end(offset, length)
                 if end <= size:
                     records.append((offset, length))
                     offset = end
@@ -105,6 +105,11 @@ def scan_shard(path: str | os.PathLike, strict: bool = True) -> list[tuple[int, 
                 raise CorruptShardError(path, len(records), offset, reason)
             break
     return records
+
+
+def record_end(offset: int, length: int) -> int:
+    """Byte offset just past a record at ``offset`` holding ``length`` data bytes."""
+    return offset + _HEADER + length + _FOOTER
 
 
 class ReadStats:

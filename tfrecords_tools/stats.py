@@ -13,7 +13,7 @@ import os
 import tensorflow as tf
 
 from tfdeepfake.safeio import decode_text
-from tfrecords_tools.reader import DataSource, list_shards, scan_shard
+from tfrecords_tools.reader import DataSource, list_shards, record_end, scan_shard
 from tfrecords_tools.schema import CONTEXT_FEATURES
 
 LABEL_NAMES = {0: "real", 1: "fake", -1: "unknown"}
@@ -67,7 +67,7 @@ def readable_tracks(path: str, damage: list[Damage]):
     """
     framed = scan_shard(path, strict=False)  # (offset, length) of each whole record
     # Byte offset of each record, and where a truncated one after the last whole one starts.
-    starts = [o for o, _ in framed] + [framed[-1][0] + framed[-1][1] + 16 if framed else 0]
+    starts = [o for o, _ in framed] + [record_end(*framed[-1]) if framed else 0]
     records = iter(tf.data.TFRecordDataset(path))
     index = 0
     while True:
@@ -111,7 +111,8 @@ def collect_stats(data: DataSource) -> dict:
 
     Returns ``{"shards", "bytes", "tracks", "frames", "videos", "with_masks",
     "by_label": {name: {"tracks", "frames", "videos"}}, "by_dataset": ..., "by_split": ...,
-    "damaged": [{"path", "record", "reason"}]}``; the counts cover readable records only.
+    "damaged": [{"path", "record", "offset", "lost", "reason"}]}``; the counts cover
+    readable records only.
     """
     files = list_shards(data)
     total = {
