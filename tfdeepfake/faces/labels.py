@@ -371,20 +371,21 @@ def _dedupe(videos: list[LabelledVideo]) -> tuple[list[LabelledVideo], list[Fail
     """One entry per file. Distinct files whose ids clash (``clip.mp4`` and ``clip.ts``: ids
     are names without suffix) keep their suffix in the id, ``clip.ts``, and so do the
     ``original_id`` fields naming them; a file listed twice gets a ``duplicate`` row."""
+    resolved = [video.path.resolve() for video in videos]  # once per file: syscalls
     files_of: dict[str, set[Path]] = {}
-    for video in videos:
-        files_of.setdefault(video.video_id, set()).add(video.path.resolve())
+    for video, real in zip(videos, resolved):
+        files_of.setdefault(video.video_id, set()).add(real)
     clashing = {video_id for video_id, files in files_of.items() if len(files) > 1}
     renamed = {
-        video.path.resolve(): video.video_id + video.path.suffix
-        for video in videos
+        real: video.video_id + video.path.suffix
+        for video, real in zip(videos, resolved)
         if video.video_id in clashing
     }
     seen: dict[str, LabelledVideo] = {}
     failures = []
-    for video in videos:
-        video.video_id = renamed.get(video.path.resolve(), video.video_id)
-        if video.original is not None and video.original.resolve() in renamed:
+    for video, real in zip(videos, resolved):
+        video.video_id = renamed.get(real, video.video_id)
+        if renamed and video.original is not None and video.original.resolve() in renamed:
             video.original_id = renamed[video.original.resolve()]
         if video.video_id in seen:
             first = seen[video.video_id]
